@@ -1,0 +1,118 @@
+import {readVarint} from './io/varint.js'
+import {Code, StatusError} from './status.js'
+
+/** Compares two keys held as latin1 strings (one character per byte). */
+export type KeyComparator = (a: string, b: string) => number
+
+export const lexical: KeyComparator = (a, b) => (a < b ? -1 : a > b ? 1 : 0)
+
+const lexicalCase: KeyComparator = (a, b) => {
+  const x = a.toLowerCase()
+  const y = b.toLowerCase()
+  return x < y ? -1 : x > y ? 1 : lexical(a, b)
+}
+
+/** Numeric order, with byte order deciding between keys of equal value so none collide. */
+function numeric(parse: (key: string) => number | bigint): KeyComparator {
+  return (a, b) => {
+    const x = parse(a)
+    const y = parse(b)
+    if (x < y) return -1
+    if (x > y) return 1
+    return lexical(a, b)
+  }
+}
+
+function parseDecimal(key: string): bigint {
+  const match = /^\s*([-+]?\d+)/.exec(key)
+  return match ? BigInt(match[1]) : 0n
+}
+
+function parseHex(key: string): bigint {
+  const match = /^\s*(?:0x)?([0-9a-fA-F]+)/.exec(key)
+  return match ? BigInt(`0x${match[1]}`) : 0n
+}
+
+function parseReal(key: string): number {
+  const value = Number.parseFloat(key)
+  return Number.isNaN(value) ? 0 : value
+}
+
+function parseSignedBigEndian(key: string): bigint {
+  let n = 0n
+  const bytes = Math.min(key.length, 8)
+  for (let i = 0; i < bytes; i++) n = (n << 8n) | BigInt(key.charCodeAt(i))
+  return bytes === 0 ? 0n : BigInt.asIntN(bytes * 8, n)
+}
+
+function parseFloatBigEndian(key: string): number {
+  const buffer = Buffer.from(key, 'latin1')
+  if (buffer.length >= 8) return buffer.readDoubleBE(0)
+  if (buffer.length >= 4) return buffer.readFloatBE(0)
+  return 0
+}
+
+/**
+ * Pair keys hold two parts: a byte-delta size, the first part, then the second part. The
+ * first parts are compared with the base order, then the second parts by bytes.
+ */
+function pair(base: KeyComparator): KeyComparator {
+  const split = (key: string): [string, string] => {
+    const bytes = Buffer.from(key.slice(0, 10), 'latin1')
+    const size = readVarint(bytes, 0)
+    if (!size) return [key, '']
+    const start = size[1]
+    return [key.slice(start, start + size[0]), key.slice(start + size[0])]
+  }
+  return (a, b) => {
+    const [a1, a2] = split(a)
+    const [b1, b2] = split(b)
+    return base(a1, b1) || lexical(a2, b2)
+  }
+}
+
+const BASE_COMPARATORS: {[name: string]: [string, KeyComparator]} = {
+  lexical: ['LexicalKeyComparator', lexical],
+  lexicalcase: ['LexicalCaseKeyComparator', lexicalCase],
+  decimal: ['DecimalKeyComparator', numeric(parseDecimal)],
+  hexadecimal: ['HexadecimalKeyComparator', numeric(parseHex)],
+  realnumber: ['RealNumberKeyComparator', numeric(parseReal)],
+  signedbigendian: ['SignedBigEndianKeyComparator', numeric(parseSignedBigEndian)],
+  floatbigendian: ['FloatBigEndianKeyComparator', numeric(parseFloatBigEndian)],
+}
+
+const SHORT_NAMES: {[name: string]: string} = {
+  lex: 'lexical',
+  lexcase: 'lexicalcase',
+  dec: 'decimal',
+  hex: 'hexadecimal',
+  real: 'realnumber',
+  signed: 'signedbigendian',
+  float: 'floatbigendian',
+}
+
+export interface NamedComparator {
+  /** The class name Tkrzw reports, such as LexicalKeyComparator. */
+  name: string
+  compare: KeyComparator
+}
+
+/**
+ * Finds a comparator by short name (lex, dec...), name (lexical, decimal...) or class name
+ * (LexicalKeyComparator...), case-insensitive; the pair variants take a `pair` prefix.
+ */
+export function findComparator(text: string): NamedComparator {
+  let name = text.trim().toLowerCase().replace(/keycomparator$/, '')
+  let isPair = false
+  if (name.startsWith('pair')) {
+    isPair = true
+    name = name.slice(4)
+  }
+  name = SHORT_NAMES[name] ?? name
+  const found = BASE_COMPARATORS[name]
+  if (!found) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `unknown key comparator: ${text}`)
+  const [className, compare] = found
+  return isPair ? {name: `Pair${className}`, compare: pair(compare)} : {name: className, compare}
+}
+
+export const LEXICAL: NamedComparator = {name: 'LexicalKeyComparator', compare: lexical}

@@ -1,0 +1,487 @@
+import {Code, StatusError} from './status.js'
+
+/** Keys and values are bytes; a string argument is taken as UTF-8. */
+export type Bytes = Buffer | string
+
+export function toBuffer(data: Bytes): Buffer {
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+}
+
+/** A processor's answer: keep the record as it is. */
+export const NOOP: unique symbol = Symbol('NOOP')
+/** A processor's answer: remove the record. */
+export const REMOVE: unique symbol = Symbol('REMOVE')
+
+/** A processor's answer: the old value followed by `tail`. Classes may append in place. */
+export class AppendTail {
+  constructor(readonly tail: Buffer) {}
+}
+
+export type ProcessResult = Buffer | typeof NOOP | typeof REMOVE | AppendTail
+
+/**
+ * The callback of the `process` primitive: it sees one record (or its absence) and decides
+ * what becomes of it. It runs while the record is held, so the decision is atomic.
+ */
+export interface RecordProcessor {
+  /** True when processFull never reads the value, so a class may skip materialising it. */
+  readonly ignoresValue?: boolean
+  processFull(key: Buffer, value: Buffer): ProcessResult
+  processEmpty(key: Buffer): ProcessResult
+}
+
+/** The value a result leaves, given the old one. */
+export function resolveResult(old: Buffer, result: Buffer | AppendTail): Buffer {
+  return result instanceof AppendTail ? Buffer.concat([old, result.tail]) : result
+}
+
+/** Marks "any value": as an expectation, the record exists; as a desire, leave it alone. */
+export const ANY_VALUE: unique symbol = Symbol('ANY_VALUE')
+export type Expected = Bytes | null | typeof ANY_VALUE
+export type Desired = Bytes | null | typeof ANY_VALUE
+
+/** The smallest int64, which as an increment means "read without changing". */
+export const INT64_MIN = -(2n ** 63n)
+
+export type Record = [key: Buffer, value: Buffer]
+
+/** A cursor over a database. Unordered classes reject the ordered moves. */
+export abstract class DBMIterator {
+  abstract first(): void
+  abstract last(): void
+  /** To the record with the key or, in ordered classes, the first one after it. */
+  abstract jump(key: Bytes): void
+  /** To the last record before the key (or at it, when inclusive). */
+  abstract jumpLower(key: Bytes, inclusive?: boolean): void
+  /** To the first record after the key (or at it, when inclusive). */
+  abstract jumpUpper(key: Bytes, inclusive?: boolean): void
+  abstract next(): void
+  abstract previous(): void
+  /**
+   * Runs a processor on the current record. Returns false when the iterator is not on a
+   * record. Removing the record moves the iterator to the next one.
+   */
+  abstract process(processor: RecordProcessor, writable: boolean): boolean
+
+  /** The current record, or undefined at the end. */
+  get(): Record | undefined {
+    let found: Record | undefined
+    this.process(
+      {
+        processFull: (key, value) => {
+          found = [key, value]
+          return NOOP
+        },
+        processEmpty: () => NOOP,
+      },
+      false,
+    )
+    return found
+  }
+
+  getKey(): Buffer | undefined {
+    return this.get()?.[0]
+  }
+
+  getValue(): Buffer | undefined {
+    return this.get()?.[1]
+  }
+
+  /** Replaces the current record's value. */
+  set(value: Bytes): void {
+    const buffer = toBuffer(value)
+    const done = this.process({ignoresValue: true, processFull: () => buffer, processEmpty: () => NOOP}, true)
+    if (!done) throw new StatusError(Code.NOT_FOUND_ERROR, 'no record at the iterator')
+  }
+
+  /** Removes the current record; the iterator moves to the next one. */
+  remove(): void {
+    const done = this.process({ignoresValue: true, processFull: () => REMOVE, processEmpty: () => NOOP}, true)
+    if (!done) throw new StatusError(Code.NOT_FOUND_ERROR, 'no record at the iterator')
+  }
+
+  /** The current record, then moves to the next one. */
+  step(): Record | undefined {
+    const record = this.get()
+    if (record) this.next()
+    return record
+  }
+}
+
+export type InspectList = [name: string, value: string][]
+
+export interface OpenOptions {
+  /** Start empty even if the file has records. */
+  truncate?: boolean
+}
+
+export interface RebuildParams {
+  [name: string]: string
+}
+
+/**
+ * The contract every database class fulfils. A class implements `process`, the iteration
+ * hooks and its lifecycle; every record operation below is written once on top of them.
+ */
+export abstract class DBM {
+  /** Opens the database at a path ('' for none, where the class allows it). */
+  abstract open(path: string, writable: boolean, options?: OpenOptions): void
+
+  /** Looks up one record and lets the processor decide what becomes of it, atomically. */
+  abstract process(key: Buffer, processor: RecordProcessor, writable: boolean): void
+  /** Runs the processor on the first record (in iteration order); false if there is none. */
+  processFirst(processor: RecordProcessor, writable: boolean): boolean {
+    this.checkUsable(writable)
+    const iter = this.makeIterator()
+    iter.first()
+    return iter.process(processor, writable)
+  }
+
+  /** Runs the processor on every record in iteration order. */
+  processEach(processor: RecordProcessor, writable: boolean): void {
+    this.checkUsable(writable)
+    let removed = false
+    const watched: RecordProcessor = {
+      ignoresValue: processor.ignoresValue,
+      processFull: (key, value) => {
+        const result = processor.processFull(key, value)
+        removed = result === REMOVE
+        return result
+      },
+      processEmpty: (key) => processor.processEmpty(key),
+    }
+    const iter = this.makeIterator()
+    iter.first()
+    // A removal already moves the iterator to the next record.
+    while (iter.process(watched, writable)) if (!removed) iter.next()
+  }
+
+  protected checkUsable(writable: boolean): void {
+    if (!this.isOpen()) throw new StatusError(Code.PRECONDITION_ERROR, 'not opened database')
+    if (writable) this.checkWritable()
+  }
+  abstract makeIterator(): DBMIterator
+  abstract count(): number
+  abstract clear(): void
+  abstract close(): void
+  abstract synchronize(hard?: boolean): void
+  abstract rebuild(params?: RebuildParams): void
+  abstract shouldBeRebuilt(): boolean
+  abstract inspect(): InspectList
+  /** Bytes the database takes in its file (on-memory classes: estimated memory use). */
+  abstract getFileSize(): number
+  abstract getFilePath(): string
+  /** Seconds since the epoch of the last update that reached the file. */
+  abstract getTimestamp(): number
+  abstract isOrdered(): boolean
+  abstract isWritable(): boolean
+  abstract isOpen(): boolean
+  isHealthy(): boolean {
+    return true
+  }
+
+  /** Orders two keys as the class does; bytes order unless the class has a comparator. */
+  compareKeys(a: Buffer, b: Buffer): number {
+    return Buffer.compare(a, b)
+  }
+
+  /** The class name Tkrzw would report. */
+  abstract readonly className: string
+
+  protected checkWritable(): void {
+    if (!this.isWritable()) throw new StatusError(Code.PRECONDITION_ERROR, 'not writable database')
+  }
+
+  protected runProcess(key: Bytes, processor: RecordProcessor, writable: boolean): void {
+    this.checkUsable(writable)
+    this.process(toBuffer(key), processor, writable)
+  }
+
+  /** The value of a record, or undefined when there is none. */
+  get(key: Bytes): Buffer | undefined {
+    let found: Buffer | undefined
+    this.runProcess(
+      key,
+      {
+        processFull: (_key, value) => {
+          found = value
+          return NOOP
+        },
+        processEmpty: () => NOOP,
+      },
+      false,
+    )
+    return found
+  }
+
+  /** Stores a record; with overwrite false an existing key is a DUPLICATION_ERROR. */
+  set(key: Bytes, value: Bytes, overwrite = true): void {
+    const buffer = toBuffer(value)
+    let duplicated = false
+    this.runProcess(
+      key,
+      {
+        ignoresValue: true,
+        processFull: () => {
+          if (overwrite) return buffer
+          duplicated = true
+          return NOOP
+        },
+        processEmpty: () => buffer,
+      },
+      true,
+    )
+    if (duplicated) throw new StatusError(Code.DUPLICATION_ERROR)
+  }
+
+  /** Removes a record; a missing key is a NOT_FOUND_ERROR. */
+  remove(key: Bytes): void {
+    let found = false
+    this.runProcess(
+      key,
+      {
+        ignoresValue: true,
+        processFull: () => {
+          found = true
+          return REMOVE
+        },
+        processEmpty: () => NOOP,
+      },
+      true,
+    )
+    if (!found) throw new StatusError(Code.NOT_FOUND_ERROR)
+  }
+
+  /** Appends delimiter and value to an existing value, or stores the value alone. */
+  append(key: Bytes, value: Bytes, delimiter: Bytes = ''): void {
+    const buffer = toBuffer(value)
+    const delim = toBuffer(delimiter)
+    const tail = new AppendTail(delim.length === 0 ? buffer : Buffer.concat([delim, buffer]))
+    this.runProcess(key, {ignoresValue: true, processFull: () => tail, processEmpty: () => buffer}, true)
+  }
+
+  /**
+   * Compare and exchange. `expected`: null for "absent", ANY_VALUE for "any value", or the
+   * exact value. `desired`: null to remove, ANY_VALUE to leave as is, or the new value.
+   * Returns the actual value (undefined if absent); INFEASIBLE_ERROR when the expectation fails.
+   */
+  compareExchange(key: Bytes, expected: Expected, desired: Desired): {actual: Buffer | undefined} {
+    const want = expected === null || expected === ANY_VALUE ? expected : toBuffer(expected)
+    const next = desired === null || desired === ANY_VALUE ? desired : toBuffer(desired)
+    const decide = (): ProcessResult => (next === ANY_VALUE ? NOOP : next === null ? REMOVE : next)
+    let actual: Buffer | undefined
+    let met = false
+    this.runProcess(
+      key,
+      {
+        processFull: (_key, value) => {
+          actual = value
+          met = want === ANY_VALUE || (want !== null && want.equals(value))
+          return met ? decide() : NOOP
+        },
+        processEmpty: () => {
+          met = want === null
+          if (!met || next === null) return NOOP
+          return decide()
+        },
+      },
+      next !== ANY_VALUE,
+    )
+    if (!met) throw new StatusError(Code.INFEASIBLE_ERROR)
+    return {actual}
+  }
+
+  /**
+   * Adds to an 8-byte big-endian int64 value and returns the result. A missing record
+   * starts at `initial`. An increment of INT64_MIN reads without changing anything.
+   */
+  increment(key: Bytes, increment: bigint | number, initial: bigint | number = 0n): bigint {
+    const inc = BigInt(increment)
+    const init = BigInt(initial)
+    const readOnly = inc === INT64_MIN
+    let current = 0n
+    this.runProcess(
+      key,
+      {
+        processFull: (_key, value) => {
+          const old = decodeInt64(value)
+          if (readOnly) {
+            current = old
+            return NOOP
+          }
+          current = BigInt.asIntN(64, old + inc)
+          return encodeInt64(current)
+        },
+        processEmpty: () => {
+          if (readOnly) {
+            current = init
+            return NOOP
+          }
+          current = BigInt.asIntN(64, init + inc)
+          return encodeInt64(current)
+        },
+      },
+      !readOnly,
+    )
+    return current
+  }
+
+  /**
+   * Checks every expectation, then applies every desired state, as one step: no other
+   * operation can run between them because record operations never yield.
+   */
+  compareExchangeMulti(expected: [Bytes, Expected][], desired: [Bytes, Bytes | null][]): void {
+    for (const [key, want] of expected) {
+      const value = this.get(key)
+      const ok =
+        want === null ? value === undefined : want === ANY_VALUE ? value !== undefined : value?.equals(toBuffer(want)) === true
+      if (!ok) throw new StatusError(Code.INFEASIBLE_ERROR)
+    }
+    this.checkWritable()
+    for (const [key, value] of desired) {
+      if (value === null) this.removeIfExists(key)
+      else this.set(key, value)
+    }
+  }
+
+  private removeIfExists(key: Bytes): void {
+    this.runProcess(key, {ignoresValue: true, processFull: () => REMOVE, processEmpty: () => NOOP}, true)
+  }
+
+  /** Renames a record. With copying, the old record stays. */
+  rekey(oldKey: Bytes, newKey: Bytes, overwrite = true, copying = false): void {
+    this.checkWritable()
+    const value = this.get(oldKey)
+    if (value === undefined) throw new StatusError(Code.NOT_FOUND_ERROR)
+    this.set(newKey, value, overwrite)
+    if (!copying && !toBuffer(oldKey).equals(toBuffer(newKey))) this.remove(oldKey)
+  }
+
+  /** The records found among the keys, in the order asked; missing keys are left out. */
+  getMulti(keys: Bytes[]): Record[] {
+    const found: Record[] = []
+    for (const key of keys) {
+      const value = this.get(key)
+      if (value !== undefined) found.push([toBuffer(key), value])
+    }
+    return found
+  }
+
+  /** Stores every record; DUPLICATION_ERROR after the others are stored if any key existed. */
+  setMulti(records: Iterable<[Bytes, Bytes]>, overwrite = true): void {
+    let duplicated = false
+    for (const [key, value] of records) {
+      try {
+        this.set(key, value, overwrite)
+      } catch (error) {
+        if (error instanceof StatusError && error.code === Code.DUPLICATION_ERROR) duplicated = true
+        else throw error
+      }
+    }
+    if (duplicated) throw new StatusError(Code.DUPLICATION_ERROR)
+  }
+
+  /** Removes every key; NOT_FOUND_ERROR after the others are removed if any was missing. */
+  removeMulti(keys: Bytes[]): void {
+    let missing = false
+    for (const key of keys) {
+      try {
+        this.remove(key)
+      } catch (error) {
+        if (error instanceof StatusError && error.code === Code.NOT_FOUND_ERROR) missing = true
+        else throw error
+      }
+    }
+    if (missing) throw new StatusError(Code.NOT_FOUND_ERROR)
+  }
+
+  appendMulti(records: Iterable<[Bytes, Bytes]>, delimiter: Bytes = ''): void {
+    for (const [key, value] of records) this.append(key, value, delimiter)
+  }
+
+  private lastQueueKey = 0n
+
+  /**
+   * Stores a value under an 8-byte big-endian key counting 10 ns units of wall time, unique
+   * and increasing within this database. `wtime` in seconds; negative means now.
+   */
+  pushLast(value: Bytes, wtime = -1): Buffer {
+    const base = wtime < 0 ? nowIn10ns() : BigInt(Math.floor(wtime * 1e8))
+    let seq = wtime < 0 && base <= this.lastQueueKey ? this.lastQueueKey + 1n : base
+    for (;;) {
+      const key = encodeUint64(seq)
+      try {
+        this.set(key, value, false)
+        if (seq > this.lastQueueKey) this.lastQueueKey = seq
+        return key
+      } catch (error) {
+        if (!(error instanceof StatusError && error.code === Code.DUPLICATION_ERROR)) throw error
+        seq++
+      }
+    }
+  }
+
+  /** Removes and returns the first record, or undefined when the database is empty. */
+  popFirst(): Record | undefined {
+    let found: Record | undefined
+    this.processFirst(
+      {
+        processFull: (key, value) => {
+          found = [key, value]
+          return REMOVE
+        },
+        processEmpty: () => NOOP,
+      },
+      true,
+    )
+    return found
+  }
+
+  /** Every record, in iteration order. */
+  *records(): Generator<Record> {
+    const iter = this.makeIterator()
+    iter.first()
+    for (;;) {
+      const record = iter.step()
+      if (!record) return
+      yield record
+    }
+  }
+
+  /** Copies every record into another database. */
+  export(dest: DBM): void {
+    this.processEach(
+      {
+        processFull: (key, value) => {
+          dest.set(key, value)
+          return NOOP
+        },
+        processEmpty: () => NOOP,
+      },
+      false,
+    )
+  }
+}
+
+export function decodeInt64(value: Buffer): bigint {
+  if (value.length >= 8) return value.readBigInt64BE(0)
+  let n = 0n
+  for (const byte of value) n = (n << 8n) | BigInt(byte)
+  return BigInt.asIntN(64, n)
+}
+
+export function encodeInt64(n: bigint): Buffer {
+  const buffer = Buffer.allocUnsafe(8)
+  buffer.writeBigInt64BE(BigInt.asIntN(64, n))
+  return buffer
+}
+
+function encodeUint64(n: bigint): Buffer {
+  const buffer = Buffer.allocUnsafe(8)
+  buffer.writeBigUInt64BE(BigInt.asUintN(64, n))
+  return buffer
+}
+
+function nowIn10ns(): bigint {
+  return BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1e5))
+}

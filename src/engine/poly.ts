@@ -1,0 +1,72 @@
+import type {DBM} from './dbm.js'
+import {BabyDBM} from './memory/baby.js'
+import {CacheDBM} from './memory/cache.js'
+import {TinyDBM} from './memory/tiny.js'
+import {ParamReader, parseConfig, parseMetricInt, selectClass, type DBMClass, type Params} from './params.js'
+import {ShardDBM, detectShards} from './shard.js'
+import {Code, StatusError} from './status.js'
+
+/** Makes an unopened database of a class from the parameters it takes. */
+type Factory = (params: ParamReader) => DBM
+
+const FACTORIES: Partial<{[cls in DBMClass]: Factory}> = {
+  tiny: (params) => new TinyDBM(params),
+  baby: (params) => new BabyDBM(params),
+  cache: (params) => new CacheDBM(params),
+}
+
+// Names that choose how the file is accessed in the reference; they change nothing here.
+const FILE_PARAMS = ['file', 'block_size', 'access_options']
+
+export interface OpenDBMOptions {
+  writable?: boolean
+  truncate?: boolean
+}
+
+/** Every class name this build can open. */
+export function availableClasses(): DBMClass[] {
+  return Object.keys(FACTORIES) as DBMClass[]
+}
+
+function makeOne(cls: DBMClass, params: Params): DBM {
+  const factory = FACTORIES[cls]
+  if (!factory) throw new StatusError(Code.NOT_IMPLEMENTED_ERROR, `the ${cls} database class is not available yet`)
+  const reader = new ParamReader(params)
+  reader.ignore(...FILE_PARAMS)
+  const dbm = factory(reader)
+  reader.finish()
+  return dbm
+}
+
+/**
+ * Opens a database of any class: the class comes from `dbm=` or the extension, and
+ * `num_shards` (0 to detect the count from existing files) makes it sharded.
+ */
+export function openDBM(path: string, params: Params = new Map(), options: OpenDBMOptions = {}): DBM {
+  const rest = new Map(params)
+  const dbmName = rest.get('dbm')
+  rest.delete('dbm')
+  const shardText = rest.get('num_shards')
+  rest.delete('num_shards')
+  const cls = selectClass(path, dbmName)
+  const writable = options.writable ?? true
+  let dbm: DBM
+  if (shardText !== undefined) {
+    let count = parseMetricInt(shardText, 'num_shards')
+    if (count < 0) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `num_shards: must not be negative: "${shardText}"`)
+    if (count === 0) count = (path === '' ? 0 : detectShards(path)) || 1
+    const shards: DBM[] = []
+    for (let i = 0; i < count; i++) shards.push(makeOne(cls, rest))
+    dbm = new ShardDBM(shards)
+  } else {
+    dbm = makeOne(cls, rest)
+  }
+  dbm.open(path, writable, {truncate: options.truncate})
+  return dbm
+}
+
+/** Opens from a configuration string `path#name=value,...`. */
+export function openConfig(config: string, options: OpenDBMOptions = {}): DBM {
+  const {path, params} = parseConfig(config)
+  return openDBM(path, params, options)
+}
