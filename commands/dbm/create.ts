@@ -1,0 +1,33 @@
+import * as fs from 'node:fs'
+import {Args, Flags} from '@oclif/core'
+import {KvCommand} from '../../src/cli/base-command.js'
+import {commonDbmFlags, dbmTarget, openTarget, tuningFlags, withDbm} from '../../src/cli/dbm-options.js'
+import {shardPath} from '../../src/engine/shard.js'
+import {Code, StatusError} from '../../src/engine/status.js'
+
+export default class Create extends KvCommand {
+  static override description = 'Create a database file (the class comes from the extension or --dbm).'
+  static override examples = [
+    '<%= config.bin %> dbm create casket.tkmt',
+    '<%= config.bin %> dbm create --dbm baby --comparator dec numbers.flat',
+    '<%= config.bin %> dbm create --truncate "casket.tkmc#cap_rec_num=10000"',
+    '<%= config.bin %> dbm create --params num_shards=4 casket.tkmb',
+  ]
+  static override args = {file: Args.string({description: 'database file or configuration string', required: true})}
+  static override flags = {
+    ...commonDbmFlags,
+    ...tuningFlags,
+    truncate: Flags.boolean({description: 'empty an existing database instead of failing'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Create)
+    const {path, params} = dbmTarget(args.file, flags)
+    const shards = Number(params.get('num_shards') ?? 0)
+    const first = shards > 0 ? shardPath(path, 0, shards) : path
+    if (!flags.truncate && path !== '' && fs.existsSync(first)) {
+      throw new StatusError(Code.DUPLICATION_ERROR, `${first} exists (use --truncate to empty it)`)
+    }
+    await withDbm(openTarget(args.file, flags, true, true), flags.sync_hard, () => undefined)
+  }
+}

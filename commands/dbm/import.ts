@@ -1,0 +1,27 @@
+import {Args, Flags} from '@oclif/core'
+import {KvCommand} from '../../src/cli/base-command.js'
+import {commonDbmFlags, openTarget, tuningFlags, withDbm} from '../../src/cli/dbm-options.js'
+import {importRecords} from '../../src/cli/transfer.js'
+
+export default class Import extends KvCommand {
+  static override description = 'Store every record of a flat record file (or TSV) in a database.'
+  static override examples = [
+    '<%= config.bin %> dbm import casket.tkmt casket.flat',
+    '<%= config.bin %> dbm import --tsv --escape casket.tkmb casket.tsv',
+  ]
+  static override args = {
+    dbm_file: Args.string({description: 'database file or configuration string', required: true}),
+    rec_file: Args.string({description: 'the record file to read', required: true}),
+  }
+  static override flags = {
+    ...commonDbmFlags,
+    ...tuningFlags,
+    tsv: Flags.boolean({description: 'read TSV instead of flat records'}),
+    escape: Flags.boolean({description: 'unescape C-style TSV fields'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Import)
+    await withDbm(openTarget(args.dbm_file, flags, true), flags.sync_hard, (dbm) => importRecords(dbm, args.rec_file, flags))
+  }
+}

@@ -1,0 +1,56 @@
+import {Args, Flags} from '@oclif/core'
+import {KvCommand} from '../../src/cli/base-command.js'
+import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
+import {tsvField} from '../../src/cli/escape.js'
+import type {DBMIterator} from '../../src/engine/dbm.js'
+
+const MOVES = ['first', 'jump', 'jumplower', 'jumplowerinc', 'jumpupper', 'jumpupperinc'] as const
+
+export default class List extends KvCommand {
+  static override description = 'Print records as key<TAB>value lines, from the first or from a jump.'
+  static override examples = [
+    '<%= config.bin %> dbm list casket.tkmt',
+    '<%= config.bin %> dbm list --items 100 --escape casket.tkmb',
+    '<%= config.bin %> dbm list --move jumpupper --jump_key m --keys casket.tkmb',
+  ]
+  static override args = {file: Args.string({description: 'database file or configuration string', required: true})}
+  static override flags = {
+    ...commonDbmFlags,
+    move: Flags.string({description: 'where to start', options: [...MOVES], default: 'first'}),
+    jump_key: Flags.string({description: 'the key to jump to', default: ''}),
+    items: Flags.integer({description: 'how many records to print (0 or less: all)', default: 10}),
+    escape: Flags.boolean({description: 'escape keys and values C-style'}),
+    keys: Flags.boolean({description: 'print keys only'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(List)
+    const lines = await withDbm(openTarget(args.file, flags, false), false, (dbm) => {
+      const iter = dbm.makeIterator()
+      start(iter, flags.move as (typeof MOVES)[number], flags.jump_key)
+      const out: string[] = []
+      const limit = flags.items > 0 ? flags.items : Number.POSITIVE_INFINITY
+      for (let record = iter.step(); record && out.length < limit; record = iter.step()) {
+        const [key, value] = record
+        out.push(flags.keys ? `${tsvField(key, flags.escape)}\n` : `${tsvField(key, flags.escape)}\t${tsvField(value, flags.escape)}\n`)
+      }
+      return out
+    })
+    for (const line of lines) await this.write(line)
+  }
+}
+
+function start(iter: DBMIterator, move: (typeof MOVES)[number], key: string): void {
+  switch (move) {
+    case 'first':
+      return iter.first()
+    case 'jump':
+      return iter.jump(key)
+    case 'jumplower':
+    case 'jumplowerinc':
+      return iter.jumpLower(key, move === 'jumplowerinc')
+    case 'jumpupper':
+    case 'jumpupperinc':
+      return iter.jumpUpper(key, move === 'jumpupperinc')
+  }
+}

@@ -1,0 +1,47 @@
+import {Args, Flags} from '@oclif/core'
+import {KvCommand} from '../../src/cli/base-command.js'
+import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
+import {Progress} from '../../src/cli/progress.js'
+import {NOOP} from '../../src/engine/dbm.js'
+
+export default class Merge extends KvCommand {
+  static override description = 'Copy every record of source databases into a destination database.'
+  static override examples = [
+    '<%= config.bin %> dbm merge all.tkmb part-1.tkmb part-2.tkmb',
+    '<%= config.bin %> dbm merge --no_overwrite all.tkmt new.tkmt',
+  ]
+  static override strict = false
+  static override args = {
+    dest_file: Args.string({description: 'the database to fill', required: true}),
+    src_file: Args.string({description: 'a database to read (several may follow)', required: true}),
+  }
+  static override flags = {
+    ...commonDbmFlags,
+    no_overwrite: Flags.boolean({description: 'keep records the destination already has'}),
+    reducer: Flags.string({description: 'reducer for skip databases (not available yet)'}),
+  }
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(Merge)
+    const [dest, ...sources] = argv as string[]
+    await withDbm(openTarget(dest, flags, true), flags.sync_hard, async (target) => {
+      for (const source of sources) {
+        const progress = new Progress(`merging ${source}`)
+        await withDbm(openTarget(source, {dbm: 'auto'}, false), false, (src) =>
+          src.processEach(
+            {
+              processFull: (key, value) => {
+                if (!flags.no_overwrite || target.get(key) === undefined) target.set(key, value)
+                progress.tick()
+                return NOOP
+              },
+              processEmpty: () => NOOP,
+            },
+            false,
+          ),
+        )
+        progress.done()
+      }
+    })
+  }
+}

@@ -1,0 +1,37 @@
+import {Flags} from '@oclif/core'
+import {KvCommand} from '../../../src/cli/base-command.js'
+import {openPerfDBM, perfFlags} from '../../../src/perf/dbm-flags.js'
+import {runWicked} from '../../../src/perf/local.js'
+import {Code, StatusError} from '../../../src/engine/status.js'
+
+export default class PerfWicked extends KvCommand {
+  static override description = 'Run random mixed operations (with iterators, clear and rebuild) and check every result against a model.'
+  static override examples = [
+    '<%= config.bin %> dbm perf wicked --dbm baby --iter 100000',
+    '<%= config.bin %> dbm perf wicked --dbm tiny --iter 50000 --no-clear --json',
+  ]
+  static override flags = {
+    ...perfFlags,
+    clear: Flags.boolean({description: 'clear the database now and then', default: true, allowNo: true}),
+    rebuild: Flags.boolean({description: 'rebuild the database now and then', default: true, allowNo: true}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(PerfWicked)
+    const dbm = openPerfDBM(flags)
+    let outcome
+    try {
+      outcome = runWicked(dbm, {iterations: flags.iter, valueSize: flags.size, seed: flags.random_seed, clear: flags.clear, rebuild: flags.rebuild})
+    } finally {
+      dbm.close()
+    }
+    const qps = outcome.operations / outcome.elapsed
+    if (flags.json) {
+      await this.write(`${JSON.stringify({scenario: 'wicked', dbm: flags.dbm, ...outcome, qps}, null, 2)}\n`)
+    } else {
+      await this.write(`Wicked done: impl=${flags.dbm} elapsed_time=${outcome.elapsed.toFixed(6)} operations=${outcome.operations} qps=${Math.round(qps)}\n`)
+      for (const error of outcome.errors) await this.write(`inconsistency: ${error}\n`)
+    }
+    if (outcome.errors.length > 0) throw new StatusError(Code.BROKEN_DATA_ERROR, `${outcome.errors.length} inconsistencies found`)
+  }
+}

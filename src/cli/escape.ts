@@ -1,0 +1,60 @@
+/** Text forms of bytes for the command line: C-style escapes and TSV-safe output. */
+
+const HEX = '0123456789abcdef'
+
+/** Escapes bytes C-style: printable ASCII stays, the rest becomes \t, \n, \r, \\ or \xNN. */
+export function escapeC(data: Uint8Array): string {
+  let out = ''
+  for (const byte of data) {
+    if (byte === 0x5c) out += '\\\\'
+    else if (byte === 0x09) out += '\\t'
+    else if (byte === 0x0a) out += '\\n'
+    else if (byte === 0x0d) out += '\\r'
+    else if (byte >= 0x20 && byte < 0x7f) out += String.fromCharCode(byte)
+    else out += `\\x${HEX[byte >> 4]}${HEX[byte & 15]}`
+  }
+  return out
+}
+
+/** Reverses escapeC, also taking \0, \a, \b, \f, \v and octal escapes. */
+export function unescapeC(text: string): Buffer {
+  const source = Buffer.from(text, 'utf8')
+  const out: number[] = []
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]
+    if (c !== 0x5c || i + 1 >= source.length) {
+      out.push(c)
+      continue
+    }
+    const n = String.fromCharCode(source[++i])
+    const simple: {[k: string]: number} = {t: 9, n: 10, r: 13, a: 7, b: 8, f: 12, v: 11, '\\': 0x5c, "'": 0x27, '"': 0x22}
+    if (n in simple) {
+      out.push(simple[n])
+    } else if (n === 'x') {
+      const hex = /^[0-9a-fA-F]{1,2}/.exec(String.fromCharCode(...source.subarray(i + 1, i + 3)))
+      if (hex) {
+        out.push(Number.parseInt(hex[0], 16))
+        i += hex[0].length
+      } else {
+        out.push(0x78)
+      }
+    } else if (n >= '0' && n <= '7') {
+      const oct = /^[0-7]{1,3}/.exec(String.fromCharCode(...source.subarray(i, i + 3)))!
+      out.push(Number.parseInt(oct[0], 8) & 0xff)
+      i += oct[0].length - 1
+    } else {
+      out.push(source[i])
+    }
+  }
+  return Buffer.from(out)
+}
+
+/** Bytes as one TSV field: escaped, or as UTF-8 with tabs and line breaks made spaces. */
+export function tsvField(data: Buffer, escape: boolean): string {
+  return escape ? escapeC(data) : data.toString('utf8').replace(/[\t\r\n]/g, ' ')
+}
+
+/** A TSV field read back into bytes. */
+export function fromTsvField(text: string, escape: boolean): Buffer {
+  return escape ? unescapeC(text) : Buffer.from(text, 'utf8')
+}
