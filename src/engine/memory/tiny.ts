@@ -135,8 +135,9 @@ class BucketIterator extends DBMIterator {
     throw unordered()
   }
 
+  /** Steps past the slot it stands on, even if that record was removed meanwhile. */
   next(): void {
-    if (this.current() !== undefined) this.index++
+    if (this.bucket >= 0) this.index++
   }
 
   process(processor: RecordProcessor, writable: boolean): boolean {
