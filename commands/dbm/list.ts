@@ -36,7 +36,7 @@ export default class List extends KvCommand {
       }
       return out
     })
-    for (const line of lines) await this.write(line)
+    for (const line of lines) await this.writeBinary(line)
   }
 }
 

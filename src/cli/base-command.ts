@@ -30,8 +30,13 @@ export abstract class KvCommand extends Command {
   }
 
   /** Writes data to stdout, waiting when the pipe is full. */
-  protected async write(text: string): Promise<void> {
+  protected async write(text: string | Buffer): Promise<void> {
     if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve))
+  }
+
+  /** Writes a binary string (one character per byte) as its bytes. */
+  protected async writeBinary(text: string): Promise<void> {
+    await this.write(Buffer.from(text, 'latin1'))
   }
 }
 

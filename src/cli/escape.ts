@@ -1,24 +1,33 @@
-/** Text forms of bytes for the command line: C-style escapes and TSV-safe output. */
+/**
+ * Text forms of bytes for the command line: C-style escapes and TSV-safe output. Fields are
+ * "binary strings" (latin1, one character per byte) so that output carries the exact bytes;
+ * write them with the latin1 encoding.
+ */
 
 const HEX = '0123456789abcdef'
 
-/** Escapes bytes C-style: printable ASCII stays, the rest becomes \t, \n, \r, \\ or \xNN. */
+/**
+ * Escapes bytes C-style as the reference tools do: NUL becomes \0, tab, line feed and
+ * carriage return \t \n \r, the backslash \\, other control bytes \xNN; printable ASCII
+ * and bytes from 0x80 up (UTF-8 text) stay as they are.
+ */
 export function escapeC(data: Uint8Array): string {
   let out = ''
   for (const byte of data) {
     if (byte === 0x5c) out += '\\\\'
+    else if (byte === 0x00) out += '\\0'
     else if (byte === 0x09) out += '\\t'
     else if (byte === 0x0a) out += '\\n'
     else if (byte === 0x0d) out += '\\r'
-    else if (byte >= 0x20 && byte < 0x7f) out += String.fromCharCode(byte)
-    else out += `\\x${HEX[byte >> 4]}${HEX[byte & 15]}`
+    else if (byte < 0x20 || byte === 0x7f) out += `\\x${HEX[byte >> 4]}${HEX[byte & 15]}`
+    else out += String.fromCharCode(byte)
   }
   return out
 }
 
-/** Reverses escapeC, also taking \0, \a, \b, \f, \v and octal escapes. */
+/** Reverses escapeC on a binary string, also taking \a, \b, \f, \v and octal escapes. */
 export function unescapeC(text: string): Buffer {
-  const source = Buffer.from(text, 'utf8')
+  const source = Buffer.from(text, 'latin1')
   const out: number[] = []
   for (let i = 0; i < source.length; i++) {
     const c = source[i]
@@ -49,12 +58,12 @@ export function unescapeC(text: string): Buffer {
   return Buffer.from(out)
 }
 
-/** Bytes as one TSV field: escaped, or as UTF-8 with tabs and line breaks made spaces. */
+/** Bytes as one TSV field (a binary string): escaped, or with tabs and line breaks made spaces. */
 export function tsvField(data: Buffer, escape: boolean): string {
-  return escape ? escapeC(data) : data.toString('utf8').replace(/[\t\r\n]/g, ' ')
+  return escape ? escapeC(data) : data.toString('latin1').replace(/[\t\r\n]/g, ' ')
 }
 
-/** A TSV field read back into bytes. */
+/** A TSV field (a binary string) read back into bytes. */
 export function fromTsvField(text: string, escape: boolean): Buffer {
-  return escape ? unescapeC(text) : Buffer.from(text, 'utf8')
+  return escape ? unescapeC(text) : Buffer.from(text, 'latin1')
 }

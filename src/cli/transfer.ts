@@ -33,7 +33,7 @@ export function exportRecords(dbm: DBM, path: string, options: TransferOptions =
     const fd = openForWrite(path)
     let chunk = ''
     const flush = (): void => {
-      fs.writeSync(fd, chunk)
+      fs.writeSync(fd, chunk, null, 'latin1')
       chunk = ''
     }
     try {
@@ -81,7 +81,7 @@ export async function importRecords(dbm: DBM, path: string, options: TransferOpt
       progress.tick()
     })
   } else {
-    const lines = readline.createInterface({input: fs.createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY})
+    const lines = readline.createInterface({input: fs.createReadStream(path, {encoding: 'latin1'}), crlfDelay: Number.POSITIVE_INFINITY})
     for await (const line of lines) {
       const tab = line.indexOf('\t')
       const key = tab < 0 ? line : line.slice(0, tab)

@@ -20,10 +20,21 @@ export class CacheDBM extends MemoryDBM {
   private capMemSize: number
   private effDataSize = 0
 
+  private readonly capsGiven: boolean
+
   constructor(params: ParamReader = new ParamReader(new Map())) {
     super()
+    this.capsGiven = params.has('cap_rec_num') || params.has('cap_mem_size')
     this.capRecNum = params.int('cap_rec_num', CACHE_DEFAULT_CAP_REC_NUM, 1)
     this.capMemSize = params.int('cap_mem_size', 0, 0)
+  }
+
+  protected override applyMetadata(meta: Map<string, string>): void {
+    if (this.capsGiven) return
+    const recNum = Number(meta.get('cap_rec_num'))
+    const memSize = Number(meta.get('cap_mem_size'))
+    if (Number.isSafeInteger(recNum) && recNum > 0) this.capRecNum = recNum
+    if (Number.isSafeInteger(memSize) && memSize >= 0) this.capMemSize = memSize
   }
 
   process(key: Buffer, processor: RecordProcessor, writable: boolean): void {

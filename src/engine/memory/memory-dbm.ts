@@ -21,6 +21,8 @@ export abstract class MemoryDBM extends DBM {
   /** Class-specific metadata written in the file's metadata record. */
   protected abstract metadata(): [string, string][]
   protected abstract clearRecords(): void
+  /** Takes tuning the file recorded, for settings not given at open. Called before records load. */
+  protected applyMetadata(_meta: Map<string, string>): void {}
 
   open(path: string, writable: boolean, options: OpenOptions = {}): void {
     if (this.opened) throw new StatusError(Code.PRECONDITION_ERROR, 'opened database')
@@ -37,6 +39,7 @@ export abstract class MemoryDBM extends DBM {
             (meta) => {
               const ts = Number(meta.get('timestamp'))
               if (Number.isFinite(ts)) this.timestamp = ts
+              this.applyMetadata(meta)
             },
           )
         } catch (error) {

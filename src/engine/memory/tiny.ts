@@ -11,10 +11,17 @@ export const TINY_DEFAULT_BUCKETS = 1048583
 export class TinyDBM extends MemoryDBM {
   readonly className = 'TinyDBM'
   private readonly table: StringHashTable
+  private readonly bucketsGiven: boolean
 
   constructor(params: ParamReader = new ParamReader(new Map())) {
     super()
+    this.bucketsGiven = params.has('num_buckets')
     this.table = new StringHashTable(params.int('num_buckets', TINY_DEFAULT_BUCKETS, 1))
+  }
+
+  protected override applyMetadata(meta: Map<string, string>): void {
+    const buckets = Number(meta.get('num_buckets'))
+    if (!this.bucketsGiven && Number.isSafeInteger(buckets) && buckets > 0 && this.table.size === 0) this.table.resize(buckets)
   }
 
   process(key: Buffer, processor: RecordProcessor, writable: boolean): void {

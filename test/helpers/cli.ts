@@ -1,0 +1,37 @@
+import {spawnSync} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
+const BIN = path.join(ROOT, 'bin', 'run.js')
+
+export interface RunResult {
+  status: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the kv executable as a user would, without a terminal. */
+export function kv(args: string[], input?: string): RunResult {
+  const result = spawnSync(process.execPath, [BIN, ...args], {input, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+  return {status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr}
+}
+
+/** Runs any program; status -1 when it could not start. */
+export function run(program: string, args: string[]): RunResult {
+  const result = spawnSync(program, args, {encoding: 'utf8'})
+  return {status: result.error ? -1 : (result.status ?? -1), stdout: result.stdout ?? '', stderr: result.stderr ?? ''}
+}
+
+/** A fresh temporary directory, removed by the returned function. */
+export function tempDir(): {dir: string; cleanup: () => void} {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-test-'))
+  return {dir, cleanup: () => fs.rmSync(dir, {recursive: true, force: true})}
+}
+
+/** Whether an outside program is installed; tests that need it skip with a reason. */
+export function hasProgram(name: string): boolean {
+  return run('sh', ['-c', `command -v ${name}`]).status === 0
+}
