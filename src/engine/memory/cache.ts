@@ -1,25 +1,32 @@
 import {REMOVE, type DBMIterator, type InspectList, type RebuildParams, type RecordProcessor} from '../dbm.js'
 import {ParamReader} from '../params.js'
-import {MapIterator} from './map-iterator.js'
+import {BucketIterator} from './bucket-iterator.js'
 import {MemoryDBM} from './memory-dbm.js'
+import {StringHashTable} from './string-hash-table.js'
 import {applyToStored} from './stored.js'
 
 export const CACHE_DEFAULT_CAP_REC_NUM = 1048576
+const CACHE_BUCKETS = 1048583
 
-// What a record costs beyond its bytes (map entry and string headers), for cap_mem_size.
+// What a record costs beyond its bytes (table slots and string headers), for cap_mem_size.
 const RECORD_OVERHEAD = 64
 
 /**
- * The on-memory LRU cache: a Map in recency order (a touched record is moved to the end),
- * evicting from the front when the record count or the memory estimate exceeds its cap.
+ * The on-memory LRU cache: the hash table of TinyDBM plus a doubly linked recency list in
+ * typed arrays indexed by record id. Every access moves a record to the young end; when the
+ * record count or the memory estimate passes its cap, records leave from the old end.
  */
 export class CacheDBM extends MemoryDBM {
   readonly className = 'CacheDBM'
-  private readonly table = new Map<string, string>()
+  private readonly table = new StringHashTable(CACHE_BUCKETS)
+  private older = new Int32Array(1024)
+  private younger = new Int32Array(1024)
+  // The list's ends; 0 means none.
+  private oldest = 0
+  private youngest = 0
   private capRecNum: number
   private capMemSize: number
   private effDataSize = 0
-
   private readonly capsGiven: boolean
 
   constructor(params: ParamReader = new ParamReader(new Map())) {
@@ -39,39 +46,79 @@ export class CacheDBM extends MemoryDBM {
 
   process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
     const name = key.toString('latin1')
-    const old = this.table.get(name)
+    const id = this.table.find(name)
+    const old = id === 0 ? undefined : this.table.valueOf(id)
     const result = applyToStored(key, old, processor)
-    if (typeof result === 'string' && writable) {
-      this.store(name, result)
-    } else if (result === REMOVE && writable) {
-      if (old !== undefined) this.drop(name, old)
-    } else if (old !== undefined) {
-      // A read counts as use: move the record to the young end.
-      this.table.delete(name)
-      this.table.set(name, old)
+    if (writable && typeof result === 'string') {
+      if (id === 0) this.add(name, result)
+      else this.replace(id, result)
+    } else if (writable && result === REMOVE) {
+      if (id !== 0) this.drop(name)
+    } else if (id !== 0) {
+      this.touch(id)
     }
   }
 
-  private store(key: string, value: string): void {
-    const old = this.table.get(key)
-    if (old !== undefined) {
-      this.effDataSize -= key.length + old.length
-      this.table.delete(key)
+  private unlink(id: number): void {
+    const older = this.older[id]
+    const younger = this.younger[id]
+    if (older === 0) this.oldest = younger
+    else this.younger[older] = younger
+    if (younger === 0) this.youngest = older
+    else this.older[younger] = older
+  }
+
+  private linkYoungest(id: number): void {
+    if (id >= this.older.length) {
+      const size = Math.max(id + 1, this.older.length * 2)
+      const older = new Int32Array(size)
+      older.set(this.older)
+      this.older = older
+      const younger = new Int32Array(size)
+      younger.set(this.younger)
+      this.younger = younger
     }
-    this.table.set(key, value)
+    this.older[id] = this.youngest
+    this.younger[id] = 0
+    if (this.youngest === 0) this.oldest = id
+    else this.younger[this.youngest] = id
+    this.youngest = id
+  }
+
+  private touch(id: number): void {
+    if (id === this.youngest) return
+    this.unlink(id)
+    this.linkYoungest(id)
+  }
+
+  private add(key: string, value: string): void {
+    const id = this.table.insert(key, value)
+    this.linkYoungest(id)
     this.effDataSize += key.length + value.length
     this.evict()
   }
 
-  private drop(key: string, value: string): void {
+  private replace(id: number, value: string): void {
+    this.effDataSize += value.length - this.table.valueOf(id).length
+    this.table.setValue(id, value)
+    this.touch(id)
+    this.evict()
+  }
+
+  private drop(key: string): void {
+    const id = this.table.find(key)
+    if (id === 0) return
+    this.effDataSize -= key.length + this.table.valueOf(id).length
+    this.unlink(id)
     this.table.delete(key)
-    this.effDataSize -= key.length + value.length
   }
 
   private evict(): void {
-    while (this.table.size > this.capRecNum || (this.capMemSize > 0 && this.memUsage() > this.capMemSize && this.table.size > 1)) {
-      const oldest = this.table.entries().next().value as [string, string]
-      this.drop(oldest[0], oldest[1])
+    while (
+      this.oldest !== 0 &&
+      (this.table.size > this.capRecNum || (this.capMemSize > 0 && this.memUsage() > this.capMemSize && this.table.size > 1))
+    ) {
+      this.drop(this.table.keyOf(this.oldest))
     }
   }
 
@@ -80,18 +127,14 @@ export class CacheDBM extends MemoryDBM {
   }
 
   makeIterator(): DBMIterator {
-    // Writes through an iterator keep the record's place, so a scan does not revisit it.
-    return new MapIterator(
+    // Writes through a cursor keep the accounting right but do not count as use.
+    return new BucketIterator(
       this.table,
-      (key, value) => {
-        const old = this.table.get(key)
-        this.effDataSize += value.length - (old?.length ?? -key.length)
-        this.table.set(key, value)
+      (id, value) => {
+        this.effDataSize += value.length - this.table.valueOf(id).length
+        this.table.setValue(id, value)
       },
-      (key) => {
-        const old = this.table.get(key)
-        if (old !== undefined) this.drop(key, old)
-      },
+      (key) => this.drop(key),
     )
   }
 
@@ -101,15 +144,20 @@ export class CacheDBM extends MemoryDBM {
 
   protected clearRecords(): void {
     this.table.clear()
+    this.oldest = 0
+    this.youngest = 0
     this.effDataSize = 0
   }
 
   protected loadRecord(key: string, value: string): void {
-    this.store(key, value)
+    const id = this.table.find(key)
+    if (id === 0) this.add(key, value)
+    else this.replace(id, value)
   }
 
-  protected entries(): Iterable<[string, string]> {
-    return this.table.entries()
+  /** Records from the oldest to the youngest, so a reload keeps the recency order. */
+  protected *entries(): Iterable<[string, string]> {
+    for (let id = this.oldest; id !== 0; id = this.younger[id]) yield [this.table.keyOf(id), this.table.valueOf(id)]
   }
 
   protected metadata(): [string, string][] {

@@ -47,8 +47,17 @@ export class StringHashTable {
     this.values[id] = value
   }
 
-  /** Stores a record that `find` said is absent. */
-  insert(key: string, value: string): void {
+  /** Record ids run from 1 to below this; arrays indexed by id must be this long. */
+  get idLimit(): number {
+    return this.keys.length
+  }
+
+  keyOf(id: number): string {
+    return this.keys[id]!
+  }
+
+  /** Stores a record that `find` said is absent, and returns its id. */
+  insert(key: string, value: string): number {
     const bucket = this.bucketOf(key)
     let id = this.freeIds.pop()
     if (id === undefined) {
@@ -67,6 +76,7 @@ export class StringHashTable {
     this.chain[id] = this.buckets[bucket]
     this.buckets[bucket] = id
     this.size++
+    return id
   }
 
   set(key: string, value: string): void {
@@ -75,7 +85,8 @@ export class StringHashTable {
     else this.values[id] = value
   }
 
-  delete(key: string): boolean {
+  /** Removes a record; returns the id it had, or 0 if there was none. */
+  delete(key: string): number {
     const bucket = this.bucketOf(key)
     let prev = 0
     for (let id = this.buckets[bucket]; id !== 0; prev = id, id = this.chain[id]) {
@@ -86,9 +97,9 @@ export class StringHashTable {
       this.values[id] = undefined
       this.freeIds.push(id)
       this.size--
-      return true
+      return id
     }
-    return false
+    return 0
   }
 
   /** The keys of one bucket, in chain order. */

@@ -1,0 +1,95 @@
+import {DBMIterator, REMOVE, toBuffer, type Bytes, type RecordProcessor} from '../dbm.js'
+import {Code, StatusError} from '../status.js'
+import type {StringHashTable} from './string-hash-table.js'
+import {applyToStored, fromStored} from './stored.js'
+
+/**
+ * Walks buckets in order. Entering a bucket takes a snapshot of its keys, so removals
+ * (of the current record or others) neither skip nor repeat the records around them.
+ */
+export class BucketIterator extends DBMIterator {
+  private bucket = -1
+  private pending: string[] = []
+  private index = 0
+
+  constructor(
+    private readonly table: StringHashTable,
+    // How writes through the cursor reach the database, so a class can keep its accounting.
+    private readonly storeValue: (id: number, value: string) => void = (id, value) => table.setValue(id, value),
+    private readonly removeKey: (key: string) => void = (key) => table.delete(key),
+  ) {
+    super()
+  }
+
+  private enter(bucket: number): void {
+    this.bucket = bucket < 0 ? -1 : this.table.nextBucket(bucket)
+    this.pending = this.bucket < 0 ? [] : this.table.bucketKeys(this.bucket)
+    this.index = 0
+  }
+
+  /** Settles on a key that still exists, moving through the buckets as needed. */
+  private current(): string | undefined {
+    while (this.bucket >= 0) {
+      while (this.index < this.pending.length) {
+        const key = this.pending[this.index]
+        if (this.table.find(key) !== 0) return key
+        this.index++
+      }
+      this.enter(this.bucket + 1)
+    }
+    return undefined
+  }
+
+  first(): void {
+    this.enter(0)
+  }
+
+  jump(key: Bytes): void {
+    const name = toBuffer(key).toString('latin1')
+    if (this.table.find(name) === 0) {
+      this.enter(-1)
+      return
+    }
+    this.enter(this.table.bucketOf(name))
+    this.index = this.pending.indexOf(name)
+  }
+
+  last(): void {
+    throw unordered()
+  }
+
+  jumpLower(): void {
+    throw unordered()
+  }
+
+  jumpUpper(): void {
+    throw unordered()
+  }
+
+  previous(): void {
+    throw unordered()
+  }
+
+  /** Steps past the slot it stands on, even if that record was removed meanwhile. */
+  next(): void {
+    if (this.bucket >= 0) this.index++
+  }
+
+  process(processor: RecordProcessor, writable: boolean): boolean {
+    const key = this.current()
+    if (key === undefined) return false
+    const id = this.table.find(key)
+    const result = applyToStored(fromStored(key), this.table.valueOf(id), processor)
+    if (!writable) return true
+    if (typeof result === 'string') this.storeValue(id, result)
+    else if (result === REMOVE) {
+      this.removeKey(key)
+      this.index++
+    }
+    return true
+  }
+}
+
+function unordered(): StatusError {
+  return new StatusError(Code.NOT_IMPLEMENTED_ERROR, 'not implemented for an unordered database')
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {openDBM} from '../../src/engine/poly.js'
+import {Code, StatusError} from '../../src/engine/status.js'
+import {tempDir} from '../helpers/cli.js'
+
+describe('on-memory classes', () => {
+  let dir: string
+  let cleanup: () => void
+  before(() => ({dir, cleanup} = tempDir()))
+  after(() => cleanup())
+
+  it('cache evicts the least recently used record', () => {
+    const dbm = openDBM('', new Map([['dbm', 'cache'], ['cap_rec_num', '3']]))
+    for (const key of ['a', 'b', 'c']) dbm.set(key, key)
+    dbm.get('a')
+    dbm.set('d', 'd')
+    assert.equal(dbm.get('b'), undefined, 'b was the oldest')
+    assert.deepEqual([...dbm.records()].map(([k]) => k.toString()).sort(), ['a', 'c', 'd'])
+    dbm.set('c', 'again')
+    dbm.set('e', 'e')
+    assert.equal(dbm.get('a'), undefined)
+    assert.equal(dbm.count(), 3)
+    dbm.close()
+  })
+
+  it('cache evicts by memory size', () => {
+    const dbm = openDBM('', new Map([['dbm', 'cache'], ['cap_mem_size', '10000']]))
+    for (let i = 0; i < 1000; i++) dbm.set(`key${i}`, 'x'.repeat(100))
+    const used = Number(new Map(dbm.inspect()).get('mem_usage'))
+    assert.ok(used <= 10000, `mem_usage ${used}`)
+    assert.ok(dbm.count() > 10 && dbm.count() < 100)
+    assert.ok(dbm.get('key999'))
+    dbm.close()
+  })
+
+  for (const ext of ['tkmt', 'tkmb', 'tkmc']) {
+    it(`${ext}: records, tuning and timestamp survive close and reopen`, () => {
+      const file = path.join(dir, `persist.${ext}`)
+      const params = ext === 'tkmt' ? new Map([['num_buckets', '77']]) : new Map<string, string>()
+      const dbm = openDBM(file, params, {writable: true, truncate: true})
+      for (let i = 0; i < 1000; i++) dbm.set(`k${i}`, `v${i}`)
+      dbm.append('k1', 'tail', '+')
+      dbm.close()
+      const again = openDBM(file, new Map(), {writable: false})
+      assert.equal(again.count(), 1000)
+      assert.equal(again.get('k1')?.toString(), 'v1+tail')
+      if (ext === 'tkmt') assert.equal(new Map(again.inspect()).get('num_buckets'), '77')
+      assert.throws(() => again.set('x', 'y'), (e: unknown) => e instanceof StatusError && e.code === Code.PRECONDITION_ERROR)
+      again.close()
+    })
+  }
+
+  it('appends in linear time on big values', () => {
+    for (const cls of ['tiny', 'baby']) {
+      const dbm = openDBM('', new Map([['dbm', cls]]))
+      const piece = Buffer.alloc(100, 0x61)
+      for (let i = 0; i < 20000; i++) dbm.append('big', piece)
+      assert.equal(dbm.get('big')?.length, 2000000)
+      dbm.close()
+    }
+  })
+
+  it('fails on a truncated file with BROKEN_DATA_ERROR and leaves it alone', () => {
+    const file = path.join(dir, 'broken.tkmb')
+    const dbm = openDBM(file, new Map(), {writable: true, truncate: true})
+    dbm.set('key', 'value')
+    dbm.close()
+    const bytes = fs.readFileSync(file)
+    fs.writeFileSync(file, bytes.subarray(0, bytes.length - 2))
+    assert.throws(() => openDBM(file, new Map(), {writable: true}), (e: unknown) => e instanceof StatusError && e.code === Code.BROKEN_DATA_ERROR)
+    assert.deepEqual(fs.readFileSync(file), bytes.subarray(0, bytes.length - 2))
+  })
+})
