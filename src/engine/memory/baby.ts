@@ -3,7 +3,7 @@ import {DBMIterator, REMOVE, toBuffer, type Bytes, type DBMIterator as Iterator,
 import {ParamReader} from '../params.js'
 import {BPlusTree, type Position} from './bptree.js'
 import {MemoryDBM} from './memory-dbm.js'
-import {applyToStored, fromStored} from './stored.js'
+import {applyToStored, fromStored, toStored} from './stored.js'
 
 /** The on-memory B+ tree database: records in key order, under a chosen comparator. */
 export class BabyDBM extends MemoryDBM {
@@ -19,7 +19,7 @@ export class BabyDBM extends MemoryDBM {
   }
 
   process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
-    const name = key.toString('latin1')
+    const name = toStored(key)
     const {leaf, index, found} = this.tree.locate(name)
     const result = applyToStored(key, found ? leaf.values[index] : undefined, processor)
     if (!writable) return

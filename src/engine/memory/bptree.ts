@@ -42,6 +42,8 @@ export class BPlusTree {
   // The inner nodes and child indexes walked by the last descent, for splits and merges.
   private pathNodes: Inner[] = []
   private pathIndexes: number[] = []
+  // How much of the path arrays the last descent filled (they are reused, never shrunk).
+  private depth = 0
 
   constructor(readonly compare: KeyComparator) {}
 
@@ -59,8 +61,7 @@ export class BPlusTree {
 
   /** The leaf where the key belongs, remembering the path to it. */
   private descend(key: string): Leaf {
-    this.pathNodes.length = 0
-    this.pathIndexes.length = 0
+    let depth = 0
     let node = this.root
     while (!node.leaf) {
       // The child index is the number of separators at or below the key.
@@ -72,10 +73,12 @@ export class BPlusTree {
         if (this.compare(keys[mid], key) <= 0) lo = mid + 1
         else hi = mid
       }
-      this.pathNodes.push(node)
-      this.pathIndexes.push(lo)
+      this.pathNodes[depth] = node
+      this.pathIndexes[depth] = lo
+      depth++
       node = node.children[lo]
     }
+    this.depth = depth
     return node
   }
 
@@ -120,7 +123,7 @@ export class BPlusTree {
     const right: Leaf = {leaf: true, keys: leaf.keys.splice(cut), values: leaf.values.splice(cut), prev: leaf, next: leaf.next}
     if (leaf.next) leaf.next.prev = right
     leaf.next = right
-    this.insertSeparator(this.pathNodes.length - 1, right.keys[0], right)
+    this.insertSeparator(this.depth - 1, right.keys[0], right)
   }
 
   /** Adds a separator and the child on its right into the inner node at a path depth. */
@@ -154,8 +157,7 @@ export class BPlusTree {
   private unlinkLeaf(leaf: Leaf): void {
     if (leaf.prev) leaf.prev.next = leaf.next
     if (leaf.next) leaf.next.prev = leaf.prev
-    let depth = this.pathNodes.length - 1
-    for (; depth >= 0; depth--) {
+    for (let depth = this.depth - 1; depth >= 0; depth--) {
       const node = this.pathNodes[depth]
       const at = this.pathIndexes[depth]
       node.children.splice(at, 1)

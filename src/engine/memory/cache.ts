@@ -3,7 +3,7 @@ import {ParamReader} from '../params.js'
 import {BucketIterator} from './bucket-iterator.js'
 import {MemoryDBM} from './memory-dbm.js'
 import {StringHashTable} from './string-hash-table.js'
-import {applyToStored} from './stored.js'
+import {applyToStored, toStored} from './stored.js'
 
 export const CACHE_DEFAULT_CAP_REC_NUM = 1048576
 const CACHE_BUCKETS = 1048583
@@ -45,7 +45,7 @@ export class CacheDBM extends MemoryDBM {
   }
 
   process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
-    const name = key.toString('latin1')
+    const name = toStored(key)
     const id = this.table.find(name)
     const old = id === 0 ? undefined : this.table.valueOf(id)
     const result = applyToStored(key, old, processor)

@@ -3,7 +3,7 @@ import {ParamReader} from '../params.js'
 import {MemoryDBM} from './memory-dbm.js'
 import {BucketIterator} from './bucket-iterator.js'
 import {StringHashTable} from './string-hash-table.js'
-import {applyToStored} from './stored.js'
+import {applyToStored, toStored} from './stored.js'
 
 export const TINY_DEFAULT_BUCKETS = 1048583
 
@@ -25,7 +25,7 @@ export class TinyDBM extends MemoryDBM {
   }
 
   process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
-    const name = key.toString("latin1")
+    const name = toStored(key)
     const table = this.table
     const id = table.find(name)
     const result = applyToStored(key, id === 0 ? undefined : table.valueOf(id), processor)
