@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {KvCommand} from '../../src/cli/base-command.js'
+import {KvCommand, UsageError} from '../../src/cli/base-command.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
 import {Progress} from '../../src/cli/progress.js'
 import {NOOP} from '../../src/engine/dbm.js'
@@ -24,6 +24,9 @@ export default class Merge extends KvCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Merge)
     const [dest, ...sources] = argv as string[]
+    if (flags.reducer !== undefined && flags.reducer !== 'none') {
+      throw new UsageError('--reducer applies to skip databases, which are not available yet')
+    }
     await withDbm(openTarget(dest, flags, true), flags.sync_hard, async (target) => {
       for (const source of sources) {
         const progress = new Progress(`merging ${source}`)
