@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {ANY_VALUE, INT64_MIN, type DBM} from '../../src/engine/dbm.js'
 import {searchDBM} from '../../src/engine/search.js'
+import {makeRandom as rng} from '../../src/perf/local.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 
 /** How a suite gets a fresh, open, writable database of the class under test. */
@@ -25,17 +26,6 @@ function rejects(code: Code, fn: () => unknown): void {
 
 function keysOf(dbm: DBM): string[] {
   return [...dbm.records()].map(([key]) => key.toString('latin1'))
-}
-
-/** Deterministic pseudo-random numbers, so a failure reproduces. */
-export function rng(seed: number): () => number {
-  let state = seed >>> 0 || 1
-  return () => {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    return (state >>> 0) / 0x100000000
-  }
 }
 
 /** The whole DBM contract, run against one class. */
