@@ -19,21 +19,13 @@ export default class Get extends KvCommand {
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Get)
     const keys = flags.multi ? (argv as string[]).slice(1) : [args.key]
-    const output = await withDbm(openTarget(args.file, flags, false), false, (dbm) => {
-      if (flags.multi) {
-        const found = dbm.getMulti(keys)
-        return {text: found.map(([key, value]) => `${key.toString()}\t${value.toString()}\n`).join(''), missing: found.length < keys.length}
-      }
-      const value = dbm.get(args.key)
-      if (value === undefined) throw new StatusError(Code.NOT_FOUND_ERROR, `no such key: ${args.key}`)
-      return {raw: value, missing: false}
-    })
-    if ('raw' in output && output.raw) {
-      process.stdout.write(output.raw)
-      await this.write('\n')
-    } else {
-      await this.write(output.text ?? '')
+    const found = await withDbm(openTarget(args.file, flags, false), false, (dbm) => dbm.getMulti(keys))
+    if (flags.multi) {
+      for (const [key, value] of found) await this.write(Buffer.concat([key, Buffer.from('\t'), value, Buffer.from('\n')]))
+      if (found.length < keys.length) throw new StatusError(Code.NOT_FOUND_ERROR, 'some keys were not found')
+      return
     }
-    if (output.missing) throw new StatusError(Code.NOT_FOUND_ERROR, 'some keys were not found')
+    if (found.length === 0) throw new StatusError(Code.NOT_FOUND_ERROR, `no such key: ${args.key}`)
+    await this.write(Buffer.concat([found[0][1], Buffer.from('\n')]))
   }
 }

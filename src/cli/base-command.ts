@@ -13,20 +13,10 @@ export const EXIT_USAGE = 2
 export abstract class KvCommand extends Command {
   protected override async catch(error: Error & {exitCode?: number}): Promise<void> {
     if (error instanceof Errors.ExitError) throw error
-    let code = EXIT_FAILURE
-    let message = error.message
-    if (error instanceof StatusError) {
-      code = EXIT_FAILURE
-    } else if (isUsageError(error)) {
-      code = EXIT_USAGE
-      message = message.split('\n')[0]
-    } else if (!(error instanceof UsageError)) {
-      if (process.env.KV_DEBUG) process.stderr.write(`${error.stack}\n`)
-    } else {
-      code = EXIT_USAGE
-    }
-    process.stderr.write(`kv: ${message}\n`)
-    process.exitCode = code
+    const usage = error instanceof UsageError || isUsageError(error)
+    if (!usage && !(error instanceof StatusError) && process.env.KV_DEBUG) process.stderr.write(`${error.stack}\n`)
+    process.stderr.write(`kv: ${error.message.split('\n')[0]}\n`)
+    process.exitCode = usage ? EXIT_USAGE : EXIT_FAILURE
   }
 
   /** Writes data to stdout, waiting when the pipe is full. */

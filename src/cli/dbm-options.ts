@@ -66,3 +66,14 @@ export async function withDbm<T>(dbm: DBM, hard: boolean | undefined, work: (dbm
   dbm.close()
   return result
 }
+
+/** Flags shared by the `kv dbm perf` scenarios, named as in tkrzw_dbm_perf. */
+export const dbmPerfFlags = {
+  dbm: Flags.string({description: 'database class: tiny, baby, cache (hash, tree, skip when available)', default: 'tiny'}),
+  iter: Flags.integer({description: 'number of iterations', default: 10000, min: 1}),
+  size: Flags.integer({description: 'size of each value in bytes', default: 8, min: 0}),
+  path: Flags.string({description: 'file to write the database to (on-memory classes save at the end)'}),
+  params: Flags.string({description: 'tuning parameters as "name=value,..."'}),
+  random_seed: Flags.integer({description: 'random seed', default: 0}),
+  json: Flags.boolean({description: 'print a JSON object instead of the text report'}),
+}

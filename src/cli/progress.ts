@@ -10,13 +10,10 @@ export class Progress {
   constructor(
     private readonly label: string,
     private readonly total = 0,
-    stream: NodeJS.WriteStream = process.stderr,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
   ) {
     this.active = stream.isTTY === true && !process.env.CI
-    this.stream = stream
   }
-
-  private readonly stream: NodeJS.WriteStream
 
   tick(n = 1): void {
     this.count += n

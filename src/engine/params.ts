@@ -75,6 +75,11 @@ export class ParamReader {
     this.left = new Map(params)
   }
 
+  /** A reader over parameters given as a plain object, as rebuild takes them. */
+  static fromObject(params: {[name: string]: string}): ParamReader {
+    return new ParamReader(new Map(Object.entries(params)))
+  }
+
   has(name: string): boolean {
     return this.left.has(name)
   }

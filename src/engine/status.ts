@@ -23,6 +23,8 @@ export function codeName(code: Code): string {
 /** An operation's failure, carrying its Tkrzw status code. */
 export class StatusError extends Error {
   readonly code: Code
+  /** The message without the code name. */
+  readonly detail: string
 
   constructor(code: Code, message = '') {
     super(message === '' ? codeName(code) : `${codeName(code)}: ${message}`)
@@ -30,9 +32,6 @@ export class StatusError extends Error {
     this.detail = message
     this.name = 'StatusError'
   }
-
-  /** The message without the code name. */
-  readonly detail: string
 }
 
 export function isStatus(error: unknown, code: Code): boolean {

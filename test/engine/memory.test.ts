@@ -53,7 +53,7 @@ describe('on-memory classes', () => {
     })
   }
 
-  it('appends in linear time on big values', () => {
+  it('keeps every piece of many appends to one big value', () => {
     for (const cls of ['tiny', 'baby']) {
       const dbm = openDBM('', new Map([['dbm', cls]]))
       const piece = Buffer.alloc(100, 0x61)

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../../src/cli/base-command.js'
-import {openPerfDBM, perfFlags} from '../../../src/perf/dbm-flags.js'
+import {dbmPerfFlags, openTarget} from '../../../src/cli/dbm-options.js'
 import {runSequence, type PhaseResult} from '../../../src/perf/local.js'
 
 const PHASE_LABELS: {[name: string]: string} = {set: 'Setting', get: 'Getting', iterate: 'Iterating', remove: 'Removing'}
@@ -13,7 +13,7 @@ export default class PerfSequence extends KvCommand {
     '<%= config.bin %> dbm perf sequence --dbm cache --path /tmp/casket.tkmc --size 100',
   ]
   static override flags = {
-    ...perfFlags,
+    ...dbmPerfFlags,
     random_key: Flags.boolean({description: 'use random keys instead of sequential ones'}),
     random_value: Flags.boolean({description: 'use values of random length up to --size'}),
     set_only: Flags.boolean({description: 'only the set phase'}),
@@ -28,7 +28,7 @@ export default class PerfSequence extends KvCommand {
       (phase) => ({set: flags.set_only, get: flags.get_only, iterate: flags.iter_only, remove: flags.remove_only})[phase],
     )
     const phases = only.length > 0 ? [...only] : (['set', 'get', 'iterate', 'remove'] as ('set' | 'get' | 'iterate' | 'remove')[])
-    const dbm = openPerfDBM(flags)
+    const dbm = openTarget(flags.path ?? '', flags, true, true)
     const setting = `impl=${flags.dbm} num_iterations=${flags.iter} value_size=${flags.size} num_threads=1`
     const print = (result: PhaseResult): void => {
       if (flags.json) return

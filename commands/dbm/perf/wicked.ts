@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../../src/cli/base-command.js'
-import {openPerfDBM, perfFlags} from '../../../src/perf/dbm-flags.js'
+import {dbmPerfFlags, openTarget} from '../../../src/cli/dbm-options.js'
 import {runWicked} from '../../../src/perf/local.js'
 import {Code, StatusError} from '../../../src/engine/status.js'
 
@@ -11,14 +11,14 @@ export default class PerfWicked extends KvCommand {
     '<%= config.bin %> dbm perf wicked --dbm tiny --iter 50000 --no-clear --json',
   ]
   static override flags = {
-    ...perfFlags,
+    ...dbmPerfFlags,
     clear: Flags.boolean({description: 'clear the database now and then', default: true, allowNo: true}),
     rebuild: Flags.boolean({description: 'rebuild the database now and then', default: true, allowNo: true}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(PerfWicked)
-    const dbm = openPerfDBM(flags)
+    const dbm = openTarget(flags.path ?? '', flags, true, true)
     let outcome
     try {
       outcome = runWicked(dbm, {iterations: flags.iter, valueSize: flags.size, seed: flags.random_seed, clear: flags.clear, rebuild: flags.rebuild})

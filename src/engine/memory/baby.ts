@@ -63,7 +63,7 @@ export class BabyDBM extends MemoryDBM {
 
   rebuild(params: RebuildParams = {}): void {
     this.checkOpen()
-    new ParamReader(new Map(Object.entries(params))).finish()
+    ParamReader.fromObject(params).finish()
   }
 
   inspect(): InspectList {

@@ -169,7 +169,7 @@ export class CacheDBM extends MemoryDBM {
 
   rebuild(params: RebuildParams = {}): void {
     this.checkOpen()
-    const reader = new ParamReader(new Map(Object.entries(params)))
+    const reader = ParamReader.fromObject(params)
     this.capRecNum = reader.int('cap_rec_num', this.capRecNum, 1)
     this.capMemSize = reader.int('cap_mem_size', this.capMemSize, 0)
     reader.finish()

@@ -1,8 +1,7 @@
 import * as fs from 'node:fs'
-import {DBM, NOOP, REMOVE, type InspectList, type OpenOptions} from '../dbm.js'
+import {DBM, type InspectList, type OpenOptions} from '../dbm.js'
 import {FlatWriter, readFlatPairs} from '../io/flat.js'
 import {Code, StatusError, fromSystemError} from '../status.js'
-import {applyToStored, fromStored} from './stored.js'
 
 /**
  * What the on-memory classes share: an optional file in FlatRecord format, read whole at
@@ -28,8 +27,9 @@ export abstract class MemoryDBM extends DBM {
     if (this.opened) throw new StatusError(Code.PRECONDITION_ERROR, 'opened database')
     this.path = path
     this.writable = writable
+    const existed = path !== '' && !options.truncate && fs.existsSync(path)
     if (path !== '' && !options.truncate) {
-      if (fs.existsSync(path)) {
+      if (existed) {
         // Loading into the live structure is safe: on failure the object stays closed, and
         // a database that never opened never writes, so a damaged file is left as it is.
         try {
@@ -50,7 +50,6 @@ export abstract class MemoryDBM extends DBM {
         throw new StatusError(Code.NOT_FOUND_ERROR, `no such file: ${path}`)
       }
     }
-    const existed = path !== '' && !options.truncate && fs.existsSync(path)
     this.opened = true
     // Like the reference, a writable open makes the file exist at once.
     if (writable && path !== '' && !existed) this.save(false)
@@ -148,5 +147,3 @@ export abstract class MemoryDBM extends DBM {
     ]
   }
 }
-
-export {NOOP, REMOVE, applyToStored, fromStored}

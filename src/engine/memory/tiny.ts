@@ -65,7 +65,7 @@ export class TinyDBM extends MemoryDBM {
   /** Re-sizes the buckets: to `num_buckets`, or to twice the record count (at least the default). */
   rebuild(params: RebuildParams = {}): void {
     this.checkOpen()
-    const reader = new ParamReader(new Map(Object.entries(params)))
+    const reader = ParamReader.fromObject(params)
     const buckets = reader.int('num_buckets', Math.max(this.table.size * 2, TINY_DEFAULT_BUCKETS), 1)
     reader.finish()
     this.table.resize(buckets)
