@@ -1,4 +1,5 @@
 import type {DBM} from './dbm.js'
+import {HashDBM} from './hash/hash-dbm.js'
 import {BabyDBM} from './memory/baby.js'
 import {CacheDBM} from './memory/cache.js'
 import {TinyDBM} from './memory/tiny.js'
@@ -10,6 +11,7 @@ import {Code, StatusError} from './status.js'
 type Factory = (params: ParamReader) => DBM
 
 const FACTORIES: Partial<{[cls in DBMClass]: Factory}> = {
+  hash: (params) => new HashDBM(params),
   tiny: (params) => new TinyDBM(params),
   baby: (params) => new BabyDBM(params),
   cache: (params) => new CacheDBM(params),

@@ -1,0 +1,909 @@
+import * as fs from 'node:fs'
+import {
+  AppendTail,
+  DBM,
+  NOOP,
+  REMOVE,
+  resolveResult,
+  type DBMIterator,
+  type InspectList,
+  type OpenOptions,
+  type RebuildParams,
+  type RecordProcessor,
+} from '../dbm.js'
+import {codecAvailable, codecFor, COMP_NAMES, type Codec} from '../io/compress.js'
+import {recordCrc} from '../io/crc.js'
+import {FileLock} from '../io/file-lock.js'
+import {primaryHash} from '../io/hashing.js'
+import {PagedFile} from '../io/paged-file.js'
+import {ParamReader} from '../params.js'
+import {Code, StatusError} from '../status.js'
+import {
+  CLOSURE_FLAG_CLOSE,
+  DEFAULT_ALIGN_POW,
+  DEFAULT_NUM_BUCKETS,
+  DEFAULT_OFFSET_WIDTH,
+  FBP_SECTION_SIZE,
+  METADATA_SIZE,
+  OP_ADD,
+  OP_REMOVE,
+  OP_SET,
+  OP_VOID,
+  PKG_MAJOR_VERSION,
+  PKG_MINOR_VERSION,
+  RECORD_HEADER_SECTION_SIZE,
+  RecordHeader,
+  UPDATE_APPENDING,
+  UPDATE_IN_PLACE,
+  decodeMetadata,
+  decodeStaticFlags,
+  encodeMetadata,
+  encodeRecord,
+  encodeRecordHeaderSection,
+  encodeStaticFlags,
+  hashBucketSize,
+  maxHeaderSize,
+  metadataConsistent,
+  parseRecordHeader,
+  recordBaseFor,
+  recordRegionSize,
+} from './format.js'
+import {FreeBlockPool} from './free-pool.js'
+import {HashIterator} from './iterator.js'
+import {restoreHashFile} from './restore.js'
+import {defaultTuning, readHashTuning, type HashTuning} from './tuning.js'
+
+const EMPTY = Buffer.alloc(0)
+
+export interface HashOpenOptions extends OpenOptions {
+  /** Skip the writer lock: for files private to the caller, such as a rebuild's temporary file. */
+  noLock?: boolean
+}
+
+/**
+ * The file hash database, in Tkrzw's HashDBM format: buckets of offsets, each the head of
+ * a chain of records linked by their child offsets. Records are read and written through
+ * an in-process page cache; the header on disk says "not closed" while the file is open
+ * for writing, so a crash is detected and repaired at the next open.
+ */
+export class HashDBM extends DBM {
+  readonly className = 'HashDBM'
+  private tuning: HashTuning
+  private file: PagedFile | undefined
+  private lock: FileLock | undefined
+  private path = ''
+  private writable = false
+  private opened = false
+
+  private offsetWidth = DEFAULT_OFFSET_WIDTH
+  private alignPow = DEFAULT_ALIGN_POW
+  private alignment = 2 ** DEFAULT_ALIGN_POW
+  private numBuckets = DEFAULT_NUM_BUCKETS
+  private recordBase = 0
+  private updateMode = UPDATE_IN_PLACE
+  private crcWidth = 0
+  private compMode = 0
+  private codec: Codec | undefined
+  private maxFileSize = 0
+  private readSize = 48
+
+  private numRecords = 0
+  private effDataSize = 0
+  private cyclicMagic = 0
+  private pkgMajor = PKG_MAJOR_VERSION
+  private pkgMinor = PKG_MINOR_VERSION
+  private closureFlags = 0
+  private dbType = 0
+  private opaque: Buffer = Buffer.alloc(67)
+  private timestampMicros = 0
+  private healthy = true
+  private autoRestored = false
+  private readonly fbp: FreeBlockPool
+
+  private readonly header = new RecordHeader()
+  private encodeBuffer = Buffer.alloc(4096)
+  /** Keys touched while a sliced rebuild copies records; see rebuildInSlices. */
+  private touchedDuringRebuild: Set<string> | undefined
+
+  constructor(params: ParamReader | HashTuning = new ParamReader(new Map())) {
+    super()
+    this.tuning = params instanceof ParamReader ? readHashTuning(params) : {...params}
+    this.fbp = new FreeBlockPool(this.tuning.fbpCapacity)
+  }
+
+  // ---- lifecycle ----
+
+  open(path: string, writable: boolean, options: HashOpenOptions = {}): void {
+    if (this.opened) throw new StatusError(Code.PRECONDITION_ERROR, 'opened database')
+    if (path === '') throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'a hash database needs a file path')
+    if (writable && !options.noLock) this.lock = FileLock.acquire(path)
+    try {
+      this.openFile(path, writable, options.truncate === true)
+      if (!this.healthy && writable) this.recover(path)
+    } catch (error) {
+      this.file?.abandon()
+      this.file = undefined
+      this.lock?.release()
+      this.lock = undefined
+      throw error
+    }
+  }
+
+  private openFile(path: string, writable: boolean, truncate: boolean): void {
+    if (!writable && !fs.existsSync(path)) throw new StatusError(Code.NOT_FOUND_ERROR, `no such file: ${path}`)
+    const file = PagedFile.open(path, {writable, truncate})
+    this.file = file
+    this.path = path
+    this.writable = writable
+    this.autoRestored = false
+    if (file.size === 0) {
+      if (!writable) throw new StatusError(Code.BROKEN_DATA_ERROR, `${path} is empty`)
+      this.initialize()
+    } else {
+      this.loadMetadata()
+    }
+    this.opened = true
+    if (writable && this.healthy) this.writeMetadata(false)
+  }
+
+  /** Lays out a new file with the tuning given, or the defaults. */
+  private initialize(): void {
+    const t = this.tuning
+    this.offsetWidth = t.offsetWidth > 0 ? t.offsetWidth : DEFAULT_OFFSET_WIDTH
+    this.alignPow = t.alignPow >= 0 ? t.alignPow : DEFAULT_ALIGN_POW
+    this.numBuckets = hashBucketSize(t.numBuckets > 0 ? t.numBuckets : DEFAULT_NUM_BUCKETS)
+    this.updateMode = t.updateMode > 0 ? t.updateMode : UPDATE_IN_PLACE
+    this.crcWidth = t.crcWidth >= 0 ? t.crcWidth : 0
+    this.compMode = t.compMode >= 0 ? t.compMode : 0
+    this.applyLayout()
+    this.numRecords = 0
+    this.effDataSize = 0
+    this.cyclicMagic = 0
+    this.closureFlags = CLOSURE_FLAG_CLOSE
+    this.dbType = 0
+    this.opaque = Buffer.alloc(67)
+    this.healthy = true
+    const file = this.file!
+    file.truncate(0)
+    this.zeroRange(0, this.recordBase)
+    file.write(this.recordBase - RECORD_HEADER_SECTION_SIZE, encodeRecordHeaderSection(this.staticFlags(), this.offsetWidth, this.alignPow))
+    this.timestampMicros = nowMicros()
+    file.writeThrough(0, this.encodeMeta(CLOSURE_FLAG_CLOSE))
+    file.flush()
+  }
+
+  private applyLayout(): void {
+    if (!codecAvailable(this.compMode)) {
+      // Fail now rather than at the first record.
+      codecFor(this.compMode)?.compress(EMPTY)
+    }
+    this.codec = codecFor(this.compMode)
+    this.alignment = 2 ** this.alignPow
+    this.recordBase = recordBaseFor(this.numBuckets, this.offsetWidth, this.alignPow)
+    this.maxFileSize = 2 ** (8 * this.offsetWidth) * this.alignment
+    this.readSize = Math.max(this.tuning.minReadSize, maxHeaderSize(this.offsetWidth, this.crcWidth) + 16)
+    this.fbp.clear()
+    this.fbp.setCapacity(this.updateMode === UPDATE_IN_PLACE ? this.tuning.fbpCapacity : 0)
+  }
+
+  private staticFlags(): number {
+    return encodeStaticFlags({updateMode: this.updateMode, crcWidth: this.crcWidth, compMode: this.compMode})
+  }
+
+  private loadMetadata(): void {
+    const file = this.file!
+    const raw = file.read(0, Math.min(METADATA_SIZE, file.size))
+    const meta = decodeMetadata(raw)
+    const flags = decodeStaticFlags(meta.staticFlags)
+    if (flags.updateMode !== UPDATE_IN_PLACE && flags.updateMode !== UPDATE_APPENDING) {
+      throw new StatusError(Code.BROKEN_DATA_ERROR, `invalid update mode in the metadata: ${flags.updateMode}`)
+    }
+    if (meta.offsetWidth < 3 || meta.offsetWidth > 6 || meta.alignPow > 16 || meta.numBuckets < 1 || meta.numBuckets > 2 ** 40) {
+      throw new StatusError(Code.BROKEN_DATA_ERROR, 'invalid metadata: offset width, alignment or bucket count out of range')
+    }
+    this.offsetWidth = meta.offsetWidth
+    this.alignPow = meta.alignPow
+    this.numBuckets = meta.numBuckets
+    this.updateMode = flags.updateMode
+    this.crcWidth = flags.crcWidth
+    this.compMode = flags.compMode
+    this.applyLayout()
+    if (this.recordBase > file.size) throw new StatusError(Code.BROKEN_DATA_ERROR, 'the file is shorter than its bucket section')
+    this.numRecords = meta.numRecords
+    this.effDataSize = meta.effDataSize
+    this.cyclicMagic = meta.cyclicMagic
+    this.pkgMajor = meta.pkgMajor
+    this.pkgMinor = meta.pkgMinor
+    this.closureFlags = meta.closureFlags
+    this.dbType = meta.dbType
+    this.opaque = meta.opaque
+    this.timestampMicros = meta.timestamp
+    const closed = (meta.closureFlags & CLOSURE_FLAG_CLOSE) !== 0
+    this.healthy = closed && metadataConsistent(raw) && file.size >= meta.fileSize && meta.fileSize >= this.recordBase
+    // Null padding after the content is allowed; the content ends where the metadata says.
+    if (this.healthy && file.size > meta.fileSize) file.truncate(meta.fileSize)
+    if (this.healthy) this.loadFreeBlocks()
+  }
+
+  /** Repairs an unhealthy file as restore_mode says. */
+  private recover(path: string): void {
+    const mode = this.tuning.restoreMode
+    if (mode === 'noop') {
+      this.healthy = true
+      this.writeMetadata(false)
+      return
+    }
+    if (mode === 'read_only') {
+      this.writable = false
+      return
+    }
+    this.file!.abandon()
+    this.file = undefined
+    this.opened = false
+    const temp = `${path}.tmp.restore`
+    fs.rmSync(temp, {force: true})
+    restoreHashFile(path, temp, mode === 'sync' ? 0 : -1, {hardSync: this.tuning.restoreWithHardSync, noLock: true})
+    fs.renameSync(temp, path)
+    this.openFile(path, true, false)
+    this.autoRestored = true
+  }
+
+  close(): void {
+    this.checkOpen()
+    const file = this.file!
+    try {
+      if (this.writable) {
+        this.saveFreeBlocks()
+        file.flush()
+        this.writeMetadata(true)
+      }
+      file.close()
+    } finally {
+      this.file = undefined
+      this.opened = false
+      this.lock?.release()
+      this.lock = undefined
+    }
+  }
+
+  synchronize(hard = false): void {
+    this.checkOpen()
+    if (!this.writable) return
+    const file = this.file!
+    file.flush()
+    if (hard) file.sync(true)
+    this.writeMetadata(false)
+    if (hard) file.sync(true)
+  }
+
+  private encodeMeta(closure: number): Buffer {
+    this.cyclicMagic = (this.cyclicMagic + 1) & 0xff
+    return encodeMetadata({
+      cyclicMagic: this.cyclicMagic,
+      pkgMajor: this.pkgMajor,
+      pkgMinor: this.pkgMinor,
+      staticFlags: this.staticFlags(),
+      offsetWidth: this.offsetWidth,
+      alignPow: this.alignPow,
+      closureFlags: closure,
+      numBuckets: this.numBuckets,
+      numRecords: this.numRecords,
+      effDataSize: this.effDataSize,
+      fileSize: this.file!.size,
+      timestamp: this.timestampMicros,
+      dbType: this.dbType,
+      opaque: this.opaque,
+    })
+  }
+
+  /** Writes the metadata straight to disk; `closed` marks a clean close. */
+  private writeMetadata(closed: boolean): void {
+    this.timestampMicros = nowMicros()
+    this.file!.writeThrough(0, this.encodeMeta(closed ? CLOSURE_FLAG_CLOSE : 0))
+  }
+
+  private fbpSectionStart(): number {
+    return this.recordBase - RECORD_HEADER_SECTION_SIZE - FBP_SECTION_SIZE
+  }
+
+  private loadFreeBlocks(): void {
+    if (this.updateMode !== UPDATE_IN_PLACE) return
+    const width = this.offsetWidth + 4
+    const section = this.file!.read(this.fbpSectionStart(), FBP_SECTION_SIZE)
+    for (let pos = 0; pos + width <= FBP_SECTION_SIZE; pos += width) {
+      const offset = section.readUIntBE(pos, this.offsetWidth) * this.alignment
+      const size = section.readUInt32BE(pos + this.offsetWidth)
+      if (offset === 0 || size === 0) break
+      if (offset >= this.recordBase && offset + size <= this.file!.size) this.fbp.insert(offset, size)
+    }
+  }
+
+  private saveFreeBlocks(): void {
+    const width = this.offsetWidth + 4
+    const section = Buffer.alloc(FBP_SECTION_SIZE)
+    if (this.updateMode === UPDATE_IN_PLACE) {
+      let pos = 0
+      for (const [offset, size] of this.fbp.largest(Math.floor(FBP_SECTION_SIZE / width))) {
+        section.writeUIntBE(offset / this.alignment, pos, this.offsetWidth)
+        section.writeUInt32BE(Math.min(size, 0xffffffff), pos + this.offsetWidth)
+        pos += width
+      }
+    }
+    this.file!.write(this.fbpSectionStart(), section)
+  }
+
+  private zeroRange(start: number, end: number): void {
+    const zeros = Buffer.alloc(Math.min(1 << 20, Math.max(0, end - start)))
+    for (let pos = start; pos < end; pos += zeros.length) {
+      this.file!.write(pos, zeros, 0, Math.min(zeros.length, end - pos))
+    }
+  }
+
+  // ---- records ----
+
+  private bucketIndex(key: Buffer): number {
+    return primaryHash(key, 0, key.length, this.numBuckets)
+  }
+
+  private readBucket(index: number): number {
+    return this.file!.readUint(METADATA_SIZE + index * this.offsetWidth, this.offsetWidth) * this.alignment
+  }
+
+  private writeBucket(index: number, offset: number): void {
+    this.file!.writeUint(METADATA_SIZE + index * this.offsetWidth, offset / this.alignment, this.offsetWidth)
+  }
+
+  private writeChild(recordOffset: number, child: number): void {
+    this.file!.writeUint(recordOffset + 1, child / this.alignment, this.offsetWidth)
+  }
+
+  /** Parses the record header at offset into this.header; BROKEN_DATA_ERROR when it cannot be one. */
+  readHeader(offset: number, into: RecordHeader = this.header): RecordHeader {
+    const file = this.file!
+    const end = file.size
+    if (offset < this.recordBase || offset >= end) {
+      throw new StatusError(Code.BROKEN_DATA_ERROR, `record offset ${offset} is outside the record section`)
+    }
+    const length = Math.min(this.readSize, end - offset)
+    const data = file.span(offset, length)
+    const base = file.base
+    if (!parseRecordHeader(data, base, base + length, offset, this.offsetWidth, this.alignment, this.crcWidth, into)) {
+      throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record header at ${offset}`)
+    }
+    if (into.valueOffset + into.valueSize > end || into.child >= end) {
+      throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record at ${offset}`)
+    }
+    return into
+  }
+
+  private keyMatches(header: RecordHeader, key: Buffer): boolean {
+    const size = header.keySize
+    if (size !== key.length) return false
+    const file = this.file!
+    const data = file.span(header.keyOffset, size)
+    const base = file.base
+    if (size <= 32) {
+      for (let i = 0; i < size; i++) if (data[base + i] !== key[i]) return false
+      return true
+    }
+    return key.compare(data, base, base + size) === 0
+  }
+
+  /** The stored value of a record, decompressed. */
+  readValue(header: RecordHeader): Buffer {
+    const stored = this.file!.read(header.valueOffset, header.valueSize)
+    return this.codec ? this.codec.decompress(stored) : stored
+  }
+
+  /** The key of a record, copied. */
+  readKey(header: RecordHeader): Buffer {
+    return this.file!.read(header.keyOffset, header.keySize)
+  }
+
+  /** The most records a chain can hold in this file: more steps than this means a cycle. */
+  private chainLimit(): number {
+    return Math.floor((this.file!.size - this.recordBase) / (1 + this.offsetWidth + 3)) + 1
+  }
+
+  process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
+    if (writable) this.checkWritable()
+    const bucket = this.bucketIndex(key)
+    const head = this.readBucket(bucket)
+    const header = this.header
+    let parent = 0
+    let offset = head
+    let found = false
+    let steps = 0
+    const limit = this.chainLimit()
+    while (offset !== 0) {
+      this.readHeader(offset)
+      if (header.op !== OP_VOID && this.keyMatches(header, key)) {
+        found = header.op !== OP_REMOVE
+        break
+      }
+      parent = offset
+      offset = header.child
+      if (++steps > limit) throw new StatusError(Code.BROKEN_DATA_ERROR, `a cycle in the chain of bucket ${bucket}`)
+    }
+    if (!found) {
+      const result = processor.processEmpty(key)
+      if (!writable || result === NOOP || result === REMOVE) return
+      const value = result instanceof AppendTail ? result.tail : result
+      this.noteTouched(key)
+      this.addRecord(bucket, head, key, value, OP_ADD)
+      this.numRecords++
+      return
+    }
+    // Keep what the header said: reading the value or another record reuses the scratch header.
+    const recordOffset = header.offset
+    const recordSize = header.size
+    const recordChild = header.child
+    const oldDataSize = header.keySize + header.valueSize
+    let oldValue: Buffer | undefined
+    if (!processor.ignoresValue) oldValue = this.readValue(header)
+    const result = processor.processFull(key, oldValue ?? EMPTY)
+    if (!writable || result === NOOP) return
+    this.noteTouched(key)
+    if (result === REMOVE) {
+      if (this.updateMode === UPDATE_APPENDING) {
+        this.writeNewRecord(bucket, this.readBucket(bucket), key, EMPTY, OP_REMOVE)
+      } else {
+        this.unlink(bucket, parent, recordChild)
+        this.freeRegion(recordOffset, recordSize)
+      }
+      this.numRecords--
+      this.effDataSize -= oldDataSize
+      return
+    }
+    let value: Buffer
+    if (result instanceof AppendTail) {
+      if (oldValue === undefined) oldValue = this.readValue(this.readHeader(recordOffset))
+      value = resolveResult(oldValue, result)
+    } else {
+      value = result
+    }
+    this.effDataSize -= oldDataSize
+    if (this.updateMode === UPDATE_APPENDING) {
+      this.addRecord(bucket, this.readBucket(bucket), key, value, OP_SET)
+      return
+    }
+    const stored = this.codec ? this.codec.compress(value) : value
+    if (recordRegionSize(this.offsetWidth, this.crcWidth, this.alignment, key.length, stored.length) <= recordSize) {
+      this.writeRecordAt(recordOffset, recordSize, OP_SET, recordChild, key, stored)
+      this.effDataSize += key.length + stored.length
+      return
+    }
+    this.unlink(bucket, parent, recordChild)
+    this.freeRegion(recordOffset, recordSize)
+    this.writeNewRecord(bucket, this.readBucket(bucket), key, stored, OP_SET)
+    this.effDataSize += key.length + stored.length
+  }
+
+  /** Stores a new record for the key at the head of its bucket's chain. */
+  private addRecord(bucket: number, head: number, key: Buffer, value: Buffer, op: number): void {
+    const stored = this.codec ? this.codec.compress(value) : value
+    this.writeNewRecord(bucket, head, key, stored, op)
+    this.effDataSize += key.length + stored.length
+  }
+
+  private writeNewRecord(bucket: number, head: number, key: Buffer, stored: Buffer, op: number): void {
+    const size = recordRegionSize(this.offsetWidth, this.crcWidth, this.alignment, key.length, stored.length)
+    let offset = -1
+    let regionSize = size
+    if (this.updateMode === UPDATE_IN_PLACE && this.fbp.length > 0) {
+      const block = this.fbp.fetch(size)
+      if (block) [offset, regionSize] = block
+    }
+    if (offset < 0) {
+      offset = this.file!.size
+      if (offset + size > this.maxFileSize) {
+        throw new StatusError(Code.INFEASIBLE_ERROR, `the file would exceed its maximum size of ${this.maxFileSize} bytes (offset_width ${this.offsetWidth}, align_pow ${this.alignPow})`)
+      }
+    }
+    this.writeRecordAt(offset, regionSize, op, head, key, stored)
+    this.writeBucket(bucket, offset)
+  }
+
+  private writeRecordAt(offset: number, regionSize: number, op: number, child: number, key: Buffer, stored: Buffer): void {
+    if (this.encodeBuffer.length < regionSize) this.encodeBuffer = Buffer.alloc(Math.max(regionSize, this.encodeBuffer.length * 2))
+    const crc = this.crcWidth > 0 ? recordCrc(this.crcWidth, key, stored) : 0
+    encodeRecord(op, child, key, stored, regionSize, this.offsetWidth, this.alignment, this.crcWidth, crc, this.encodeBuffer)
+    this.file!.write(offset, this.encodeBuffer, 0, regionSize)
+  }
+
+  /** Takes a record out of its chain: its parent (or the bucket) points past it. */
+  private unlink(bucket: number, parent: number, child: number): void {
+    if (parent === 0) this.writeBucket(bucket, child)
+    else this.writeChild(parent, child)
+  }
+
+  /** Marks a region void and offers it for reuse. */
+  private freeRegion(offset: number, size: number): void {
+    this.writeRecordAt(offset, size, OP_VOID, 0, EMPTY, EMPTY)
+    this.fbp.insert(offset, size)
+  }
+
+  private noteTouched(key: Buffer): void {
+    this.touchedDuringRebuild?.add(key.toString('latin1'))
+  }
+
+  /**
+   * The live keys in a bucket, in chain order. In the appending mode a chain holds every
+   * version of a key, newest first; only the newest counts.
+   */
+  bucketKeys(bucket: number): Buffer[] {
+    const keys: Buffer[] = []
+    let offset = this.readBucket(bucket)
+    if (offset === 0) return keys
+    const header = this.header
+    const seen = this.updateMode === UPDATE_APPENDING ? new Set<string>() : undefined
+    const limit = this.chainLimit()
+    let steps = 0
+    while (offset !== 0) {
+      this.readHeader(offset)
+      const child = header.child
+      if (header.op !== OP_VOID) {
+        const key = this.readKey(header)
+        if (seen) {
+          const name = key.toString('latin1')
+          if (!seen.has(name)) {
+            seen.add(name)
+            if (header.op !== OP_REMOVE) keys.push(key)
+          }
+        } else {
+          keys.push(key)
+        }
+      }
+      offset = child
+      if (++steps > limit) throw new StatusError(Code.BROKEN_DATA_ERROR, `a cycle in the chain of bucket ${bucket}`)
+    }
+    return keys
+  }
+
+  get bucketCount(): number {
+    return this.numBuckets
+  }
+
+  bucketOfKey(key: Buffer): number {
+    return this.bucketIndex(key)
+  }
+
+  makeIterator(): DBMIterator {
+    this.checkOpen()
+    return new HashIterator(this)
+  }
+
+  count(): number {
+    this.checkOpen()
+    return this.numRecords
+  }
+
+  clear(): void {
+    this.checkOpen()
+    this.checkWritable()
+    const file = this.file!
+    file.truncate(this.recordBase)
+    this.zeroRange(METADATA_SIZE, this.recordBase - RECORD_HEADER_SECTION_SIZE)
+    this.fbp.clear()
+    this.numRecords = 0
+    this.effDataSize = 0
+    this.touchedDuringRebuild = undefined
+  }
+
+  // ---- rebuilding ----
+
+  /** The tuning a rebuild starts from: this file's own, with a bucket count for its records. */
+  private rebuildTuning(params: RebuildParams): HashTuning {
+    const base: HashTuning = {
+      ...this.tuning,
+      numBuckets: -1,
+      offsetWidth: this.offsetWidth,
+      alignPow: this.alignPow,
+      updateMode: this.updateMode,
+      crcWidth: this.crcWidth,
+      compMode: this.compMode,
+    }
+    const reader = ParamReader.fromObject(params)
+    const tuning = readHashTuning(reader, base)
+    reader.ignore('sync_hard', 'skip_broken_records', 'file', 'block_size', 'access_options')
+    reader.finish()
+    if (tuning.numBuckets <= 0) tuning.numBuckets = this.numRecords * 2 + 1
+    return tuning
+  }
+
+  /** Copies every live record into a fresh file with new tuning, then takes its place. */
+  rebuild(params: RebuildParams = {}): void {
+    this.checkOpen()
+    this.checkWritable()
+    const tuning = this.rebuildTuning(params)
+    const temp = `${this.path}.tmp.rebuild`
+    const fresh = new HashDBM(tuning)
+    fresh.open(temp, true, {truncate: true, noLock: true})
+    try {
+      this.copyRecordsInto(fresh, 0, this.numBuckets)
+    } catch (error) {
+      fresh.abandonAndRemove()
+      throw error
+    }
+    this.takeOver(fresh, tuning, params.sync_hard === 'true')
+  }
+
+  /**
+   * The same rebuild in slices of buckets that yield to the event loop, so that a server
+   * keeps answering. Updates made meanwhile go to this file as usual; the keys they touch
+   * are noted and copied again at the end, before the new file takes over.
+   */
+  async rebuildInSlices(params: RebuildParams = {}, sliceMillis = 10): Promise<void> {
+    this.checkOpen()
+    this.checkWritable()
+    if (this.touchedDuringRebuild) throw new StatusError(Code.PRECONDITION_ERROR, 'a rebuild is already running')
+    const tuning = this.rebuildTuning(params)
+    const temp = `${this.path}.tmp.rebuild`
+    const fresh = new HashDBM(tuning)
+    fresh.open(temp, true, {truncate: true, noLock: true})
+    const touched = new Set<string>()
+    this.touchedDuringRebuild = touched
+    try {
+      let bucket = 0
+      while (bucket < this.numBuckets) {
+        const deadline = performance.now() + sliceMillis
+        while (bucket < this.numBuckets && performance.now() < deadline) {
+          const end = Math.min(this.numBuckets, bucket + 256)
+          this.copyRecordsInto(fresh, bucket, end)
+          bucket = end
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        if (!this.opened || this.touchedDuringRebuild !== touched) throw new StatusError(Code.CANCELED_ERROR, 'the database was closed or cleared during the rebuild')
+      }
+      // Whatever changed meanwhile is copied again as it is now; this part does not yield.
+      for (const name of touched) {
+        const key = Buffer.from(name, 'latin1')
+        const value = this.get(key)
+        if (value === undefined) fresh.removeIfPresent(key)
+        else fresh.set(key, value)
+      }
+    } catch (error) {
+      if (this.touchedDuringRebuild === touched) this.touchedDuringRebuild = undefined
+      fresh.abandonAndRemove()
+      throw error
+    }
+    this.touchedDuringRebuild = undefined
+    this.takeOver(fresh, tuning, params.sync_hard === 'true')
+  }
+
+  get rebuilding(): boolean {
+    return this.touchedDuringRebuild !== undefined
+  }
+
+  private copyRecordsInto(dest: HashDBM, startBucket: number, endBucket: number): void {
+    for (let bucket = startBucket; bucket < endBucket; bucket++) {
+      if (this.readBucket(bucket) === 0) continue
+      for (const key of this.bucketKeys(bucket)) {
+        const value = this.get(key)
+        if (value !== undefined) dest.set(key, value)
+      }
+    }
+  }
+
+  private removeIfPresent(key: Buffer): void {
+    this.process(key, {ignoresValue: true, processFull: () => REMOVE, processEmpty: () => NOOP}, true)
+  }
+
+  private abandonAndRemove(): void {
+    const path = this.path
+    try {
+      this.file?.abandon()
+    } finally {
+      this.file = undefined
+      this.opened = false
+      fs.rmSync(path, {force: true})
+    }
+  }
+
+  /** Replaces this database's file with a freshly built one and goes on with it. */
+  private takeOver(fresh: HashDBM, tuning: HashTuning, hard: boolean): void {
+    const temp = fresh.path
+    fresh.close()
+    if (hard) fsyncPath(temp)
+    this.file!.abandon()
+    this.file = undefined
+    this.opened = false
+    fs.renameSync(temp, this.path)
+    this.tuning = {...this.tuning, ...tuning, restoreMode: this.tuning.restoreMode}
+    this.openFile(this.path, true, false)
+  }
+
+  shouldBeRebuilt(): boolean {
+    this.checkOpen()
+    if (this.touchedDuringRebuild) return false
+    const sectionSize = this.file!.size - this.recordBase
+    const minRecordSize = 1 + this.offsetWidth + 3
+    const minimumTotal = this.effDataSize + minRecordSize * this.numRecords + this.alignment * this.numRecords
+    return sectionSize > minimumTotal * 2 || this.numRecords > this.numBuckets
+  }
+
+  // ---- inspection ----
+
+  inspect(): InspectList {
+    this.checkOpen()
+    const modeNames = ['', 'in-place', 'appending']
+    return [
+      ['class', this.className],
+      ['healthy', String(this.healthy)],
+      ['auto_restored', String(this.autoRestored)],
+      ['path', this.path],
+      ['cyclic_magic', String(this.cyclicMagic)],
+      ['pkg_major_version', String(this.pkgMajor)],
+      ['pkg_minor_version', String(this.pkgMinor)],
+      ['static_flags', String(this.staticFlags())],
+      ['offset_width', String(this.offsetWidth)],
+      ['align_pow', String(this.alignPow)],
+      ['closure_flags', String(this.closureFlags)],
+      ['num_buckets', String(this.numBuckets)],
+      ['num_records', String(this.numRecords)],
+      ['eff_data_size', String(this.effDataSize)],
+      ['file_size', String(this.file!.size)],
+      ['timestamp', (this.timestampMicros / 1e6).toFixed(6)],
+      ['db_type', String(this.dbType)],
+      ['max_file_size', String(this.maxFileSize)],
+      ['record_base', String(this.recordBase)],
+      ['update_mode', modeNames[this.updateMode] ?? 'unknown'],
+      ['record_crc_mode', this.crcWidth === 0 ? 'none' : `crc-${this.crcWidth}`],
+      ['record_comp_mode', COMP_NAMES[this.compMode] ?? 'unknown'],
+    ]
+  }
+
+  /**
+   * Checks every record: the chains from every bucket (each record where its key hashes,
+   * its checksum and CRC right), then the record section from start to end. Returns the
+   * problems found; an empty list means valid.
+   */
+  validate(): string[] {
+    this.checkOpen()
+    const problems: string[] = []
+    const header = new RecordHeader()
+    let live = 0
+    const limit = this.chainLimit()
+    for (let bucket = 0; bucket < this.numBuckets && problems.length < 100; bucket++) {
+      let offset = this.readBucket(bucket)
+      let steps = 0
+      const seen = this.updateMode === UPDATE_APPENDING ? new Set<string>() : undefined
+      while (offset !== 0) {
+        try {
+          this.readHeader(offset, header)
+        } catch (error) {
+          problems.push(`bucket ${bucket}: ${(error as Error).message}`)
+          break
+        }
+        const problem = this.checkRecord(header)
+        if (problem) problems.push(problem)
+        const key = this.readKey(header)
+        if (header.op === OP_VOID) problems.push(`a void record at ${offset} is in the chain of bucket ${bucket}`)
+        else if (this.bucketIndex(key) !== bucket) problems.push(`the record at ${offset} is in bucket ${bucket}, not its own`)
+        else if (seen) {
+          const name = key.toString('latin1')
+          if (!seen.has(name)) {
+            seen.add(name)
+            if (header.op !== OP_REMOVE) live++
+          }
+        } else live++
+        offset = header.child
+        if (++steps > limit) {
+          problems.push(`a cycle in the chain of bucket ${bucket}`)
+          break
+        }
+      }
+    }
+    if (live !== this.numRecords) problems.push(`the chains hold ${live} records but the count says ${this.numRecords}`)
+    let offset = this.recordBase
+    const end = this.file!.size
+    while (offset < end && problems.length < 100) {
+      try {
+        this.readHeader(offset, header)
+      } catch (error) {
+        problems.push((error as Error).message)
+        break
+      }
+      const problem = this.checkRecord(header)
+      if (problem) problems.push(problem)
+      if (header.size <= 0 || header.size % this.alignment !== 0) {
+        problems.push(`the record at ${offset} has a size of ${header.size}, not a multiple of the alignment`)
+        break
+      }
+      offset += header.size
+    }
+    if (offset > end) problems.push(`the last record runs past the end of the file`)
+    return problems
+  }
+
+  /** What is wrong with one record, if anything: checksum, CRC, padding, compressed data. */
+  checkRecord(header: RecordHeader): string | undefined {
+    const file = this.file!
+    const at = header.offset
+    if (header.offset + header.size > file.size) return `the record at ${at} runs past the end of the file`
+    const key = this.readKey(header)
+    const stored = file.read(header.valueOffset, header.valueSize)
+    let sum = 11
+    for (const byte of key) sum += byte
+    for (const byte of stored) sum += byte
+    if ((sum % 61) + 3 !== header.checksum) return `the record at ${at} has a wrong checksum`
+    if (this.crcWidth > 0 && header.op !== OP_VOID && recordCrc(this.crcWidth, key, stored) !== header.crc) {
+      return `the record at ${at} has a wrong CRC`
+    }
+    if (header.paddingBytes > 0) {
+      const padding = file.read(header.valueOffset + header.valueSize, 1)
+      if (padding[0] !== 0xdd) return `the record at ${at} has broken padding`
+    }
+    if (this.codec && (header.op === OP_ADD || header.op === OP_SET)) {
+      try {
+        this.codec.decompress(stored)
+      } catch {
+        return `the record at ${at} holds data that does not decompress`
+      }
+    }
+    return undefined
+  }
+
+  // ---- plain accessors ----
+
+  protected checkOpen(): void {
+    if (!this.opened) throw new StatusError(Code.PRECONDITION_ERROR, 'not opened database')
+  }
+
+  getFileSize(): number {
+    this.checkOpen()
+    return this.file!.size
+  }
+
+  getFilePath(): string {
+    return this.path
+  }
+
+  getTimestamp(): number {
+    return this.timestampMicros / 1e6
+  }
+
+  isOrdered(): boolean {
+    return false
+  }
+
+  isWritable(): boolean {
+    return this.opened && this.writable
+  }
+
+  isOpen(): boolean {
+    return this.opened
+  }
+
+  override isHealthy(): boolean {
+    return this.healthy
+  }
+
+  isAutoRestored(): boolean {
+    return this.autoRestored
+  }
+
+  /** Leaves the file as a crash would: no metadata, no cached writes. For crash tests. */
+  simulateCrash(): void {
+    this.file?.abandon()
+    this.file = undefined
+    this.opened = false
+    this.lock?.release()
+    this.lock = undefined
+  }
+}
+
+function nowMicros(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000)
+}
+
+function fsyncPath(path: string): void {
+  const fd = fs.openSync(path, 'r+')
+  try {
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+export const HASH_DEFAULTS = defaultTuning()

@@ -1,0 +1,199 @@
+import * as fs from 'node:fs'
+import {NOOP, REMOVE} from '../dbm.js'
+import {codecFor, type Codec} from '../io/compress.js'
+import {recordCrc} from '../io/crc.js'
+import {PagedFile} from '../io/paged-file.js'
+import {Code, StatusError} from '../status.js'
+import {
+  FILE_MAGIC,
+  METADATA_SIZE,
+  OP_ADD,
+  OP_REMOVE,
+  OP_SET,
+  OP_VOID,
+  PADDING_MAGIC,
+  RECORD_HEADER_SECTION_SIZE,
+  RECORD_SECTION_MAGIC,
+  RecordHeader,
+  decodeMetadata,
+  decodeStaticFlags,
+  maxHeaderSize,
+  metadataConsistent,
+  parseRecordHeader,
+  recordBaseFor,
+  type StaticFlags,
+} from './format.js'
+import {HashDBM} from './hash-dbm.js'
+import {defaultTuning} from './tuning.js'
+
+/** What a damaged file still tells about its layout. */
+export interface SalvagedLayout {
+  flags: StaticFlags
+  offsetWidth: number
+  alignPow: number
+  recordBase: number
+  numBuckets: number
+  /** The content size recorded at the last synchronize, or -1 when the metadata is unreadable. */
+  syncedSize: number
+}
+
+/**
+ * Reads the layout from the metadata when it is sound, else from the record header section
+ * that precedes the records (found by its magic at a 4096-byte boundary).
+ */
+export function salvageLayout(file: PagedFile): SalvagedLayout {
+  const size = file.size
+  if (size >= METADATA_SIZE) {
+    const raw = file.read(0, METADATA_SIZE)
+    if (raw.subarray(0, FILE_MAGIC.length).equals(FILE_MAGIC) && metadataConsistent(raw)) {
+      const meta = decodeMetadata(raw)
+      const flags = decodeStaticFlags(meta.staticFlags)
+      if (meta.offsetWidth >= 3 && meta.offsetWidth <= 6 && meta.alignPow <= 16 && meta.numBuckets >= 1 && meta.numBuckets <= 2 ** 40 && (flags.updateMode === 1 || flags.updateMode === 2)) {
+        const recordBase = recordBaseFor(meta.numBuckets, meta.offsetWidth, meta.alignPow)
+        if (recordBase <= size) {
+          return {flags, offsetWidth: meta.offsetWidth, alignPow: meta.alignPow, recordBase, numBuckets: meta.numBuckets, syncedSize: meta.fileSize}
+        }
+      }
+    }
+  }
+  for (let base = 4096; base <= size; base += 4096) {
+    const section = file.read(base - RECORD_HEADER_SECTION_SIZE, RECORD_HEADER_SECTION_SIZE)
+    if (!section.subarray(0, RECORD_SECTION_MAGIC.length).equals(RECORD_SECTION_MAGIC)) continue
+    const flags = decodeStaticFlags(section[9])
+    const offsetWidth = section[10]
+    const alignPow = section[11]
+    if (offsetWidth < 3 || offsetWidth > 6 || alignPow > 16 || (flags.updateMode !== 1 && flags.updateMode !== 2)) continue
+    const numBuckets = Math.max(1, Math.floor((base - METADATA_SIZE - 1024) / offsetWidth))
+    return {flags, offsetWidth, alignPow, recordBase: base, numBuckets, syncedSize: -1}
+  }
+  throw new StatusError(Code.BROKEN_DATA_ERROR, 'neither the metadata nor the record header section can be read')
+}
+
+/** One record found by a scan; the key and value are fresh copies. */
+export interface ScannedRecord {
+  offset: number
+  op: number
+  key: Buffer
+  value: Buffer
+}
+
+/**
+ * Walks the record section from its start to `end`, calling back for every record that
+ * proves sound (checksum, CRC, padding, decompression). Where the bytes make no record,
+ * it moves on by the alignment and tries again, so one damaged region loses only itself.
+ */
+export function scanRecords(file: PagedFile, layout: SalvagedLayout, end: number, visit: (record: ScannedRecord) => void): {broken: number} {
+  const alignment = 2 ** layout.alignPow
+  const crcWidth = layout.flags.crcWidth
+  let codec: Codec | undefined
+  codec = codecFor(layout.flags.compMode)
+  const header = new RecordHeader()
+  const readSize = maxHeaderSize(layout.offsetWidth, crcWidth) + 16
+  let offset = layout.recordBase
+  let broken = 0
+  while (offset < end) {
+    const record = readSoundRecord(file, offset, end, layout.offsetWidth, alignment, crcWidth, codec, readSize, header)
+    if (record === undefined) {
+      broken++
+      offset += alignment
+      continue
+    }
+    if (record.op !== OP_VOID) visit(record)
+    offset += header.size
+  }
+  return {broken}
+}
+
+function readSoundRecord(
+  file: PagedFile,
+  offset: number,
+  end: number,
+  offsetWidth: number,
+  alignment: number,
+  crcWidth: number,
+  codec: Codec | undefined,
+  readSize: number,
+  header: RecordHeader,
+): ScannedRecord | undefined {
+  const length = Math.min(readSize, end - offset)
+  const data = file.span(offset, length)
+  const base = file.base
+  if (!parseRecordHeader(data, base, base + length, offset, offsetWidth, alignment, crcWidth, header)) return undefined
+  const size = header.size
+  if (size <= 0 || size % alignment !== 0 || offset + size > end) return undefined
+  if (header.op === OP_VOID && (header.keySize !== 0 || header.valueSize !== 0)) return undefined
+  const key = file.read(header.keyOffset, header.keySize)
+  const stored = file.read(header.valueOffset, header.valueSize)
+  let sum = 11
+  for (const byte of key) sum += byte
+  for (const byte of stored) sum += byte
+  if ((sum % 61) + 3 !== header.checksum) return undefined
+  if (header.paddingBytes > 0 && file.read(header.valueOffset + header.valueSize, 1)[0] !== PADDING_MAGIC) return undefined
+  if (crcWidth > 0 && header.op !== OP_VOID && recordCrc(crcWidth, key, stored) !== header.crc) return undefined
+  let value = stored
+  if (codec && (header.op === OP_ADD || header.op === OP_SET)) {
+    try {
+      value = codec.decompress(stored)
+    } catch {
+      return undefined
+    }
+  }
+  return {offset, op: header.op, key, value}
+}
+
+export interface RestoreOptions {
+  /** fsync the restored file before it is used. */
+  hardSync?: boolean
+  /** The new file is private to the caller (an open that restores in passing): take no lock. */
+  noLock?: boolean
+}
+
+/**
+ * Rebuilds a database from whatever records of a damaged (or healthy) file can be read,
+ * into `newPath`. `endOffset` -1 reads to the end of the file, 0 to the size recorded at
+ * the last synchronize, and a positive value to that offset: in the appending mode, that
+ * replays history up to the moment the file had that size. An existing `newPath` keeps its
+ * own tuning; otherwise the new file takes the old one's. Returns the records restored.
+ */
+export function restoreHashFile(oldPath: string, newPath: string, endOffset = -1, options: RestoreOptions = {}): {records: number; broken: number} {
+  if (!fs.existsSync(oldPath)) throw new StatusError(Code.NOT_FOUND_ERROR, `no such file: ${oldPath}`)
+  const source = PagedFile.open(oldPath, {writable: false})
+  try {
+    const layout = salvageLayout(source)
+    let end = source.size
+    if (endOffset === 0 && layout.syncedSize >= layout.recordBase) end = Math.min(end, layout.syncedSize)
+    else if (endOffset > 0) end = Math.min(end, endOffset)
+    const existing = fs.existsSync(newPath) && fs.statSync(newPath).size > 0
+    const tuning = defaultTuning()
+    if (!existing) {
+      tuning.numBuckets = layout.numBuckets
+      tuning.offsetWidth = layout.offsetWidth
+      tuning.alignPow = layout.alignPow
+      tuning.updateMode = layout.flags.updateMode
+      tuning.crcWidth = layout.flags.crcWidth
+      tuning.compMode = layout.flags.compMode
+    }
+    const dest = new HashDBM(tuning)
+    dest.open(newPath, true, {noLock: options.noLock === true})
+    let result: {broken: number}
+    try {
+      result = scanRecords(source, layout, end, (record) => {
+        if (record.op === OP_REMOVE) {
+          dest.process(record.key, {ignoresValue: true, processFull: () => REMOVE, processEmpty: () => NOOP}, true)
+        } else {
+          dest.set(record.key, record.value)
+        }
+      })
+    } finally {
+      dest.synchronize(options.hardSync === true)
+      dest.close()
+    }
+    const check = new HashDBM(defaultTuning())
+    check.open(newPath, false)
+    const records = check.count()
+    check.close()
+    return {records, broken: result.broken}
+  } finally {
+    source.close()
+  }
+}

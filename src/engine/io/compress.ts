@@ -1,0 +1,130 @@
+import {createRequire} from 'node:module'
+import * as zlib from 'node:zlib'
+import {Code, StatusError} from '../status.js'
+
+/**
+ * Value compression for HashDBM records, in the formats Tkrzw stores: raw deflate for zlib,
+ * zstd frames, raw LZ4 blocks (no size header) and xz streams for lzma. The native codecs
+ * load on first use, so a database without compression never needs them.
+ */
+export interface Codec {
+  readonly name: string
+  compress(data: Buffer): Buffer
+  decompress(data: Buffer): Buffer
+}
+
+const require = createRequire(import.meta.url)
+
+const deflate: Codec = {
+  name: 'zlib',
+  compress: (data) => zlib.deflateRawSync(data),
+  decompress: (data) => zlib.inflateRawSync(data),
+}
+
+interface ZstdModule {
+  compress(data: Buffer): Buffer
+  decompress(data: Buffer): Buffer
+}
+let zstdModule: ZstdModule | undefined
+function zstdLib(): ZstdModule {
+  zstdModule ??= require('zstd-napi') as ZstdModule
+  return zstdModule
+}
+
+const zstd: Codec = {
+  name: 'zstd',
+  compress: (data) => zstdLib().compress(data),
+  decompress: (data) => zstdLib().decompress(data),
+}
+
+type Lz4Module = typeof import('lz4')
+let lz4Module: Lz4Module | undefined
+function lz4Lib(): Lz4Module {
+  lz4Module ??= require('lz4') as Lz4Module
+  return lz4Module
+}
+
+// An LZ4 block does not record its decompressed size; the output buffer grows until the
+// block fits, up to a bound no sane record exceeds.
+const LZ4_MAX_RATIO = 255
+const lz4: Codec = {
+  name: 'lz4',
+  compress(data) {
+    const lib = lz4Lib()
+    const out = Buffer.allocUnsafe(lib.encodeBound(data.length))
+    const size = data.length === 0 ? 0 : lib.encodeBlock(data, out)
+    // The library answers 0 for input it cannot shrink; a literal-only block still works.
+    if (size > 0) return out.subarray(0, size)
+    return literalLz4Block(data)
+  },
+  decompress(data) {
+    if (data.length === 0) return Buffer.alloc(0)
+    const lib = lz4Lib()
+    for (let capacity = Math.max(64, data.length * 4); ; capacity *= 4) {
+      const out = Buffer.allocUnsafe(capacity)
+      const size = lib.decodeBlock(data, out)
+      if (size >= 0 && size < capacity) return out.subarray(0, size)
+      if (capacity > data.length * LZ4_MAX_RATIO) throw new StatusError(Code.BROKEN_DATA_ERROR, 'broken LZ4 data')
+    }
+  },
+}
+
+/** An LZ4 block holding the data as one run of literals. */
+function literalLz4Block(data: Buffer): Buffer {
+  const length = data.length
+  const extra: number[] = []
+  let token = 0
+  if (length >= 15) {
+    token = 0xf0
+    let rest = length - 15
+    while (rest >= 255) {
+      extra.push(255)
+      rest -= 255
+    }
+    extra.push(rest)
+  } else {
+    token = length << 4
+  }
+  return Buffer.concat([Buffer.from([token, ...extra]), data])
+}
+
+const unavailable = (name: string): Codec => {
+  const fail = (): never => {
+    throw new StatusError(Code.NOT_IMPLEMENTED_ERROR, `${name} record compression is not supported by this build`)
+  }
+  return {name, compress: fail, decompress: fail}
+}
+
+/** Compression modes by their number in HashDBM's static flags. */
+export const COMP_NONE = 0
+export const COMP_ZLIB = 1
+export const COMP_ZSTD = 2
+export const COMP_LZ4 = 3
+export const COMP_LZMA = 4
+export const COMP_RC4 = 5
+export const COMP_AES = 6
+
+export const COMP_NAMES = ['none', 'zlib', 'zstd', 'lz4', 'lzma', 'rc4', 'aes']
+
+const CODECS: (Codec | undefined)[] = [
+  undefined,
+  deflate,
+  zstd,
+  lz4,
+  unavailable('lzma'),
+  unavailable('rc4'),
+  unavailable('aes'),
+]
+
+/** The codec of a compression mode; undefined for none. Throws for modes this build lacks. */
+export function codecFor(mode: number): Codec | undefined {
+  if (mode === COMP_NONE) return undefined
+  const codec = CODECS[mode]
+  if (!codec) throw new StatusError(Code.BROKEN_DATA_ERROR, `unknown record compression mode ${mode}`)
+  return codec
+}
+
+/** Whether records in this mode can be read and written here. */
+export function codecAvailable(mode: number): boolean {
+  return mode === COMP_NONE || mode === COMP_ZLIB || mode === COMP_ZSTD || mode === COMP_LZ4
+}
