@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
-import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
+import {commonDbmFlags, openTarget, tuningFlags, tuningParams, withDbm} from '../../src/cli/dbm-options.js'
 import {parseParams} from '../../src/engine/params.js'
 
 export default class Rebuild extends KvCommand {
@@ -9,11 +9,13 @@ export default class Rebuild extends KvCommand {
     '<%= config.bin %> dbm rebuild casket.tkmt',
     '<%= config.bin %> dbm rebuild --buckets 2000000 casket.tkmt',
     '<%= config.bin %> dbm rebuild --rebuild_params cap_rec_num=5000 casket.tkmc',
+    '<%= config.bin %> dbm rebuild --append --offset_width 5 --record_comp zstd casket.tkh',
+    '<%= config.bin %> dbm rebuild --restore damaged.tkh',
   ]
   static override args = {file: Args.string({description: 'database file or configuration string', required: true})}
   static override flags = {
     ...commonDbmFlags,
-    buckets: Flags.string({description: 'new number of hash buckets'}),
+    ...tuningFlags,
     rebuild_params: Flags.string({description: 'rebuild parameters as "name=value,name=value"'}),
     restore: Flags.boolean({description: 'skip broken records (file classes)'}),
   }
@@ -22,8 +24,8 @@ export default class Rebuild extends KvCommand {
     const {args, flags} = await this.parse(Rebuild)
     const params: {[name: string]: string} = {}
     if (flags.rebuild_params) for (const [name, value] of parseParams(flags.rebuild_params)) params[name] = value
-    if (flags.buckets !== undefined) params.num_buckets = flags.buckets
+    for (const [name, value] of tuningParams(flags)) params[name] = value
     if (flags.restore) params.skip_broken_records = 'true'
-    await withDbm(openTarget(args.file, {...flags, buckets: undefined}, true), flags.sync_hard, (dbm) => dbm.rebuild(params))
+    await withDbm(openTarget(args.file, {dbm: flags.dbm, params: flags.params}, true), flags.sync_hard, (dbm) => dbm.rebuild(params))
   }
 }

@@ -31,7 +31,7 @@ export default class Set extends KvCommand {
       increment = parseInteger(args.value, 'the value')
       initial = parseInteger(flags.incr, '--incr')
     }
-    const result = await withDbm(openTarget(args.file, flags, true), flags.sync_hard, (dbm) => {
+    const result = await withDbm(openTarget(args.file, {dbm: flags.dbm, params: flags.params}, true), flags.sync_hard, (dbm) => {
       if (increment !== undefined) return dbm.increment(args.key, increment, initial)
       if (flags.append !== undefined) dbm.append(args.key, args.value, flags.append)
       else if (flags.multi) dbm.setMulti([[args.key, args.value]], !flags.no_overwrite)

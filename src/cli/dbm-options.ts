@@ -1,6 +1,9 @@
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as nodePath from 'node:path'
 import {Flags} from '@oclif/core'
 import type {DBM} from '../engine/dbm.js'
-import {parseConfig, parseParams, type Params} from '../engine/params.js'
+import {parseConfig, parseParams, selectClass, type Params} from '../engine/params.js'
 import {openDBM} from '../engine/poly.js'
 
 /** Flags every `kv dbm` command takes, named as in tkrzw_dbm_util. */
@@ -20,6 +23,12 @@ export const commonDbmFlags = {
 export const tuningFlags = {
   buckets: Flags.string({description: 'number of hash buckets (tiny, hash): num_buckets'}),
   comparator: Flags.string({description: 'key comparator of ordered classes: lex, lexcase, dec, hex, real, float, signed'}),
+  in_place: Flags.boolean({description: 'hash: update records in place (the default)', exclusive: ['append']}),
+  append: Flags.boolean({description: 'hash: append every update at the end of the file', exclusive: ['in_place']}),
+  record_crc: Flags.string({description: 'hash: CRC width of each record: -1 (default), 0, 8, 16, 32'}),
+  record_comp: Flags.string({description: 'hash: record compression: default, none, zlib, zstd, lz4'}),
+  offset_width: Flags.string({description: 'hash: bytes of a record offset (3 to 6; the file can grow to 2^(8*width+align_pow))'}),
+  align_pow: Flags.string({description: 'hash: records start at multiples of 2^align_pow bytes'}),
 }
 
 export interface DbmFlagValues {
@@ -28,6 +37,26 @@ export interface DbmFlagValues {
   sync_hard?: boolean
   buckets?: string
   comparator?: string
+  in_place?: boolean
+  append?: boolean
+  record_crc?: string
+  record_comp?: string
+  offset_width?: string
+  align_pow?: string
+}
+
+/** The parameters the tuning flags stand for. */
+export function tuningParams(flags: DbmFlagValues): Params {
+  const params: Params = new Map()
+  if (flags.buckets !== undefined) params.set('num_buckets', flags.buckets)
+  if (flags.comparator !== undefined) params.set('key_comparator', flags.comparator)
+  if (flags.in_place) params.set('update_mode', 'in_place')
+  if (flags.append) params.set('update_mode', 'appending')
+  if (flags.record_crc !== undefined && flags.record_crc !== '-1') params.set('record_crc_mode', flags.record_crc === '0' ? 'none' : flags.record_crc)
+  if (flags.record_comp !== undefined && flags.record_comp !== 'default') params.set('record_comp_mode', flags.record_comp)
+  if (flags.offset_width !== undefined) params.set('offset_width', flags.offset_width)
+  if (flags.align_pow !== undefined) params.set('align_pow', flags.align_pow)
+  return params
 }
 
 /**
@@ -38,8 +67,7 @@ export function dbmTarget(file: string, flags: DbmFlagValues): {path: string; pa
   const {path, params} = parseConfig(file)
   if (flags.params) for (const [name, value] of parseParams(flags.params)) params.set(name, value)
   if (flags.dbm && flags.dbm !== 'auto') params.set('dbm', flags.dbm)
-  if (flags.buckets !== undefined) params.set('num_buckets', flags.buckets)
-  if (flags.comparator !== undefined) params.set('key_comparator', flags.comparator)
+  for (const [name, value] of tuningParams(flags)) params.set(name, value)
   return {path, params}
 }
 
@@ -69,11 +97,32 @@ export async function withDbm<T>(dbm: DBM, hard: boolean | undefined, work: (dbm
 
 /** Flags shared by the `kv dbm perf` scenarios, named as in tkrzw_dbm_perf. */
 export const dbmPerfFlags = {
-  dbm: Flags.string({description: 'database class: tiny, baby, cache (hash, tree, skip when available)', default: 'tiny'}),
+  ...tuningFlags,
+  dbm: Flags.string({description: 'database class: tiny, baby, cache, hash', default: 'tiny'}),
   iter: Flags.integer({description: 'number of iterations', default: 10000, min: 1}),
   size: Flags.integer({description: 'size of each value in bytes', default: 8, min: 0}),
   path: Flags.string({description: 'file to write the database to (on-memory classes save at the end)'}),
   params: Flags.string({description: 'tuning parameters as "name=value,..."'}),
   random_seed: Flags.integer({description: 'random seed', default: 0}),
   json: Flags.boolean({description: 'print a JSON object instead of the text report'}),
+}
+
+/**
+ * Opens the database a benchmark runs on. File classes need a file: without --path they
+ * get one in a temporary directory, removed by `cleanup`.
+ */
+export function openPerfTarget(flags: DbmFlagValues & {path?: string}, truncate = true): {dbm: DBM; cleanup: () => void} {
+  let file = flags.path ?? ''
+  let cleanup = (): void => {}
+  if (file === '' && ['hash', 'tree', 'skip'].includes(selectClass('', flags.dbm === 'auto' ? undefined : flags.dbm))) {
+    const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'kv-perf-'))
+    file = nodePath.join(dir, 'casket')
+    cleanup = () => fs.rmSync(dir, {recursive: true, force: true})
+  }
+  try {
+    return {dbm: openTarget(file, flags, true, truncate), cleanup}
+  } catch (error) {
+    cleanup()
+    throw error
+  }
 }

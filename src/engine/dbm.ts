@@ -180,6 +180,11 @@ export abstract class DBM {
     return true
   }
 
+  /** Problems a class finds in its own file structure; on-memory classes have none to find. */
+  validateStructure(): string[] {
+    return []
+  }
+
   /** Orders two keys as the class does; bytes order unless the class has a comparator. */
   compareKeys(a: Buffer, b: Buffer): number {
     return Buffer.compare(a, b)

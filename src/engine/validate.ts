@@ -7,6 +7,8 @@ import {Code, StatusError} from './status.js'
  * File classes add their own structural checks on top.
  */
 export function validateDBM(dbm: DBM): void {
+  const structural = dbm.validateStructure()
+  if (structural.length > 0) throw new StatusError(Code.BROKEN_DATA_ERROR, structural.slice(0, 3).join('; '))
   const sizes = new Map<string, number>()
   dbm.processEach(
     {

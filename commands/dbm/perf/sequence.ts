@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../../src/cli/base-command.js'
-import {dbmPerfFlags, openTarget} from '../../../src/cli/dbm-options.js'
+import {dbmPerfFlags, openPerfTarget} from '../../../src/cli/dbm-options.js'
 import {runSequence, type PhaseResult} from '../../../src/perf/local.js'
 
 const PHASE_LABELS: {[name: string]: string} = {set: 'Setting', get: 'Getting', iterate: 'Iterating', remove: 'Removing'}
@@ -28,7 +28,8 @@ export default class PerfSequence extends KvCommand {
       (phase) => ({set: flags.set_only, get: flags.get_only, iterate: flags.iter_only, remove: flags.remove_only})[phase],
     )
     const phases = only.length > 0 ? [...only] : (['set', 'get', 'iterate', 'remove'] as ('set' | 'get' | 'iterate' | 'remove')[])
-    const dbm = openTarget(flags.path ?? '', flags, true, true)
+    // Without a set phase, the phases work on the records an earlier run left in --path.
+    const {dbm, cleanup} = openPerfTarget(flags, phases.includes('set'))
     const setting = `impl=${flags.dbm} num_iterations=${flags.iter} value_size=${flags.size} num_threads=1`
     const print = (result: PhaseResult): void => {
       if (flags.json) return
@@ -51,6 +52,7 @@ export default class PerfSequence extends KvCommand {
       })
     } finally {
       dbm.close()
+      cleanup()
     }
     const peak = process.resourceUsage().maxRSS * 1024
     if (flags.json) {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../../src/cli/base-command.js'
-import {dbmPerfFlags, openTarget} from '../../../src/cli/dbm-options.js'
+import {dbmPerfFlags, openPerfTarget} from '../../../src/cli/dbm-options.js'
 import {runWicked} from '../../../src/perf/local.js'
 import {Code, StatusError} from '../../../src/engine/status.js'
 
@@ -18,12 +18,13 @@ export default class PerfWicked extends KvCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(PerfWicked)
-    const dbm = openTarget(flags.path ?? '', flags, true, true)
+    const {dbm, cleanup} = openPerfTarget(flags)
     let outcome
     try {
       outcome = runWicked(dbm, {iterations: flags.iter, valueSize: flags.size, seed: flags.random_seed, clear: flags.clear, rebuild: flags.rebuild})
     } finally {
       dbm.close()
+      cleanup()
     }
     const qps = outcome.operations / outcome.elapsed
     if (flags.json) {

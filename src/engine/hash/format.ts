@@ -244,6 +244,33 @@ export function parseRecordHeader(
   let child = 0
   for (let i = 0; i < offsetWidth; i++) child = child * 256 + data[pos++]
   into.child = child * alignment
+  const crcSize = crcWidth / 8
+  // The common case: three one-byte sizes.
+  if (pos + 3 + crcSize <= end && data[pos] < 0x80 && data[pos + 1] < 0x80 && data[pos + 2] < 0x80) {
+    into.keySize = data[pos]
+    into.valueSize = data[pos + 1]
+    into.paddingField = data[pos + 2]
+    pos += 3
+  } else if (!parseSizes(data, pos, end, into)) {
+    return false
+  } else {
+    pos = sizesEnd
+  }
+  let crc = 0
+  if (crcSize > 0) {
+    if (pos + crcSize > end) return false
+    for (let i = 0; i < crcSize; i++) crc = crc * 256 + data[pos++]
+  }
+  into.crc = crc
+  into.headerSize = pos - start
+  return true
+}
+
+let sizesEnd = 0
+
+/** Reads the three byte-delta sizes; sets sizesEnd past them. */
+function parseSizes(data: Uint8Array, start: number, end: number, into: RecordHeader): boolean {
+  let pos = start
   // Three byte-delta integers, each at most 5 bytes here (sizes below 2^35).
   let value = 0
   let n = 0
@@ -262,12 +289,7 @@ export function parseRecordHeader(
       n = 0
     }
   }
-  const crcSize = crcWidth / 8
-  if (pos + crcSize > end) return false
-  let crc = 0
-  for (let i = 0; i < crcSize; i++) crc = crc * 256 + data[pos++]
-  into.crc = crc
-  into.headerSize = pos - start
+  sizesEnd = pos
   return true
 }
 
@@ -297,28 +319,40 @@ export function encodeRecord(
   crcWidth: number,
   crc: number,
   target: Buffer,
+  start = 0,
 ): number {
-  const fixed = 1 + offsetWidth + varintSize(key.length) + varintSize(value.length) + crcWidth / 8 + key.length + value.length
+  const keySize = key.length
+  const valueSize = value.length
+  const crcSize = crcWidth / 8
+  const fixed = 1 + offsetWidth + varintSize(keySize) + varintSize(valueSize) + crcSize + keySize + valueSize
   const paddingField = regionSize - fixed - 1
   if (paddingField < 0) throw new StatusError(Code.APPLICATION_ERROR, 'record region too small')
-  let pos = 0
-  target[pos++] = op | magicChecksum(key, 0, key.length, value, 0, value.length)
-  target.writeUIntBE(child / alignment, pos, offsetWidth)
-  pos += offsetWidth
-  pos = writeVarint(target, pos, key.length)
-  pos = writeVarint(target, pos, value.length)
-  pos = writeVarint(target, pos, paddingField)
-  if (crcWidth > 0) {
-    target.writeUIntBE(crc, pos, crcWidth / 8)
-    pos += crcWidth / 8
+  let pos = start
+  target[pos++] = op | magicChecksum(key, 0, keySize, value, 0, valueSize)
+  let rest = child / alignment
+  for (let i = offsetWidth - 1; i >= 0; i--) {
+    target[pos + i] = rest % 256
+    rest = Math.floor(rest / 256)
   }
-  target.set(key, pos)
-  pos += key.length
-  target.set(value, pos)
-  pos += value.length
-  if (pos < regionSize) {
-    target[pos] = PADDING_MAGIC
-    target.fill(0, pos + 1, regionSize)
+  pos += offsetWidth
+  pos = keySize < 128 ? ((target[pos] = keySize), pos + 1) : writeVarint(target, pos, keySize)
+  pos = valueSize < 128 ? ((target[pos] = valueSize), pos + 1) : writeVarint(target, pos, valueSize)
+  pos = paddingField < 128 ? ((target[pos] = paddingField), pos + 1) : writeVarint(target, pos, paddingField)
+  for (let i = crcSize - 1; i >= 0; i--) {
+    target[pos + i] = crc & 0xff
+    crc = Math.floor(crc / 256)
+  }
+  pos += crcSize
+  if (keySize <= 16) for (let i = 0; i < keySize; i++) target[pos + i] = key[i]
+  else target.set(key, pos)
+  pos += keySize
+  if (valueSize <= 16) for (let i = 0; i < valueSize; i++) target[pos + i] = value[i]
+  else target.set(value, pos)
+  pos += valueSize
+  const end = start + regionSize
+  if (pos < end) {
+    target[pos++] = PADDING_MAGIC
+    while (pos < end) target[pos++] = 0
   }
   return regionSize
 }

@@ -505,10 +505,17 @@ export class HashDBM extends DBM {
   }
 
   private writeRecordAt(offset: number, regionSize: number, op: number, child: number, key: Buffer, stored: Buffer): void {
-    if (this.encodeBuffer.length < regionSize) this.encodeBuffer = Buffer.alloc(Math.max(regionSize, this.encodeBuffer.length * 2))
     const crc = this.crcWidth > 0 ? recordCrc(this.crcWidth, key, stored) : 0
+    const file = this.file!
+    // Most records fit in one cached page: encode them straight into it.
+    const page = file.writableSpan(offset, regionSize)
+    if (page !== undefined) {
+      encodeRecord(op, child, key, stored, regionSize, this.offsetWidth, this.alignment, this.crcWidth, crc, page, file.base)
+      return
+    }
+    if (this.encodeBuffer.length < regionSize) this.encodeBuffer = Buffer.alloc(Math.max(regionSize, this.encodeBuffer.length * 2))
     encodeRecord(op, child, key, stored, regionSize, this.offsetWidth, this.alignment, this.crcWidth, crc, this.encodeBuffer)
-    this.file!.write(offset, this.encodeBuffer, 0, regionSize)
+    file.write(offset, this.encodeBuffer, 0, regionSize)
   }
 
   /** Takes a record out of its chain: its parent (or the bucket) points past it. */
@@ -758,7 +765,7 @@ export class HashDBM extends DBM {
    * its checksum and CRC right), then the record section from start to end. Returns the
    * problems found; an empty list means valid.
    */
-  validate(): string[] {
+  override validateStructure(): string[] {
     this.checkOpen()
     const problems: string[] = []
     const header = new RecordHeader()

@@ -11,16 +11,19 @@ let productLo = 0
 
 /** (aHi:aLo) * (bHi:bLo) modulo 2^64, into productHi:productLo. */
 function mul64(aHi: number, aLo: number, bHi: number, bLo: number): void {
+  // The high word of aLo * bLo from 16-bit limbs; every partial sum stays below 2^32.
   const a0 = aLo & 0xffff
   const a1 = aLo >>> 16
   const b0 = bLo & 0xffff
   const b1 = bLo >>> 16
-  const mid = a0 * b1 + a1 * b0
-  const low = a0 * b0 + (mid % 0x10000) * 0x10000
-  const carry = Math.floor(low / 0x100000000)
-  const high = a1 * b1 + Math.floor(mid / 0x10000) + carry
+  let t = a0 * b0
+  t = a1 * b0 + (t >>> 16)
+  const w1 = t & 0xffff
+  const w2 = t >>> 16
+  t = a0 * b1 + w1
+  const high = a1 * b1 + w2 + (t >>> 16)
   productHi = (high + Math.imul(aHi, bLo) + Math.imul(aLo, bHi)) >>> 0
-  productLo = low >>> 0
+  productLo = Math.imul(aLo, bLo) >>> 0
 }
 
 const FNV_OFFSET_HI = 0xcbf29ce4

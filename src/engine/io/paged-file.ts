@@ -34,7 +34,9 @@ export class PagedFile {
   readonly path: string
   readonly writable: boolean
   private fd: number
-  private readonly pages = new Map<number, Page>()
+  // Indexed by page number; holes are pages not in memory.
+  private pages: (Page | undefined)[] = []
+  private resident = 0
   private readonly clock: number[] = []
   private clockHand = 0
   private dirtyPages: number[] = []
@@ -88,7 +90,7 @@ export class PagedFile {
 
   private page(index: number): Page {
     if (index === this.lastIndex) return this.lastPage as Page
-    let page = this.pages.get(index)
+    let page = index < this.pages.length ? this.pages[index] : undefined
     if (page === undefined) page = this.load(index)
     page.referenced = true
     this.lastIndex = index
@@ -97,7 +99,7 @@ export class PagedFile {
   }
 
   private load(index: number): Page {
-    if (this.pages.size >= this.maxPages) this.evict()
+    if (this.resident >= this.maxPages) this.evict()
     const data = Buffer.alloc(PAGE_SIZE)
     const start = index * PAGE_SIZE
     if (start < this.diskSize) {
@@ -114,7 +116,9 @@ export class PagedFile {
       }
     }
     const page: Page = {data, dirty: false, referenced: true}
-    this.pages.set(index, page)
+    while (this.pages.length <= index) this.pages.push(undefined)
+    this.pages[index] = page
+    this.resident++
     this.clock.push(index)
     return page
   }
@@ -124,7 +128,7 @@ export class PagedFile {
     for (;;) {
       if (this.clockHand >= this.clock.length) this.clockHand = 0
       const index = this.clock[this.clockHand]
-      const page = this.pages.get(index)
+      const page = this.pages[index]
       if (page === undefined) {
         this.clock.splice(this.clockHand, 1)
         continue
@@ -135,7 +139,8 @@ export class PagedFile {
         continue
       }
       if (page.dirty) this.flush()
-      this.pages.delete(index)
+      this.pages[index] = undefined
+      this.resident--
       this.clock[this.clockHand] = this.clock[this.clock.length - 1]
       this.clock.pop()
       if (this.lastIndex === index) {
@@ -166,6 +171,16 @@ export class PagedFile {
   /** A fresh copy of [offset, offset + length). */
   read(offset: number, length: number): Buffer {
     const out = Buffer.allocUnsafe(length)
+    if (length <= 64) {
+      // Short copies are cheaper byte by byte than through the native copy.
+      const index = Math.floor(offset / PAGE_SIZE)
+      const within = offset - index * PAGE_SIZE
+      if (within + length <= PAGE_SIZE) {
+        const data = this.page(index).data
+        for (let i = 0; i < length; i++) out[i] = data[within + i]
+        return out
+      }
+    }
     this.copyOut(offset, length, out, 0)
     return out
   }
@@ -201,6 +216,22 @@ export class PagedFile {
     if (offset + length > this.logicalSize) this.logicalSize = offset + length
   }
 
+  /**
+   * For writing [offset, offset + length) in place: the page's buffer, with `base` set,
+   * when the range lies within one page; undefined otherwise. The page is marked dirty and
+   * the size grows as if the range were written.
+   */
+  writableSpan(offset: number, length: number): Buffer | undefined {
+    const index = Math.floor(offset / PAGE_SIZE)
+    const within = offset - index * PAGE_SIZE
+    if (within + length > PAGE_SIZE) return undefined
+    const page = this.page(index)
+    this.markDirty(index, page)
+    if (offset + length > this.logicalSize) this.logicalSize = offset + length
+    this.base = within
+    return page.data
+  }
+
   /** Writes one byte. */
   writeByte(offset: number, value: number): void {
     const index = Math.floor(offset / PAGE_SIZE)
@@ -212,24 +243,34 @@ export class PagedFile {
 
   /** Writes a big-endian unsigned integer of `width` bytes (up to 6). */
   writeUint(offset: number, value: number, width: number): void {
+    const original = value
     const index = Math.floor(offset / PAGE_SIZE)
     const within = offset - index * PAGE_SIZE
     if (within + width <= PAGE_SIZE) {
       const page = this.page(index)
-      page.data.writeUIntBE(value, within, width)
+      const data = page.data
+      for (let pos = within + width - 1; pos >= within; pos--) {
+        data[pos] = value % 256
+        value = Math.floor(value / 256)
+      }
       this.markDirty(index, page)
       if (offset + width > this.logicalSize) this.logicalSize = offset + width
       return
     }
     const bytes = Buffer.allocUnsafe(width)
-    bytes.writeUIntBE(value, 0, width)
+    bytes.writeUIntBE(original, 0, width)
     this.write(offset, bytes)
   }
 
   /** Reads a big-endian unsigned integer of `width` bytes (up to 6). */
   readUint(offset: number, width: number): number {
-    const data = this.span(offset, width)
-    return data.readUIntBE(this.base, width)
+    const index = Math.floor(offset / PAGE_SIZE)
+    let pos = offset - index * PAGE_SIZE
+    if (pos + width > PAGE_SIZE) return this.span(offset, width).readUIntBE(this.base, width)
+    const data = this.page(index).data
+    let value = 0
+    for (const end = pos + width; pos < end; pos++) value = value * 256 + data[pos]
+    return value
   }
 
   private markDirty(index: number, page: Page): void {
@@ -244,11 +285,8 @@ export class PagedFile {
     if (size < this.logicalSize) {
       // Clear the tail of the page holding the new end so that growing again reads zeros.
       const index = Math.floor(size / PAGE_SIZE)
-      const page = this.pages.get(index)
-      if (page) page.data.fill(0, size - index * PAGE_SIZE)
-      for (const [i] of this.pages) {
-        if (i > index) this.pages.get(i)!.data.fill(0)
-      }
+      this.pages[index]?.data.fill(0, size - index * PAGE_SIZE)
+      for (let i = index + 1; i < this.pages.length; i++) this.pages[i]?.data.fill(0)
     }
     this.logicalSize = size
   }
@@ -267,7 +305,7 @@ export class PagedFile {
         if (start < this.logicalSize) {
           const buffers: Buffer[] = []
           for (let k = i; k < j; k++) {
-            const page = this.pages.get(dirty[k])!
+            const page = this.pages[dirty[k]]!
             page.dirty = false
             const pageStart = dirty[k] * PAGE_SIZE
             if (pageStart >= this.logicalSize) break
@@ -277,7 +315,7 @@ export class PagedFile {
           const end = start + buffers.reduce((sum, b) => sum + b.length, 0)
           if (end > this.diskSize) this.diskSize = end
         } else {
-          for (let k = i; k < j; k++) this.pages.get(dirty[k])!.dirty = false
+          for (let k = i; k < j; k++) this.pages[dirty[k]]!.dirty = false
         }
         i = j
       }
@@ -306,10 +344,10 @@ export class PagedFile {
   writeThrough(offset: number, data: Buffer): void {
     this.write(offset, data)
     for (let index = Math.floor(offset / PAGE_SIZE); index * PAGE_SIZE < offset + data.length; index++) {
-      const page = this.pages.get(index)
+      const page = this.pages[index]
       if (page) page.dirty = false
     }
-    this.dirtyPages = this.dirtyPages.filter((index) => this.pages.get(index)?.dirty === true)
+    this.dirtyPages = this.dirtyPages.filter((index) => this.pages[index]?.dirty === true)
     try {
       writeAll(this.fd, [data], offset)
       if (offset + data.length > this.diskSize) this.diskSize = offset + data.length
@@ -320,7 +358,8 @@ export class PagedFile {
 
   /** Drops every cached page without writing it. */
   discard(): void {
-    this.pages.clear()
+    this.pages = []
+    this.resident = 0
     this.clock.length = 0
     this.dirtyPages = []
     this.lastIndex = -1
@@ -335,7 +374,8 @@ export class PagedFile {
     } finally {
       const fd = this.fd
       this.fd = -1
-      this.pages.clear()
+      this.pages = []
+      this.resident = 0
       this.clock.length = 0
       this.lastIndex = -1
       this.lastPage = undefined
