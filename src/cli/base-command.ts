@@ -24,6 +24,11 @@ export abstract class KvCommand extends Command {
     if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve))
   }
 
+  /** A message for the person at the terminal: stderr, so that stdout stays data. */
+  protected note(text: string): void {
+    process.stderr.write(`${text}\n`)
+  }
+
   /** Writes a binary string (one character per byte) as its bytes. */
   protected async writeBinary(text: string): Promise<void> {
     await this.write(Buffer.from(text, 'latin1'))

@@ -1,5 +1,8 @@
+import * as fs from 'node:fs'
 import type {DBM} from './dbm.js'
+import {FileLock} from './io/file-lock.js'
 import {HashDBM} from './hash/hash-dbm.js'
+import {restoreHashFile} from './hash/restore.js'
 import {BabyDBM} from './memory/baby.js'
 import {CacheDBM} from './memory/cache.js'
 import {TinyDBM} from './memory/tiny.js'
@@ -71,4 +74,45 @@ export function openDBM(path: string, params: Params = new Map(), options: OpenD
 export function openConfig(config: string, options: OpenDBMOptions = {}): DBM {
   const {path, params} = parseConfig(config)
   return openDBM(path, params, options)
+}
+
+export interface RestoreDatabaseOptions {
+  /** The class, when the path does not tell it. */
+  dbm?: string
+  /** -1: every record that can be read; 0: the state of the last synchronize; else an offset to stop at. */
+  endOffset?: number
+}
+
+/**
+ * Recovers what can be read from a damaged database file into a new one. An existing new
+ * file keeps its tuning; otherwise it takes the old file's. Returns the records recovered
+ * and the damaged regions skipped.
+ */
+export function restoreDatabase(oldPath: string, newPath: string, options: RestoreDatabaseOptions = {}): {records: number; broken: number} {
+  const cls = selectClass(oldPath, options.dbm)
+  if (cls !== 'hash') throw new StatusError(Code.NOT_IMPLEMENTED_ERROR, `restoring ${cls} databases is not supported`)
+  return restoreHashFile(oldPath, newPath, options.endOffset ?? -1)
+}
+
+/**
+ * Restores a damaged file where it is: the recovered database takes the old path and the
+ * damaged file is kept beside it as `<path>.old`, so nothing is lost if the recovery missed
+ * something. The file must not be open for writing elsewhere.
+ */
+export function restoreDatabaseInPlace(path: string, options: RestoreDatabaseOptions = {}): {records: number; broken: number; keptAs: string} {
+  const lock = FileLock.acquire(path)
+  const temp = `${path}.tmp.restore`
+  const keptAs = `${path}.old`
+  try {
+    fs.rmSync(temp, {force: true})
+    const result = restoreDatabase(path, temp, options)
+    fs.renameSync(path, keptAs)
+    fs.renameSync(temp, path)
+    return {...result, keptAs}
+  } catch (error) {
+    fs.rmSync(temp, {force: true})
+    throw error
+  } finally {
+    lock.release()
+  }
 }

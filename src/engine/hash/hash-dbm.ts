@@ -16,7 +16,7 @@ import {recordCrc} from '../io/crc.js'
 import {FileLock} from '../io/file-lock.js'
 import {primaryHash} from '../io/hashing.js'
 import {PagedFile} from '../io/paged-file.js'
-import {ParamReader} from '../params.js'
+import {ParamReader, parseBool} from '../params.js'
 import {Code, StatusError} from '../status.js'
 import {
   CLOSURE_FLAG_CLOSE,
@@ -626,13 +626,27 @@ export class HashDBM extends DBM {
     const temp = `${this.path}.tmp.rebuild`
     const fresh = new HashDBM(tuning)
     fresh.open(temp, true, {truncate: true, noLock: true})
-    try {
-      this.copyRecordsInto(fresh, 0, this.numBuckets)
-    } catch (error) {
-      fresh.abandonAndRemove()
-      throw error
+    if (isTrue(params.skip_broken_records)) {
+      // Read the records by scanning the file rather than through the buckets, skipping
+      // whatever does not prove sound.
+      fresh.close()
+      this.file!.flush()
+      try {
+        restoreHashFile(this.path, temp, -1, {noLock: true})
+      } catch (error) {
+        fs.rmSync(temp, {force: true})
+        throw error
+      }
+      fresh.open(temp, true, {noLock: true})
+    } else {
+      try {
+        this.copyRecordsInto(fresh, 0, this.numBuckets)
+      } catch (error) {
+        fresh.abandonAndRemove()
+        throw error
+      }
     }
-    this.takeOver(fresh, tuning, params.sync_hard === 'true')
+    this.takeOver(fresh, tuning, isTrue(params.sync_hard))
   }
 
   /**
@@ -675,7 +689,7 @@ export class HashDBM extends DBM {
       throw error
     }
     this.touchedDuringRebuild = undefined
-    this.takeOver(fresh, tuning, params.sync_hard === 'true')
+    this.takeOver(fresh, tuning, isTrue(params.sync_hard))
   }
 
   get rebuilding(): boolean {
@@ -898,6 +912,10 @@ export class HashDBM extends DBM {
     this.lock?.release()
     this.lock = undefined
   }
+}
+
+function isTrue(text: string | undefined): boolean {
+  return text !== undefined && parseBool(text)
 }
 
 function nowMicros(): number {
