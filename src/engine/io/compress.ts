@@ -106,11 +106,24 @@ export const COMP_AES = 6
 
 export const COMP_NAMES = ['none', 'zlib', 'zstd', 'lz4', 'lzma', 'rc4', 'aes']
 
+/** A codec whose failures on bad input are BROKEN_DATA_ERRORs naming it, whatever the library throws. */
+function guarded(codec: Codec): Codec {
+  const wrap = (what: string, fn: (data: Buffer) => Buffer) => (data: Buffer): Buffer => {
+    try {
+      return fn(data)
+    } catch (error) {
+      if (error instanceof StatusError) throw error
+      throw new StatusError(Code.BROKEN_DATA_ERROR, `cannot ${what} ${codec.name} data: ${(error as Error).message}`)
+    }
+  }
+  return {name: codec.name, compress: wrap('compress', codec.compress), decompress: wrap('decompress', codec.decompress)}
+}
+
 const CODECS: (Codec | undefined)[] = [
   undefined,
-  deflate,
-  zstd,
-  lz4,
+  guarded(deflate),
+  guarded(zstd),
+  guarded(lz4),
   unavailable('lzma'),
   unavailable('rc4'),
   unavailable('aes'),
