@@ -166,6 +166,13 @@ export abstract class DBM {
   abstract close(): void
   abstract synchronize(hard?: boolean): void
   abstract rebuild(params?: RebuildParams): void
+  /**
+   * Rebuilds without stalling the event loop: classes whose rebuild is long copy in slices
+   * that yield, taking the updates made meanwhile. The default is the plain rebuild.
+   */
+  async rebuildInSlices(params?: RebuildParams): Promise<void> {
+    this.rebuild(params)
+  }
   abstract shouldBeRebuilt(): boolean
   abstract inspect(): InspectList
   /** Bytes the database takes in its file (on-memory classes: estimated memory use). */

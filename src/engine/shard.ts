@@ -110,6 +110,10 @@ export class ShardDBM extends DBM {
     for (const shard of this.shards) shard.synchronize(hard)
   }
 
+  override async rebuildInSlices(params?: RebuildParams): Promise<void> {
+    for (const shard of this.shards) await shard.rebuildInSlices(params)
+  }
+
   rebuild(params?: RebuildParams): void {
     for (const shard of this.shards) shard.rebuild(params)
   }

@@ -54,6 +54,7 @@ import {restoreHashFile} from './restore.js'
 import {defaultTuning, readHashTuning, type HashTuning} from './tuning.js'
 
 const EMPTY = Buffer.alloc(0)
+const REBUILD_FLUSH_BYTES = 8 << 20
 
 export interface HashOpenOptions extends OpenOptions {
   /** Skip the writer lock: for files private to the caller, such as a rebuild's temporary file. */
@@ -164,8 +165,9 @@ export class HashDBM extends DBM {
     this.opaque = Buffer.alloc(67)
     this.healthy = true
     const file = this.file!
+    // The file starts empty: the buckets and the pool are zeros without writing them, as
+    // pages past the end of the file read as zeros and the final size is set by truncation.
     file.truncate(0)
-    this.zeroRange(0, this.recordBase)
     file.write(this.recordBase - RECORD_HEADER_SECTION_SIZE, encodeRecordHeaderSection(this.staticFlags(), this.offsetWidth, this.alignPow))
     this.timestampMicros = nowMicros()
     file.writeThrough(0, this.encodeMeta(CLOSURE_FLAG_CLOSE))
@@ -622,6 +624,7 @@ export class HashDBM extends DBM {
   rebuild(params: RebuildParams = {}): void {
     this.checkOpen()
     this.checkWritable()
+    if (this.touchedDuringRebuild) throw new StatusError(Code.PRECONDITION_ERROR, 'a rebuild is already running')
     const tuning = this.rebuildTuning(params)
     const temp = `${this.path}.tmp.rebuild`
     const fresh = new HashDBM(tuning)
@@ -654,7 +657,7 @@ export class HashDBM extends DBM {
    * keeps answering. Updates made meanwhile go to this file as usual; the keys they touch
    * are noted and copied again at the end, before the new file takes over.
    */
-  async rebuildInSlices(params: RebuildParams = {}, sliceMillis = 10): Promise<void> {
+  override async rebuildInSlices(params: RebuildParams = {}, sliceMillis = 10): Promise<void> {
     this.checkOpen()
     this.checkWritable()
     if (this.touchedDuringRebuild) throw new StatusError(Code.PRECONDITION_ERROR, 'a rebuild is already running')
@@ -662,27 +665,52 @@ export class HashDBM extends DBM {
     const temp = `${this.path}.tmp.rebuild`
     const fresh = new HashDBM(tuning)
     fresh.open(temp, true, {truncate: true, noLock: true})
-    const touched = new Set<string>()
+    let touched = new Set<string>()
     this.touchedDuringRebuild = touched
+    // Between slices: give other work its turn, and stop if the database was closed or cleared.
+    const pause = async (): Promise<void> => {
+      // Write the new file out a few megabytes at a time, so that no single flush (and
+      // not the final one) stalls for long.
+      if (fresh.file!.dirtyBytes >= REBUILD_FLUSH_BYTES) fresh.file!.flush()
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      if (!this.opened || this.touchedDuringRebuild !== touched) {
+        throw new StatusError(Code.CANCELED_ERROR, 'the database was closed or cleared during the rebuild')
+      }
+    }
+    const copyKey = (name: string): void => {
+      const key = Buffer.from(name, 'latin1')
+      const value = this.get(key)
+      if (value === undefined) fresh.removeIfPresent(key)
+      else fresh.set(key, value)
+    }
     try {
       let bucket = 0
       while (bucket < this.numBuckets) {
         const deadline = performance.now() + sliceMillis
         while (bucket < this.numBuckets && performance.now() < deadline) {
-          const end = Math.min(this.numBuckets, bucket + 256)
+          const end = Math.min(this.numBuckets, bucket + 4)
           this.copyRecordsInto(fresh, bucket, end)
           bucket = end
         }
-        await new Promise<void>((resolve) => setImmediate(resolve))
-        if (!this.opened || this.touchedDuringRebuild !== touched) throw new StatusError(Code.CANCELED_ERROR, 'the database was closed or cleared during the rebuild')
+        await pause()
       }
-      // Whatever changed meanwhile is copied again as it is now; this part does not yield.
-      for (const name of touched) {
-        const key = Buffer.from(name, 'latin1')
-        const value = this.get(key)
-        if (value === undefined) fresh.removeIfPresent(key)
-        else fresh.set(key, value)
+      // Copy again what changed meanwhile, in slices, until what is left is small enough
+      // to finish in one step.
+      while (touched.size > 1000) {
+        const batch = touched
+        touched = new Set<string>()
+        this.touchedDuringRebuild = touched
+        let deadline = performance.now() + sliceMillis
+        for (const name of batch) {
+          copyKey(name)
+          if (performance.now() > deadline) {
+            await pause()
+            deadline = performance.now() + sliceMillis
+          }
+        }
+        await pause()
       }
+      for (const name of touched) copyKey(name)
     } catch (error) {
       if (this.touchedDuringRebuild === touched) this.touchedDuringRebuild = undefined
       fresh.abandonAndRemove()

@@ -83,6 +83,11 @@ export class PagedFile {
     return this.logicalSize
   }
 
+  /** Bytes of cached pages not yet written. */
+  get dirtyBytes(): number {
+    return this.dirtyPages.length * PAGE_SIZE
+  }
+
   /** The size of the file on disk, which lags the logical size until a flush. */
   get sizeOnDisk(): number {
     return this.diskSize
