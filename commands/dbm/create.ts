@@ -6,9 +6,21 @@ import {shardPath} from '../../src/engine/shard.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 
 export default class Create extends KvCommand {
-  static override description = 'Create a database file (the class comes from the extension or --dbm).'
+  static override description = `Create a database file (the class comes from the extension or --dbm).
+
+File hash databases (.tkh) take --buckets, --in_place or --append, --record_crc,
+--record_comp (zlib, zstd, lz4), --offset_width and --align_pow; the file can grow to
+2^(8*offset_width+align_pow) bytes (32 GiB with the defaults 4 and 3). Bucket counts
+above 100 are rounded up to a prime, as Tkrzw does.
+
+Unlike tkrzw_dbm_util, which opens damaged files read-only, every kv dbm command that
+writes restores a file left unclosed by a crash when it opens it (restore_mode=default;
+pass --params restore_mode=read_only to keep the old behaviour). kv dbm restore recovers
+a file explicitly.`
   static override examples = [
     '<%= config.bin %> dbm create casket.tkmt',
+    '<%= config.bin %> dbm create --buckets 10m --record_comp zstd casket.tkh',
+    '<%= config.bin %> dbm create --append --offset_width 5 --align_pow 0 log.tkh',
     '<%= config.bin %> dbm create --dbm baby --comparator dec numbers.flat',
     '<%= config.bin %> dbm create --truncate "casket.tkmc#cap_rec_num=10000"',
     '<%= config.bin %> dbm create --params num_shards=4 casket.tkmb',
