@@ -375,12 +375,27 @@ export class HashDBM extends DBM {
     if (into.valueOffset + into.valueSize > end || into.child >= end) {
       throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record at ${offset}`)
     }
+    this.headerData = data
+    this.headerBase = base
+    this.headerLength = length
     return into
   }
+
+  // The bytes the last readHeader read, so that a short key can be compared without
+  // another lookup in the cache. Valid until the next call on the file.
+  private headerData: Buffer = EMPTY
+  private headerBase = 0
+  private headerLength = 0
 
   private keyMatches(header: RecordHeader, key: Buffer): boolean {
     const size = header.keySize
     if (size !== key.length) return false
+    if (header.headerSize + size <= this.headerLength) {
+      const data = this.headerData
+      const start = this.headerBase + header.headerSize
+      for (let i = 0; i < size; i++) if (data[start + i] !== key[i]) return false
+      return true
+    }
     const file = this.file!
     const data = file.span(header.keyOffset, size)
     const base = file.base
