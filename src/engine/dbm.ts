@@ -1,4 +1,5 @@
-import {Code, StatusError} from './status.js'
+import * as fs from 'node:fs'
+import {Code, StatusError, fromSystemError} from './status.js'
 
 /** Keys and values are bytes; a string argument is taken as UTF-8. */
 export type Bytes = Buffer | string
@@ -185,6 +186,18 @@ export abstract class DBM {
   abstract isOpen(): boolean
   isHealthy(): boolean {
     return true
+  }
+
+  /**
+   * Copies the database's file to `dest` in a consistent state: synchronized first, so
+   * the copy is what a clean close would leave. INFEASIBLE_ERROR without a file.
+   */
+  copyFileData(dest: string, hard = false): void {
+    this.checkUsable(false)
+    const path = this.getFilePath()
+    if (path === '') throw new StatusError(Code.INFEASIBLE_ERROR, 'no file is associated')
+    if (this.isWritable()) this.synchronize(hard)
+    copyFile(path, dest, hard)
   }
 
   /** Problems a class finds in its own file structure; on-memory classes have none to find. */
@@ -472,6 +485,26 @@ export abstract class DBM {
       },
       false,
     )
+  }
+}
+
+/** Copies a file, through a temporary name so that `dest` is never half-written. */
+export function copyFile(source: string, dest: string, hard: boolean): void {
+  const temp = `${dest}.tmp.copy`
+  try {
+    fs.copyFileSync(source, temp)
+    if (hard) {
+      const fd = fs.openSync(temp, 'r+')
+      try {
+        fs.fsyncSync(fd)
+      } finally {
+        fs.closeSync(fd)
+      }
+    }
+    fs.renameSync(temp, dest)
+  } catch (error) {
+    fs.rmSync(temp, {force: true})
+    throw fromSystemError(error, `cannot copy ${source} to ${dest}`)
   }
 }
 

@@ -110,6 +110,10 @@ export class ShardDBM extends DBM {
     for (const shard of this.shards) shard.synchronize(hard)
   }
 
+  override copyFileData(dest: string, hard = false): void {
+    this.shards.forEach((shard, i) => shard.copyFileData(shardPath(dest, i, this.shards.length), hard))
+  }
+
   override async rebuildInSlices(params?: RebuildParams): Promise<void> {
     for (const shard of this.shards) await shard.rebuildInSlices(params)
   }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs'
 import {
   AppendTail,
   DBM,
+  copyFile,
   NOOP,
   REMOVE,
   resolveResult,
@@ -20,6 +21,9 @@ import {ParamReader, parseBool} from '../params.js'
 import {Code, StatusError} from '../status.js'
 import {
   CLOSURE_FLAG_CLOSE,
+  META_OFFSET_CLOSURE_FLAGS,
+  META_OFFSET_CYCLIC_BACK,
+  META_OFFSET_CYCLIC_FRONT,
   DEFAULT_ALIGN_POW,
   DEFAULT_NUM_BUCKETS,
   DEFAULT_OFFSET_WIDTH,
@@ -775,6 +779,27 @@ export class HashDBM extends DBM {
     fs.renameSync(temp, this.path)
     this.tuning = {...this.tuning, ...tuning, restoreMode: this.tuning.restoreMode}
     this.openFile(this.path, true, false)
+  }
+
+  /** The copy is marked cleanly closed: it is the synchronized state, whole. */
+  override copyFileData(dest: string, hard = false): void {
+    this.checkOpen()
+    if (this.writable) this.synchronize(hard)
+    copyFile(this.path, dest, hard)
+    if (!this.writable) return
+    const fd = fs.openSync(dest, 'r+')
+    try {
+      const meta = Buffer.alloc(METADATA_SIZE)
+      fs.readSync(fd, meta, 0, METADATA_SIZE, 0)
+      const cyclic = (meta[META_OFFSET_CYCLIC_FRONT] + 1) & 0xff
+      meta[META_OFFSET_CYCLIC_FRONT] = cyclic
+      meta[META_OFFSET_CYCLIC_BACK] = cyclic
+      meta[META_OFFSET_CLOSURE_FLAGS] = CLOSURE_FLAG_CLOSE
+      fs.writeSync(fd, meta, 0, METADATA_SIZE, 0)
+      if (hard) fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
   }
 
   shouldBeRebuilt(): boolean {

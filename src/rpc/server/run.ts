@@ -1,0 +1,133 @@
+import {spawn} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import {parseConfig} from '../../engine/params.js'
+import {Logger, type LogDateFormat, type LogLevel} from './logger.js'
+import {KvServer} from './server.js'
+
+export interface RunServerOptions {
+  configs: string[]
+  address: string
+  auth?: string
+  logFile: string
+  logLevel: LogLevel
+  logDate: LogDateFormat
+  logTd?: number
+  serverId: number
+  pidFile?: string
+  daemon: boolean
+  shutdownWait: number
+  readOnly: boolean
+  version: string
+}
+
+const DAEMON_ENV = 'KV_SERVE_DAEMON_CHILD'
+
+/**
+ * Runs `kv serve` until a signal stops it. Returns the exit status: 1 when a database
+ * failed to open or to close, 0 otherwise. With `daemon`, starts a detached copy of
+ * itself, waits until it listens (or fails), and returns.
+ */
+export async function runServer(options: RunServerOptions): Promise<number> {
+  if (options.daemon && process.env[DAEMON_ENV] !== '1') return startDaemon(options)
+  const logger = new Logger({file: options.logFile, level: options.logLevel, dateFormat: options.logDate, timeDifference: options.logTd})
+  let server: KvServer
+  try {
+    server = await KvServer.start({
+      configs: options.configs,
+      address: options.address,
+      auth: options.auth,
+      readOnly: options.readOnly,
+      logger,
+      version: options.version,
+    })
+  } catch (error) {
+    logger.error((error as Error).message)
+    process.send?.({error: (error as Error).message})
+    throw error
+  }
+  logger.info(`server_id=${options.serverId} pid=${process.pid} databases=${server.registry.size}`)
+  if (options.pidFile) fs.writeFileSync(options.pidFile, `${process.pid}\n`)
+  if (process.send) {
+    process.send({ready: server.boundAddress})
+    process.disconnect()
+  }
+  const openFailed = server.registry.failures().length > 0
+  const closeErrors = await new Promise<string[]>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info(`caught ${signal}`)
+      for (const name of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.removeAllListeners(name)
+      // A second signal while draining cuts the wait short.
+      for (const name of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.once(name, () => process.exit(1))
+      server.shutdown(options.shutdownWait).then(resolve, (error: Error) => resolve([error.message]))
+    }
+    for (const name of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.once(name, () => stop(name))
+    process.on('SIGHUP', () => {
+      logger.info('caught SIGHUP: reopening the log file')
+      logger.reopen()
+    })
+  })
+  process.removeAllListeners('SIGHUP')
+  if (options.pidFile) fs.rmSync(options.pidFile, {force: true})
+  logger.close()
+  return openFailed || closeErrors.length > 0 ? 1 : 0
+}
+
+/** Absolute paths for everything a daemon, which runs from "/", reads or writes. */
+function absolutize(options: RunServerOptions): RunServerOptions {
+  const abs = (file: string) => (file === '' || file === '-' || file.startsWith('/dev/') ? file : path.resolve(file))
+  const configs = options.configs.map((config) => {
+    const {path: file} = parseConfig(config)
+    return file === '' ? config : abs(file) + config.slice(file.length)
+  })
+  let auth = options.auth
+  if (auth?.startsWith('ssl:')) {
+    auth = `ssl:${auth
+      .slice(4)
+      .split(',')
+      .map((item) => {
+        const eq = item.indexOf('=')
+        return eq > 0 ? `${item.slice(0, eq)}=${abs(item.slice(eq + 1))}` : item
+      })
+      .join(',')}`
+  }
+  let address = options.address
+  if (address.startsWith('unix:')) address = `unix:${abs(address.slice(5))}`
+  return {...options, configs, auth, address, logFile: abs(options.logFile), pidFile: options.pidFile ? abs(options.pidFile) : undefined}
+}
+
+function argvOf(options: RunServerOptions): string[] {
+  const args = ['serve', '--address', options.address, '--log_level', options.logLevel, '--log_date', options.logDate]
+  args.push('--server_id', String(options.serverId), '--shutdown_wait', String(options.shutdownWait))
+  if (options.auth) args.push('--auth', options.auth)
+  if (options.logFile) args.push('--log_file', options.logFile)
+  if (options.logTd !== undefined) args.push('--log_td', String(options.logTd))
+  if (options.pidFile) args.push('--pid_file', options.pidFile)
+  if (options.readOnly) args.push('--read_only')
+  args.push('--daemon', ...options.configs)
+  return args
+}
+
+async function startDaemon(options: RunServerOptions): Promise<number> {
+  const absolute = absolutize(options)
+  // Without a log file, a daemon's log would go nowhere.
+  if (absolute.logFile === '' || absolute.logFile === '-') absolute.logFile = '/dev/null'
+  const child = spawn(process.execPath, [process.argv[1], ...argvOf(absolute)], {
+    cwd: '/',
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    env: {...process.env, [DAEMON_ENV]: '1'},
+  })
+  const outcome = await new Promise<{ready?: string; error?: string}>((resolve) => {
+    child.once('message', (message) => resolve(message as {ready?: string; error?: string}))
+    child.once('exit', (code) => resolve({error: `the server exited at once with status ${code}`}))
+  })
+  child.unref()
+  child.disconnect?.()
+  if (outcome.error) {
+    process.stderr.write(`kv: ${outcome.error}\n`)
+    return 1
+  }
+  process.stderr.write(`kv: serving on ${outcome.ready} as process ${child.pid}\n`)
+  return 0
+}
