@@ -204,7 +204,7 @@ export class DBMServiceImpl {
                 return outcome.response
               }
               const remaining = deadline - performance.now()
-              if (remaining <= 0) throw new StatusError(Code.INFEASIBLE_ERROR)
+              if (remaining <= 0 || this.board.isClosed) throw new StatusError(Code.INFEASIBLE_ERROR)
               await this.board.wait(keyChannel(request.dbm_index, request.key), Math.min(remaining, MAX_WAIT_SLICE_MS))
               if (call.cancelled) throw new StatusError(Code.CANCELED_ERROR, 'the call was cancelled')
             }
@@ -244,7 +244,7 @@ export class DBMServiceImpl {
               return {key: request.omit_key ? Buffer.alloc(0) : record[0], value: request.omit_value ? Buffer.alloc(0) : record[1]}
             }
             const remaining = deadline - performance.now()
-            if (remaining <= 0) throw new StatusError(Code.NOT_FOUND_ERROR)
+            if (remaining <= 0 || this.board.isClosed) throw new StatusError(Code.NOT_FOUND_ERROR)
             await this.board.wait(firstChannel(request.dbm_index), Math.min(remaining, MAX_WAIT_SLICE_MS))
             if (call.cancelled) throw new StatusError(Code.CANCELED_ERROR, 'the call was cancelled')
           }

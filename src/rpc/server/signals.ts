@@ -41,6 +41,11 @@ export class SignalBoard {
     for (const set of [...this.waiters.values()]) for (const waiter of [...set]) waiter()
   }
 
+  /** True once the server is stopping: blocked calls answer with what they have. */
+  get isClosed(): boolean {
+    return this.closed
+  }
+
   get waiting(): number {
     let n = 0
     for (const set of this.waiters.values()) n += set.size

@@ -1,0 +1,315 @@
+import * as grpc from '@grpc/grpc-js'
+import {ANY_VALUE, toBuffer, type Bytes, type Expected, type Record} from '../../engine/dbm.js'
+import {Code, StatusError} from '../../engine/status.js'
+import {parseAuth} from '../auth.js'
+import type {DBMServiceClient} from '../generated/tkrzw_rpc/DBMService.js'
+import type {StatusProto__Output} from '../generated/tkrzw_rpc/StatusProto.js'
+import type {AppendResponse__Output} from '../generated/tkrzw_rpc/AppendResponse.js'
+import type {AppendMultiResponse__Output} from '../generated/tkrzw_rpc/AppendMultiResponse.js'
+import type {ClearResponse__Output} from '../generated/tkrzw_rpc/ClearResponse.js'
+import type {CompareExchangeResponse__Output} from '../generated/tkrzw_rpc/CompareExchangeResponse.js'
+import type {CompareExchangeMultiResponse__Output} from '../generated/tkrzw_rpc/CompareExchangeMultiResponse.js'
+import type {CountResponse__Output} from '../generated/tkrzw_rpc/CountResponse.js'
+import type {EchoResponse__Output} from '../generated/tkrzw_rpc/EchoResponse.js'
+import type {GetResponse__Output} from '../generated/tkrzw_rpc/GetResponse.js'
+import type {GetFileSizeResponse__Output} from '../generated/tkrzw_rpc/GetFileSizeResponse.js'
+import type {GetMultiResponse__Output} from '../generated/tkrzw_rpc/GetMultiResponse.js'
+import type {IncrementResponse__Output} from '../generated/tkrzw_rpc/IncrementResponse.js'
+import type {InspectResponse__Output} from '../generated/tkrzw_rpc/InspectResponse.js'
+import type {PopFirstResponse__Output} from '../generated/tkrzw_rpc/PopFirstResponse.js'
+import type {PushLastResponse__Output} from '../generated/tkrzw_rpc/PushLastResponse.js'
+import type {RebuildResponse__Output} from '../generated/tkrzw_rpc/RebuildResponse.js'
+import type {RekeyResponse__Output} from '../generated/tkrzw_rpc/RekeyResponse.js'
+import type {RemoveResponse__Output} from '../generated/tkrzw_rpc/RemoveResponse.js'
+import type {RemoveMultiResponse__Output} from '../generated/tkrzw_rpc/RemoveMultiResponse.js'
+import type {SearchResponse__Output} from '../generated/tkrzw_rpc/SearchResponse.js'
+import type {SetResponse__Output} from '../generated/tkrzw_rpc/SetResponse.js'
+import type {SetMultiResponse__Output} from '../generated/tkrzw_rpc/SetMultiResponse.js'
+import type {ShouldBeRebuiltResponse__Output} from '../generated/tkrzw_rpc/ShouldBeRebuiltResponse.js'
+import type {SynchronizeResponse__Output} from '../generated/tkrzw_rpc/SynchronizeResponse.js'
+import {protocol} from '../protocol.js'
+import {RemoteIterator} from './remote-iterator.js'
+import {RemoteStream} from './remote-stream.js'
+
+export interface ConnectOptions {
+  /** Seconds each call may take, and the connection too; negative or undefined: no limit. */
+  timeout?: number
+  /** ssl:key=FILE,cert=FILE,root=FILE for mutual TLS. */
+  auth?: string
+}
+
+/** Throws the application status of a response when it is not SUCCESS. */
+export function checkStatus(status: StatusProto__Output | null | undefined): void {
+  if (status && status.code !== Code.SUCCESS) throw new StatusError(status.code as Code, status.message)
+}
+
+/** A gRPC failure as the status a client reports: NETWORK_ERROR with the gRPC code's name. */
+export function networkError(error: grpc.ServiceError | Error): StatusError {
+  const code = (error as grpc.ServiceError).code
+  const name = code === undefined ? 'UNKNOWN' : (grpc.status[code] ?? String(code))
+  const details = (error as grpc.ServiceError).details ?? error.message
+  return new StatusError(Code.NETWORK_ERROR, `${name}: ${details}`)
+}
+
+/** What a successful CompareExchange tells. */
+export interface CompareExchangeResult {
+  /** The value before the exchange, when asked for and present. */
+  actual?: Buffer
+  found: boolean
+}
+
+/**
+ * A database on a server that speaks the Tkrzw-RPC protocol (kv serve or tkrzw_server).
+ * Every method is a promise; application errors reject with their StatusError, transport
+ * errors with NETWORK_ERROR.
+ */
+export class RemoteDBM {
+  private index = 0
+
+  private constructor(
+    readonly client: DBMServiceClient,
+    private readonly timeout: number,
+  ) {}
+
+  /** Connects and waits until the channel is ready (or the timeout passes). */
+  static async connect(address: string, options: ConnectOptions = {}): Promise<RemoteDBM> {
+    const target = /^\d+$/.test(address) ? `127.0.0.1:${address}` : address
+    let credentials = grpc.credentials.createInsecure()
+    if (options.auth) {
+      const files = parseAuth(options.auth)
+      credentials = grpc.credentials.createSsl(files.root, files.key, files.cert)
+    }
+    const Client = protocol().tkrzw_rpc.DBMService
+    const client = new Client(target, credentials, {'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1})
+    const timeout = options.timeout ?? -1
+    const deadline = timeout >= 0 ? Date.now() + timeout * 1000 : Date.now() + 2 ** 31
+    try {
+      await new Promise<void>((resolve, reject) => client.waitForReady(deadline, (error) => (error ? reject(error) : resolve())))
+    } catch (error) {
+      client.close()
+      throw new StatusError(Code.NETWORK_ERROR, `cannot connect to ${address}: ${(error as Error).message}`)
+    }
+    return new RemoteDBM(client, timeout)
+  }
+
+  /** Which database later calls address, as on the server's command line. */
+  setDBMIndex(index: number): void {
+    this.index = index
+  }
+
+  get dbmIndex(): number {
+    return this.index
+  }
+
+  /** Options of one call: its deadline. */
+  callOptions(): grpc.CallOptions {
+    return this.timeout >= 0 ? {deadline: Date.now() + this.timeout * 1000} : {}
+  }
+
+  /** One unary call by method name; resolves with the response, having checked its status unless told not to. */
+  private call<Res extends {status?: StatusProto__Output | null}>(name: string, request: object, check = true): Promise<Res> {
+    const method = (this.client as unknown as {[name: string]: (...args: unknown[]) => unknown})[name]
+    return new Promise((resolve, reject) => {
+      try {
+        method.call(this.client, request, this.callOptions(), (error: grpc.ServiceError | null, response?: Res) => {
+          if (error) return reject(networkError(error))
+          try {
+            if (check) checkStatus(response!.status)
+            resolve(response!)
+          } catch (statusError) {
+            reject(statusError)
+          }
+        })
+      } catch (error) {
+        // grpc-js throws at once on a closed channel.
+        reject(networkError(error as Error))
+      }
+    })
+  }
+
+  async echo(message: string): Promise<string> {
+    return (await this.call<EchoResponse__Output>('Echo', {message})).echo
+  }
+
+  /** The database's attributes, in the server's order. */
+  async inspect(): Promise<[string, string][]> {
+    return (await this.call<InspectResponse__Output>('Inspect', {dbm_index: this.index})).records.map(({first, second}) => [first, second])
+  }
+
+  /** The server's own attributes (process, databases, memory, calls, time). */
+  async inspectServer(): Promise<[string, string][]> {
+    return (await this.call<InspectResponse__Output>('Inspect', {dbm_index: -1})).records.map(({first, second}) => [first, second])
+  }
+
+  /** The value of a key, or undefined when there is none. */
+  async get(key: Bytes): Promise<Buffer | undefined> {
+    try {
+      return (await this.call<GetResponse__Output>('Get', {dbm_index: this.index, key: toBuffer(key)})).value
+    } catch (error) {
+      if (error instanceof StatusError && error.code === Code.NOT_FOUND_ERROR) return undefined
+      throw error
+    }
+  }
+
+  /** The records found among the keys, in key order; missing keys are left out. */
+  async getMulti(keys: Bytes[]): Promise<Record[]> {
+    const response = await this.call<GetMultiResponse__Output>('GetMulti', {dbm_index: this.index, keys: keys.map(toBuffer)}, false)
+    if (response.status && response.status.code !== Code.SUCCESS && response.status.code !== Code.NOT_FOUND_ERROR) checkStatus(response.status)
+    return response.records.map(({first, second}) => [first, second])
+  }
+
+  async set(key: Bytes, value: Bytes, overwrite = true): Promise<void> {
+    await this.call<SetResponse__Output>('Set', {dbm_index: this.index, key: toBuffer(key), value: toBuffer(value), overwrite})
+  }
+
+  async setMulti(records: [Bytes, Bytes][], overwrite = true): Promise<void> {
+    const pairs = records.map(([first, second]) => ({first: toBuffer(first), second: toBuffer(second)}))
+    await this.call<SetMultiResponse__Output>('SetMulti', {dbm_index: this.index, records: pairs, overwrite})
+  }
+
+  async remove(key: Bytes): Promise<void> {
+    await this.call<RemoveResponse__Output>('Remove', {dbm_index: this.index, key: toBuffer(key)})
+  }
+
+  async removeMulti(keys: Bytes[]): Promise<void> {
+    await this.call<RemoveMultiResponse__Output>('RemoveMulti', {dbm_index: this.index, keys: keys.map(toBuffer)})
+  }
+
+  async append(key: Bytes, value: Bytes, delim: Bytes = ''): Promise<void> {
+    await this.call<AppendResponse__Output>('Append', {dbm_index: this.index, key: toBuffer(key), value: toBuffer(value), delim: toBuffer(delim)})
+  }
+
+  async appendMulti(records: [Bytes, Bytes][], delim: Bytes = ''): Promise<void> {
+    const pairs = records.map(([first, second]) => ({first: toBuffer(first), second: toBuffer(second)}))
+    await this.call<AppendMultiResponse__Output>('AppendMulti', {dbm_index: this.index, records: pairs, delim: toBuffer(delim)})
+  }
+
+  /**
+   * Compare and exchange, as the engine's: expected null (absent), ANY_VALUE or a value;
+   * desired null (remove), ANY_VALUE (no update) or a value. With retryWait, the server
+   * keeps trying for that many seconds; notify wakes others waiting on the key.
+   */
+  async compareExchange(
+    key: Bytes,
+    expected: Expected,
+    desired: Bytes | null | typeof ANY_VALUE,
+    options: {retryWait?: number; notify?: boolean; getActual?: boolean} = {},
+  ): Promise<CompareExchangeResult> {
+    const response = await this.call<CompareExchangeResponse__Output>('CompareExchange', compareExchangeRequest(this.index, key, expected, desired, options))
+    return {actual: options.getActual ? response.actual : undefined, found: response.found}
+  }
+
+  /** Adds to an 8-byte big-endian integer; an increment of -2^63 only reads. */
+  async increment(key: Bytes, increment: bigint | number, initial: bigint | number = 0n): Promise<bigint> {
+    const response = await this.call<IncrementResponse__Output>('Increment', {
+      dbm_index: this.index,
+      key: toBuffer(key),
+      increment: BigInt(increment).toString(),
+      initial: BigInt(initial).toString(),
+    })
+    return BigInt(response.current)
+  }
+
+  async compareExchangeMulti(expected: [Bytes, Expected][], desired: [Bytes, Bytes | null][]): Promise<void> {
+    await this.call<CompareExchangeMultiResponse__Output>('CompareExchangeMulti', {
+      dbm_index: this.index,
+      expected: expected.map(([key, value]) => ({
+        key: toBuffer(key),
+        existence: value !== null,
+        any_value: value === ANY_VALUE,
+        value: value === null || value === ANY_VALUE ? Buffer.alloc(0) : toBuffer(value),
+      })),
+      desired: desired.map(([key, value]) => ({key: toBuffer(key), existence: value !== null, value: value === null ? Buffer.alloc(0) : toBuffer(value)})),
+    })
+  }
+
+  async rekey(oldKey: Bytes, newKey: Bytes, overwrite = true, copying = false): Promise<void> {
+    await this.call<RekeyResponse__Output>('Rekey', {dbm_index: this.index, old_key: toBuffer(oldKey), new_key: toBuffer(newKey), overwrite, copying})
+  }
+
+  /** Removes and returns the first record; with retryWait, waits that many seconds for one. Undefined when none came. */
+  async popFirst(retryWait = 0): Promise<Record | undefined> {
+    try {
+      const response = await this.call<PopFirstResponse__Output>('PopFirst', {dbm_index: this.index, retry_wait: retryWait})
+      return [response.key, response.value]
+    } catch (error) {
+      if (error instanceof StatusError && error.code === Code.NOT_FOUND_ERROR) return undefined
+      throw error
+    }
+  }
+
+  /** Stores a value under a key made from the time (wtime seconds; negative: now). */
+  async pushLast(value: Bytes, wtime = -1, notify = false): Promise<void> {
+    await this.call<PushLastResponse__Output>('PushLast', {dbm_index: this.index, value: toBuffer(value), wtime, notify})
+  }
+
+  async count(): Promise<number> {
+    return Number((await this.call<CountResponse__Output>('Count', {dbm_index: this.index})).count)
+  }
+
+  async getFileSize(): Promise<number> {
+    return Number((await this.call<GetFileSizeResponse__Output>('GetFileSize', {dbm_index: this.index})).file_size)
+  }
+
+  async clear(): Promise<void> {
+    await this.call<ClearResponse__Output>('Clear', {dbm_index: this.index})
+  }
+
+  async rebuild(params: {[name: string]: string} = {}): Promise<void> {
+    await this.call<RebuildResponse__Output>('Rebuild', {dbm_index: this.index, params: Object.entries(params).map(([first, second]) => ({first, second}))})
+  }
+
+  async shouldBeRebuilt(): Promise<boolean> {
+    return (await this.call<ShouldBeRebuiltResponse__Output>('ShouldBeRebuilt', {dbm_index: this.index})).tobe
+  }
+
+  async synchronize(hard = false, params: {[name: string]: string} = {}): Promise<void> {
+    await this.call<SynchronizeResponse__Output>('Synchronize', {
+      dbm_index: this.index,
+      hard,
+      params: Object.entries(params).map(([first, second]) => ({first, second})),
+    })
+  }
+
+  /** Keys matching a pattern in a search mode; capacity 0 for no cap. */
+  async search(mode: string, pattern: Bytes, capacity = 0): Promise<Buffer[]> {
+    return (await this.call<SearchResponse__Output>('Search', {dbm_index: this.index, mode, pattern: toBuffer(pattern), capacity})).matched
+  }
+
+  /** A stream of pipelined record operations on one call. */
+  makeStream(): RemoteStream {
+    return new RemoteStream(this.client.Stream(this.callOptions()), this.index)
+  }
+
+  /** A server-side cursor on one call. */
+  makeIterator(): RemoteIterator {
+    return new RemoteIterator(this.client.Iterate(this.callOptions()), this.index)
+  }
+
+  close(): void {
+    this.client.close()
+  }
+}
+
+/** The request of a compare-exchange, shared by the unary call and the stream. */
+export function compareExchangeRequest(
+  index: number,
+  key: Bytes,
+  expected: Expected,
+  desired: Bytes | null | typeof ANY_VALUE,
+  options: {retryWait?: number; notify?: boolean; getActual?: boolean} = {},
+) {
+  return {
+    dbm_index: index,
+    key: toBuffer(key),
+    expected_existence: expected !== null,
+    expect_any_value: expected === ANY_VALUE,
+    expected_value: expected === null || expected === ANY_VALUE ? Buffer.alloc(0) : toBuffer(expected),
+    desired_existence: desired !== null,
+    desire_no_update: desired === ANY_VALUE,
+    desired_value: desired === null || desired === ANY_VALUE ? Buffer.alloc(0) : toBuffer(desired),
+    get_actual: options.getActual ?? false,
+    retry_wait: options.retryWait ?? 0,
+    notify: options.notify ?? false,
+  }
+}

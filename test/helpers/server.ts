@@ -1,0 +1,51 @@
+import {spawn, type ChildProcess} from 'node:child_process'
+import * as path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/run.js')
+
+export interface RunningServer {
+  address: string
+  child: ChildProcess
+  /** Everything the server logged so far. */
+  log: () => string
+  /** Sends a signal and resolves with the exit status once the process is gone. */
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>
+}
+
+/**
+ * Starts `kv serve` as a child process on 127.0.0.1 with a free port (or the address
+ * given) and resolves once it listens, with the address it reported.
+ */
+export function startServer(args: string[] = [], address = '127.0.0.1:0'): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--address', address, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+    let output = ''
+    let settled = false
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)))
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /listening on (\S+)/.exec(output)
+      if (match && !settled) {
+        settled = true
+        resolve({
+          address: match[1],
+          child,
+          log: () => output,
+          stop: async (signal = 'SIGTERM') => {
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+            return exited
+          },
+        })
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.on('exit', (code) => {
+      if (!settled) {
+        settled = true
+        reject(new Error(`kv serve exited with ${code} before listening: ${output}`))
+      }
+    })
+  })
+}
