@@ -36,6 +36,8 @@ export interface ConnectOptions {
   timeout?: number
   /** ssl:key=FILE,cert=FILE,root=FILE for mutual TLS. */
   auth?: string
+  /** Seconds to wait for the connection, when it should differ from the call timeout. */
+  connectTimeout?: number
 }
 
 /** Throws the application status of a response when it is not SUCCESS. */
@@ -82,7 +84,8 @@ export class RemoteDBM {
     const Client = protocol().tkrzw_rpc.DBMService
     const client = new Client(target, credentials, {'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1})
     const timeout = options.timeout ?? -1
-    const deadline = timeout >= 0 ? Date.now() + timeout * 1000 : Date.now() + 2 ** 31
+    const connectTimeout = options.connectTimeout ?? timeout
+    const deadline = connectTimeout >= 0 ? Date.now() + connectTimeout * 1000 : Date.now() + 2 ** 31
     try {
       await new Promise<void>((resolve, reject) => client.waitForReady(deadline, (error) => (error ? reject(error) : resolve())))
     } catch (error) {

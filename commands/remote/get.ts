@@ -1,0 +1,32 @@
+import {Args, Flags} from '@oclif/core'
+import {KvCommand} from '../../src/cli/base-command.js'
+import {tsvField} from '../../src/cli/escape.js'
+import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
+import {Code, StatusError} from '../../src/engine/status.js'
+
+export default class Get extends KvCommand {
+  static override description = 'Print the value of a record on the server.'
+  static override examples = ['<%= config.bin %> remote get apple', '<%= config.bin %> remote get --multi a b c', '<%= config.bin %> remote get --index 1 --escape key']
+  static override strict = false
+  static override args = {key: Args.string({description: 'the key', required: true})}
+  static override flags = {
+    ...remoteFlags,
+    multi: Flags.boolean({description: 'take several keys and print key<TAB>value lines'}),
+    escape: Flags.boolean({description: 'escape the output C-style'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, argv, flags} = await this.parse(Get)
+    const keys = flags.multi ? (argv as string[]) : [args.key]
+    if (flags.multi) {
+      const found = await withRemote(flags, (db) => db.getMulti(keys))
+      for (const [key, value] of found) await this.writeBinary(`${tsvField(key, flags.escape)}\t${tsvField(value, flags.escape)}\n`)
+      if (found.length < new Set(keys).size) throw new StatusError(Code.NOT_FOUND_ERROR, 'some keys were not found')
+      return
+    }
+    const value = await withRemote(flags, (db) => db.get(args.key))
+    if (value === undefined) throw new StatusError(Code.NOT_FOUND_ERROR, `no such key: ${args.key}`)
+    if (flags.escape) await this.writeBinary(`${tsvField(value, true)}\n`)
+    else await this.write(Buffer.concat([value, Buffer.from('\n')]))
+  }
+}

@@ -1,0 +1,58 @@
+import {Flags} from '@oclif/core'
+import {KvCommand} from '../../src/cli/base-command.js'
+import {tsvField} from '../../src/cli/escape.js'
+import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
+import type {RemoteIterator} from '../../src/rpc/client/remote-iterator.js'
+
+const MOVES = ['first', 'jump', 'jumplower', 'jumplowerinc', 'jumpupper', 'jumpupperinc'] as const
+
+export default class List extends KvCommand {
+  static override description = 'Print records of a database on the server as key<TAB>value lines, from the first or from a jump.'
+  static override examples = [
+    '<%= config.bin %> remote list',
+    '<%= config.bin %> remote list --items 100 --escape',
+    '<%= config.bin %> remote list --index 1 --move jumpupper --jump_key m --keys',
+  ]
+  static override flags = {
+    ...remoteFlags,
+    move: Flags.string({description: 'where to start', options: [...MOVES], default: 'first'}),
+    jump_key: Flags.string({description: 'the key to jump to', default: ''}),
+    items: Flags.integer({description: 'how many records to print (0 or less: all)', default: 10}),
+    escape: Flags.boolean({description: 'escape keys and values C-style'}),
+    keys: Flags.boolean({description: 'print keys only'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(List)
+    await withRemote(flags, async (db) => {
+      const iter = db.makeIterator()
+      try {
+        await start(iter, flags.move as (typeof MOVES)[number], flags.jump_key)
+        const limit = flags.items > 0 ? flags.items : Number.POSITIVE_INFINITY
+        for (let n = 0; n < limit; n++) {
+          const record = await iter.step()
+          if (!record) break
+          const [key, value] = record
+          await this.writeBinary(flags.keys ? `${tsvField(key, flags.escape)}\n` : `${tsvField(key, flags.escape)}\t${tsvField(value, flags.escape)}\n`)
+        }
+      } finally {
+        iter.close()
+      }
+    })
+  }
+}
+
+function start(iter: RemoteIterator, move: (typeof MOVES)[number], key: string): Promise<void> {
+  switch (move) {
+    case 'first':
+      return iter.first()
+    case 'jump':
+      return iter.jump(key)
+    case 'jumplower':
+    case 'jumplowerinc':
+      return iter.jumpLower(key, move === 'jumplowerinc')
+    case 'jumpupper':
+    case 'jumpupperinc':
+      return iter.jumpUpper(key, move === 'jumpupperinc')
+  }
+}

@@ -1,0 +1,16 @@
+import {Args, Flags} from '@oclif/core'
+import {KvCommand} from '../../src/cli/base-command.js'
+import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
+
+export default class Remove extends KvCommand {
+  static override description = 'Remove a record on the server (NOT_FOUND_ERROR when it is not there).'
+  static override examples = ['<%= config.bin %> remote remove apple', '<%= config.bin %> remote remove --multi a b c']
+  static override strict = false
+  static override args = {key: Args.string({description: 'the key', required: true})}
+  static override flags = {...remoteFlags, multi: Flags.boolean({description: 'take several keys'})}
+
+  async run(): Promise<void> {
+    const {args, argv, flags} = await this.parse(Remove)
+    await withRemote(flags, (db) => (flags.multi ? db.removeMulti(argv as string[]) : db.remove(args.key)))
+  }
+}
