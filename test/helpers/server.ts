@@ -1,4 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process'
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -41,6 +42,24 @@ export function startServer(args: string[] = [], address = '127.0.0.1:0'): Promi
     }
     child.stdout.on('data', onData)
     child.stderr.on('data', onData)
+    // With --log_file, the address appears in the file instead.
+    const logAt = args.indexOf('--log_file')
+    if (logAt >= 0) {
+      const poll = setInterval(() => {
+        if (settled) return clearInterval(poll)
+        try {
+          const text = fs.readFileSync(args[logAt + 1], 'utf8')
+          if (/listening on (\S+)/.test(text)) {
+            clearInterval(poll)
+            output = ''
+            onData(Buffer.from(text))
+          }
+        } catch {
+          // not written yet
+        }
+      }, 50)
+      child.on('exit', () => clearInterval(poll))
+    }
     child.on('exit', (code) => {
       if (!settled) {
         settled = true
