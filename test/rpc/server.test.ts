@@ -198,6 +198,19 @@ describe('kv serve, driven by RemoteDBM', () => {
     db.setDBMIndex(0)
   })
 
+  it('takes calls whose deadline is weeks away (the C++ client sends one when it has no limit)', async () => {
+    const patient = await RemoteDBM.connect(server.address, {timeout: 40 * 24 * 3600, connectTimeout: 10})
+    // Calls that last a while: a wrapped-around deadline would have cut them at once.
+    db.setDBMIndex(0)
+    assert.equal(await patient.popFirst(0.3), undefined)
+    const iter = patient.makeIterator()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await iter.first()
+    assert.equal(await iter.get(), undefined)
+    iter.close()
+    patient.close()
+  })
+
   it('wakes a waiting CompareExchange on notify', async () => {
     const waiting = db.compareExchange('lock', 'free', 'taken', {retryWait: 10})
     await new Promise((resolve) => setTimeout(resolve, 200))

@@ -5,6 +5,7 @@ import {HealthImplementation} from 'grpc-health-check'
 import {Code, StatusError} from '../../engine/status.js'
 import {parseAuth, type AuthFiles} from '../auth.js'
 import {packageDefinition, protocol, SERVICE_NAME} from '../protocol.js'
+import {applyGrpcFixes} from './grpc-fixes.js'
 import type {Logger} from './logger.js'
 import {DatabaseRegistry} from './registry.js'
 import {DBMServiceImpl} from './service.js'
@@ -39,6 +40,7 @@ export class KvServer {
   ) {}
 
   static async start(options: ServeOptions): Promise<KvServer> {
+    applyGrpcFixes()
     const {logger} = options
     const credentials = serverCredentials(options.auth)
     const registry = DatabaseRegistry.open(options.configs, options.readOnly)
