@@ -120,6 +120,18 @@ describe('kv serve, driven by RemoteDBM', () => {
       call.on('data', () => undefined)
     })
     assert.equal(status, grpc.status.FAILED_PRECONDITION)
+    const changed = await new Promise<grpc.ServiceError | null>((resolve) =>
+      db.client.ChangeMaster({master: '127.0.0.1:1', timestamp_skew: '0'}, (error: grpc.ServiceError | null) => resolve(error)),
+    )
+    assert.equal(changed?.code, grpc.status.FAILED_PRECONDITION)
+    // A stream request with nothing in it is protocol misuse too.
+    const empty = await new Promise<grpc.status>((resolve) => {
+      const call = db.client.Stream()
+      call.on('error', (error: grpc.ServiceError) => resolve(error.code))
+      call.on('data', () => undefined)
+      call.write({omit_response: false})
+    })
+    assert.equal(empty, grpc.status.INVALID_ARGUMENT)
   })
 
   it('keeps databases apart by index and answers NOT_IMPLEMENTED for ordered moves on hashes', async () => {
