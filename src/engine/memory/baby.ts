@@ -47,7 +47,9 @@ export class BabyDBM extends MemoryDBM {
     this.tree.clear()
   }
 
-  protected loadRecord(key: string, value: string): void {
+  protected loadRecord(keyBytes: Buffer, valueBytes: Buffer): void {
+    const key = toStored(keyBytes)
+    const value = toStored(valueBytes)
     const {leaf, index, found} = this.tree.locate(key)
     if (found) leaf.values[index] = value
     else this.tree.insertAt(leaf, index, key, value)

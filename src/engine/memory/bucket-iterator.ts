@@ -1,7 +1,6 @@
-import {DBMIterator, REMOVE, toBuffer, type Bytes, type RecordProcessor} from '../dbm.js'
+import {DBMIterator, REMOVE, toBuffer, type Bytes, type ProcessResult, type RecordProcessor} from '../dbm.js'
 import {Code, StatusError} from '../status.js'
-import type {StringHashTable} from './string-hash-table.js'
-import {applyToStored, fromStored} from './stored.js'
+import {processRecord, storeResult, type ByteHashTable} from './byte-hash-table.js'
 
 /**
  * Walks buckets in order. Entering a bucket takes a snapshot of its keys, so removals
@@ -9,14 +8,13 @@ import {applyToStored, fromStored} from './stored.js'
  */
 export class BucketIterator extends DBMIterator {
   private bucket = -1
-  private pending: string[] = []
+  private pending: Buffer[] = []
   private index = 0
 
   constructor(
-    private readonly table: StringHashTable,
+    private readonly table: ByteHashTable,
     // How writes through the cursor reach the database, so a class can keep its accounting.
-    private readonly storeValue: (id: number, value: string) => void = (id, value) => table.setValue(id, value),
-    private readonly removeKey: (key: string) => void = (key) => table.delete(key),
+    private readonly store: (id: number, key: Buffer, result: ProcessResult) => void = (id, key, result) => void storeResult(table, id, key, result),
   ) {
     super()
   }
@@ -28,7 +26,7 @@ export class BucketIterator extends DBMIterator {
   }
 
   /** Settles on a key that still exists, moving through the buckets as needed. */
-  private current(): string | undefined {
+  private current(): Buffer | undefined {
     while (this.bucket >= 0) {
       while (this.index < this.pending.length) {
         const key = this.pending[this.index]
@@ -45,13 +43,13 @@ export class BucketIterator extends DBMIterator {
   }
 
   jump(key: Bytes): void {
-    const name = toBuffer(key).toString('latin1')
-    if (this.table.find(name) === 0) {
+    const wanted = toBuffer(key)
+    if (this.table.find(wanted) === 0) {
       this.enter(-1)
       return
     }
-    this.enter(this.table.bucketOf(name))
-    this.index = this.pending.indexOf(name)
+    this.enter(this.table.bucketOf(wanted))
+    this.index = this.pending.findIndex((candidate) => candidate.equals(wanted))
   }
 
   last(): void {
@@ -79,13 +77,10 @@ export class BucketIterator extends DBMIterator {
     const key = this.current()
     if (key === undefined) return false
     const id = this.table.find(key)
-    const result = applyToStored(fromStored(key), this.table.valueOf(id), processor)
+    const result = processRecord(this.table, id, key, processor)
     if (!writable) return true
-    if (typeof result === 'string') this.storeValue(id, result)
-    else if (result === REMOVE) {
-      this.removeKey(key)
-      this.index++
-    }
+    this.store(id, key, result)
+    if (result === REMOVE) this.index++
     return true
   }
 }

@@ -1,15 +1,14 @@
-import {REMOVE, type DBMIterator, type InspectList, type RebuildParams, type RecordProcessor} from '../dbm.js'
+import {NOOP, REMOVE, type DBMIterator, type InspectList, type ProcessResult, type RebuildParams, type RecordProcessor} from '../dbm.js'
 import {ParamReader} from '../params.js'
 import {BucketIterator} from './bucket-iterator.js'
+import {ByteHashTable, processRecord, storeResult} from './byte-hash-table.js'
 import {MemoryDBM} from './memory-dbm.js'
-import {StringHashTable} from './string-hash-table.js'
-import {applyToStored, toStored} from './stored.js'
 
 export const CACHE_DEFAULT_CAP_REC_NUM = 1048576
 const CACHE_BUCKETS = 1048583
 
-// What a record costs beyond its bytes (table slots and string headers), for cap_mem_size.
-const RECORD_OVERHEAD = 64
+// What a record costs beyond its bytes (table slots and list links), for cap_mem_size.
+const RECORD_OVERHEAD = 40
 
 /**
  * The on-memory LRU cache: the hash table of TinyDBM plus a doubly linked recency list in
@@ -18,7 +17,7 @@ const RECORD_OVERHEAD = 64
  */
 export class CacheDBM extends MemoryDBM {
   readonly className = 'CacheDBM'
-  private readonly table = new StringHashTable(CACHE_BUCKETS)
+  private readonly table = new ByteHashTable(CACHE_BUCKETS)
   private older = new Int32Array(1024)
   private younger = new Int32Array(1024)
   // The list's ends; 0 means none.
@@ -45,18 +44,29 @@ export class CacheDBM extends MemoryDBM {
   }
 
   process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
-    const name = toStored(key)
-    const id = this.table.find(name)
-    const old = id === 0 ? undefined : this.table.valueOf(id)
-    const result = applyToStored(key, old, processor)
-    if (writable && typeof result === 'string') {
-      if (id === 0) this.add(name, result)
-      else this.replace(id, result)
-    } else if (writable && result === REMOVE) {
-      if (id !== 0) this.drop(name)
-    } else if (id !== 0) {
-      this.touch(id)
+    const id = this.table.find(key)
+    const result = processRecord(this.table, id, key, processor)
+    if (writable && result !== NOOP) this.apply(id, key, result, true)
+    else if (id !== 0) this.touch(id)
+  }
+
+  /** Applies a processor's answer with the cache's accounting; `use` marks the record used. */
+  private apply(id: number, key: Buffer, result: ProcessResult, use: boolean): void {
+    if (result === NOOP) return
+    if (result === REMOVE) {
+      if (id !== 0) this.drop(key, id)
+      return
     }
+    const before = id === 0 ? 0 : this.table.valueSizeOf(id)
+    const after = storeResult(this.table, id, key, result)
+    if (id === 0) {
+      this.linkYoungest(after)
+      this.effDataSize += key.length + this.table.valueSizeOf(after)
+    } else {
+      this.effDataSize += this.table.valueSizeOf(after) - before
+      if (use) this.touch(after)
+    }
+    this.evict()
   }
 
   private unlink(id: number): void {
@@ -91,24 +101,8 @@ export class CacheDBM extends MemoryDBM {
     this.linkYoungest(id)
   }
 
-  private add(key: string, value: string): void {
-    const id = this.table.insert(key, value)
-    this.linkYoungest(id)
-    this.effDataSize += key.length + value.length
-    this.evict()
-  }
-
-  private replace(id: number, value: string): void {
-    this.effDataSize += value.length - this.table.valueOf(id).length
-    this.table.setValue(id, value)
-    this.touch(id)
-    this.evict()
-  }
-
-  private drop(key: string): void {
-    const id = this.table.find(key)
-    if (id === 0) return
-    this.effDataSize -= key.length + this.table.valueOf(id).length
+  private drop(key: Buffer, id: number): void {
+    this.effDataSize -= key.length + this.table.valueSizeOf(id)
     this.unlink(id)
     this.table.delete(key)
   }
@@ -118,7 +112,7 @@ export class CacheDBM extends MemoryDBM {
       this.oldest !== 0 &&
       (this.table.size > this.capRecNum || (this.capMemSize > 0 && this.memUsage() > this.capMemSize && this.table.size > 1))
     ) {
-      this.drop(this.table.keyOf(this.oldest))
+      this.drop(this.table.keyOf(this.oldest), this.oldest)
     }
   }
 
@@ -128,14 +122,7 @@ export class CacheDBM extends MemoryDBM {
 
   makeIterator(): DBMIterator {
     // Writes through a cursor keep the accounting right but do not count as use.
-    return new BucketIterator(
-      this.table,
-      (id, value) => {
-        this.effDataSize += value.length - this.table.valueOf(id).length
-        this.table.setValue(id, value)
-      },
-      (key) => this.drop(key),
-    )
+    return new BucketIterator(this.table, (id, key, result) => this.apply(id, key, result, false))
   }
 
   count(): number {
@@ -149,14 +136,12 @@ export class CacheDBM extends MemoryDBM {
     this.effDataSize = 0
   }
 
-  protected loadRecord(key: string, value: string): void {
-    const id = this.table.find(key)
-    if (id === 0) this.add(key, value)
-    else this.replace(id, value)
+  protected loadRecord(key: Buffer, value: Buffer): void {
+    this.apply(this.table.find(key), key, value, true)
   }
 
   /** Records from the oldest to the youngest, so a reload keeps the recency order. */
-  protected *entries(): Iterable<[string, string]> {
+  protected *entries(): Iterable<[Buffer, Buffer]> {
     for (let id = this.oldest; id !== 0; id = this.younger[id]) yield [this.table.keyOf(id), this.table.valueOf(id)]
   }
 

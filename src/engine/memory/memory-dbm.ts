@@ -14,9 +14,9 @@ export abstract class MemoryDBM extends DBM {
   protected timestamp = Date.now() / 1000
 
   /** Stores a loaded record without any eviction or bookkeeping beyond the class's own. */
-  protected abstract loadRecord(key: string, value: string): void
-  /** Every record as strings, in iteration order. */
-  protected abstract entries(): Iterable<[string, string]>
+  protected abstract loadRecord(key: Buffer, value: Buffer): void
+  /** Every record, as bytes or latin1 strings (one character per byte), in iteration order. */
+  protected abstract entries(): Iterable<[Buffer | string, Buffer | string]>
   /** Class-specific metadata written in the file's metadata record. */
   protected abstract metadata(): [string, string][]
   protected abstract clearRecords(): void
@@ -35,7 +35,7 @@ export abstract class MemoryDBM extends DBM {
         try {
           readFlatPairs(
             path,
-            (key, value) => this.loadRecord(key.toString('latin1'), value.toString('latin1')),
+            (key, value) => this.loadRecord(key, value),
             (meta) => {
               const ts = Number(meta.get('timestamp'))
               if (Number.isFinite(ts)) this.timestamp = ts
@@ -84,8 +84,10 @@ export abstract class MemoryDBM extends DBM {
         ]
         writer.writeMetadata(meta.sort((a, b) => (a[0] < b[0] ? -1 : 1)))
         for (const [key, value] of this.entries()) {
-          writer.writeLatin1(key)
-          writer.writeLatin1(value)
+          if (typeof key === 'string') writer.writeLatin1(key)
+          else writer.write(key)
+          if (typeof value === 'string') writer.writeLatin1(value)
+          else writer.write(value)
         }
       } finally {
         writer.close(hard)

@@ -1,22 +1,21 @@
-import {REMOVE, type DBMIterator, type InspectList, type RebuildParams, type RecordProcessor} from '../dbm.js'
+import type {DBMIterator, InspectList, RebuildParams, RecordProcessor} from '../dbm.js'
 import {ParamReader} from '../params.js'
 import {MemoryDBM} from './memory-dbm.js'
 import {BucketIterator} from './bucket-iterator.js'
-import {StringHashTable} from './string-hash-table.js'
-import {applyToStored, toStored} from './stored.js'
+import {ByteHashTable, processRecord, storeResult} from './byte-hash-table.js'
 
 export const TINY_DEFAULT_BUCKETS = 1048583
 
 /** The on-memory hash database: a chained hash table with `num_buckets` buckets. */
 export class TinyDBM extends MemoryDBM {
   readonly className = 'TinyDBM'
-  private readonly table: StringHashTable
+  private readonly table: ByteHashTable
   private readonly bucketsGiven: boolean
 
   constructor(params: ParamReader = new ParamReader(new Map())) {
     super()
     this.bucketsGiven = params.has('num_buckets')
-    this.table = new StringHashTable(params.int('num_buckets', TINY_DEFAULT_BUCKETS, 1))
+    this.table = new ByteHashTable(params.int('num_buckets', TINY_DEFAULT_BUCKETS, 1))
   }
 
   protected override applyMetadata(meta: Map<string, string>): void {
@@ -25,17 +24,10 @@ export class TinyDBM extends MemoryDBM {
   }
 
   process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
-    const name = toStored(key)
     const table = this.table
-    const id = table.find(name)
-    const result = applyToStored(key, id === 0 ? undefined : table.valueOf(id), processor)
-    if (!writable) return
-    if (typeof result === 'string') {
-      if (id === 0) table.insert(name, result)
-      else table.setValue(id, result)
-    } else if (result === REMOVE && id !== 0) {
-      table.delete(name)
-    }
+    const id = table.find(key)
+    const result = processRecord(table, id, key, processor)
+    if (writable) storeResult(table, id, key, result)
   }
 
   makeIterator(): DBMIterator {
@@ -50,11 +42,11 @@ export class TinyDBM extends MemoryDBM {
     this.table.clear()
   }
 
-  protected loadRecord(key: string, value: string): void {
-    this.table.set(key, value)
+  protected loadRecord(key: Buffer, value: Buffer): void {
+    storeResult(this.table, this.table.find(key), key, value)
   }
 
-  protected entries(): Iterable<[string, string]> {
+  protected entries(): Iterable<[Buffer, Buffer]> {
     return this.table.entries()
   }
 

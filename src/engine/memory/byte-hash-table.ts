@@ -1,0 +1,316 @@
+import {AppendTail, NOOP, REMOVE, type ProcessResult, type RecordProcessor} from '../dbm.js'
+
+/**
+ * A chained hash table with a fixed bucket count, the structure TinyDBM is specified with,
+ * whose records live as bytes in large shared chunks instead of one heap object each.
+ * A record id indexes typed arrays (chain link, chunk, offset, key size, value size, value
+ * room), so a million small records cost a few tens of megabytes and no garbage
+ * collection work. Space left by removed or moved records is reclaimed by compacting the
+ * chunks when it outgrows the live data.
+ */
+
+const CHUNK_SIZE = 1 << 20
+// Regions at least this large get a chunk of their own, so big values waste nothing.
+const OWN_CHUNK_SIZE = CHUNK_SIZE >> 2
+const MIN_COMPACT_GARBAGE = 16 << 20
+
+function grow(array: Int32Array<ArrayBuffer>, size: number): Int32Array<ArrayBuffer> {
+  if (size <= array.length) return array
+  const grown = new Int32Array(Math.max(size, array.length * 2))
+  grown.set(array)
+  return grown
+}
+
+export class ByteHashTable {
+  private buckets: Int32Array
+  private chain = new Int32Array(1024)
+  private chunkOf = new Int32Array(1024)
+  private offsetOf = new Int32Array(1024)
+  private keySize = new Int32Array(1024)
+  private valueSize = new Int32Array(1024)
+  /** Bytes reserved for the value; more than its size after appends, so appends stay linear. */
+  private valueRoom = new Int32Array(1024)
+  // Id 0 is never used, so that 0 can mean "no record" in buckets and chains.
+  private nextId = 1
+  private freeIds: number[] = []
+  private chunks: Buffer[] = []
+  private tail = -1
+  private tailUsed = CHUNK_SIZE
+  private liveBytes = 0
+  private garbageBytes = 0
+  size = 0
+
+  constructor(numBuckets: number) {
+    this.buckets = new Int32Array(numBuckets)
+  }
+
+  get numBuckets(): number {
+    return this.buckets.length
+  }
+
+  /** Record ids run from 1 to below this. */
+  get idLimit(): number {
+    return this.nextId
+  }
+
+  bucketOf(key: Uint8Array): number {
+    let h = 0x811c9dc5
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i], 0x01000193)
+    return (h >>> 0) % this.buckets.length
+  }
+
+  private matches(id: number, key: Uint8Array): boolean {
+    const size = key.length
+    if (this.keySize[id] !== size) return false
+    const chunk = this.chunks[this.chunkOf[id]]
+    const offset = this.offsetOf[id]
+    let i = 0
+    while (i < size && chunk[offset + i] === key[i]) i++
+    return i === size
+  }
+
+  /** The record id of a key, or 0. */
+  find(key: Uint8Array): number {
+    for (let id = this.buckets[this.bucketOf(key)]; id !== 0; id = this.chain[id]) if (this.matches(id, key)) return id
+    return 0
+  }
+
+  keyOf(id: number): Buffer {
+    const out = Buffer.allocUnsafe(this.keySize[id])
+    this.chunks[this.chunkOf[id]].copy(out, 0, this.offsetOf[id], this.offsetOf[id] + out.length)
+    return out
+  }
+
+  /** A copy of the value. */
+  valueOf(id: number): Buffer {
+    const size = this.valueSize[id]
+    const out = Buffer.allocUnsafe(size)
+    const chunk = this.chunks[this.chunkOf[id]]
+    const start = this.offsetOf[id] + this.keySize[id]
+    if (size <= 32) for (let i = 0; i < size; i++) out[i] = chunk[start + i]
+    else chunk.copy(out, 0, start, start + size)
+    return out
+  }
+
+  valueSizeOf(id: number): number {
+    return this.valueSize[id]
+  }
+
+  keySizeOf(id: number): number {
+    return this.keySize[id]
+  }
+
+  /** Reserves a region; returns [chunk index, offset]. May compact first. */
+  private allocate(size: number): [number, number] {
+    if (this.garbageBytes > MIN_COMPACT_GARBAGE && this.garbageBytes > this.liveBytes) this.compact()
+    if (size >= OWN_CHUNK_SIZE) {
+      this.chunks.push(Buffer.allocUnsafe(size))
+      return [this.chunks.length - 1, 0]
+    }
+    if (this.tail < 0 || this.tailUsed + size > CHUNK_SIZE) {
+      if (this.tail >= 0) this.garbageBytes += CHUNK_SIZE - this.tailUsed
+      this.chunks.push(Buffer.allocUnsafe(CHUNK_SIZE))
+      this.tail = this.chunks.length - 1
+      this.tailUsed = 0
+    }
+    const offset = this.tailUsed
+    this.tailUsed += size
+    return [this.tail, offset]
+  }
+
+  /** Places key and value in a fresh region with room for `room` value bytes. */
+  private place(id: number, key: Uint8Array, value: Uint8Array, valueStart: number, room: number): void {
+    const [chunkIndex, offset] = this.allocate(key.length + room)
+    const chunk = this.chunks[chunkIndex]
+    if (key.length <= 32) for (let i = 0; i < key.length; i++) chunk[offset + i] = key[i]
+    else chunk.set(key, offset)
+    const length = value.length - valueStart
+    const target = offset + key.length
+    if (length <= 32) for (let i = 0; i < length; i++) chunk[target + i] = value[valueStart + i]
+    else chunk.set(valueStart === 0 ? value : value.subarray(valueStart), target)
+    this.chunkOf[id] = chunkIndex
+    this.offsetOf[id] = offset
+    this.keySize[id] = key.length
+    this.valueSize[id] = length
+    this.valueRoom[id] = room
+    this.liveBytes += key.length + room
+  }
+
+  private release(id: number): void {
+    const bytes = this.keySize[id] + this.valueRoom[id]
+    this.liveBytes -= bytes
+    this.garbageBytes += bytes
+  }
+
+  private newId(): number {
+    const reused = this.freeIds.pop()
+    if (reused !== undefined) return reused
+    const id = this.nextId++
+    if (id >= this.chain.length) {
+      const size = id + 1
+      this.chain = grow(this.chain, size)
+      this.chunkOf = grow(this.chunkOf, size)
+      this.offsetOf = grow(this.offsetOf, size)
+      this.keySize = grow(this.keySize, size)
+      this.valueSize = grow(this.valueSize, size)
+      this.valueRoom = grow(this.valueRoom, size)
+    }
+    return id
+  }
+
+  /** Stores a record that `find` said is absent, and returns its id. */
+  insert(key: Uint8Array, value: Uint8Array): number {
+    const id = this.newId()
+    this.place(id, key, value, 0, value.length)
+    const bucket = this.bucketOf(key)
+    this.chain[id] = this.buckets[bucket]
+    this.buckets[bucket] = id
+    this.size++
+    return id
+  }
+
+  setValue(id: number, value: Uint8Array): void {
+    if (value.length <= this.valueRoom[id]) {
+      const chunk = this.chunks[this.chunkOf[id]]
+      const start = this.offsetOf[id] + this.keySize[id]
+      if (value.length <= 32) for (let i = 0; i < value.length; i++) chunk[start + i] = value[i]
+      else chunk.set(value, start)
+      this.valueSize[id] = value.length
+      return
+    }
+    const key = this.keyOf(id)
+    this.release(id)
+    this.place(id, key, value, 0, value.length)
+  }
+
+  /** Adds bytes at the end of a value; the room doubles when it runs out, so appends stay linear. */
+  appendValue(id: number, tail: Uint8Array): void {
+    const size = this.valueSize[id]
+    const wanted = size + tail.length
+    if (wanted > this.valueRoom[id]) {
+      const key = this.keyOf(id)
+      const old = this.valueOf(id)
+      this.release(id)
+      const joined = Buffer.allocUnsafe(wanted)
+      old.copy(joined, 0)
+      joined.set(tail, size)
+      this.place(id, key, joined, 0, Math.max(wanted, Math.min(wanted * 2, wanted + (64 << 20))))
+      this.valueSize[id] = wanted
+      return
+    }
+    this.chunks[this.chunkOf[id]].set(tail, this.offsetOf[id] + this.keySize[id] + size)
+    this.valueSize[id] = wanted
+  }
+
+  /** Removes a record; returns the id it had, or 0 if there was none. */
+  delete(key: Uint8Array): number {
+    const bucket = this.bucketOf(key)
+    let prev = 0
+    for (let id = this.buckets[bucket]; id !== 0; prev = id, id = this.chain[id]) {
+      if (!this.matches(id, key)) continue
+      if (prev === 0) this.buckets[bucket] = this.chain[id]
+      else this.chain[prev] = this.chain[id]
+      this.release(id)
+      this.keySize[id] = -1
+      this.freeIds.push(id)
+      this.size--
+      return id
+    }
+    return 0
+  }
+
+  /** The keys of one bucket, in chain order. */
+  bucketKeys(bucket: number): Buffer[] {
+    const found: Buffer[] = []
+    for (let id = this.buckets[bucket]; id !== 0; id = this.chain[id]) found.push(this.keyOf(id))
+    return found
+  }
+
+  /** The first bucket at or after `from` that holds a record, or -1. */
+  nextBucket(from: number): number {
+    for (let bucket = from; bucket < this.buckets.length; bucket++) if (this.buckets[bucket] !== 0) return bucket
+    return -1
+  }
+
+  /** Every record id in bucket order. */
+  *ids(): Generator<number> {
+    for (let bucket = 0; bucket < this.buckets.length; bucket++) {
+      for (let id = this.buckets[bucket]; id !== 0; id = this.chain[id]) yield id
+    }
+  }
+
+  *entries(): Generator<[Buffer, Buffer]> {
+    for (const id of this.ids()) yield [this.keyOf(id), this.valueOf(id)]
+  }
+
+  /** Copies the live records into fresh chunks, in id order, leaving the garbage behind. */
+  private compact(): void {
+    const old = this.chunks
+    this.chunks = []
+    this.tail = -1
+    this.tailUsed = CHUNK_SIZE
+    this.liveBytes = 0
+    this.garbageBytes = 0
+    for (let id = 1; id < this.nextId; id++) {
+      if (this.keySize[id] < 0) continue
+      const chunk = old[this.chunkOf[id]]
+      const start = this.offsetOf[id]
+      const keyEnd = start + this.keySize[id]
+      const value = chunk.subarray(keyEnd, keyEnd + this.valueSize[id])
+      this.place(id, chunk.subarray(start, keyEnd), value, 0, value.length)
+    }
+  }
+
+  clear(): void {
+    this.buckets.fill(0)
+    this.chain = new Int32Array(1024)
+    this.chunkOf = new Int32Array(1024)
+    this.offsetOf = new Int32Array(1024)
+    this.keySize = new Int32Array(1024)
+    this.valueSize = new Int32Array(1024)
+    this.valueRoom = new Int32Array(1024)
+    this.nextId = 1
+    this.freeIds = []
+    this.chunks = []
+    this.tail = -1
+    this.tailUsed = CHUNK_SIZE
+    this.liveBytes = 0
+    this.garbageBytes = 0
+    this.size = 0
+  }
+
+  /** Re-distributes every record over a new bucket count, packing the records. */
+  resize(numBuckets: number): void {
+    const records = [...this.entries()]
+    this.clear()
+    this.buckets = new Int32Array(numBuckets)
+    for (const [key, value] of records) this.insert(key, value)
+  }
+}
+
+/**
+ * Runs a processor on a key's record in a table. Returns the processor's answer so that a
+ * class can keep its own accounting; `store` applies it.
+ */
+export function processRecord(table: ByteHashTable, id: number, key: Buffer, processor: RecordProcessor): ProcessResult {
+  return id === 0 ? processor.processEmpty(key) : processor.processFull(key, processor.ignoresValue ? EMPTY : table.valueOf(id))
+}
+
+/** Applies a processor's answer to the table; returns the record's id afterwards (0 when gone). */
+export function storeResult(table: ByteHashTable, id: number, key: Buffer, result: ProcessResult): number {
+  if (result === NOOP) return id
+  if (result === REMOVE) {
+    if (id !== 0) table.delete(key)
+    return 0
+  }
+  if (result instanceof AppendTail) {
+    if (id === 0) return table.insert(key, result.tail)
+    table.appendValue(id, result.tail)
+    return id
+  }
+  if (id === 0) return table.insert(key, result)
+  table.setValue(id, result)
+  return id
+}
+
+const EMPTY = Buffer.alloc(0)
