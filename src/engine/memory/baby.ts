@@ -1,9 +1,15 @@
 import {LEXICAL, findComparator, type NamedComparator} from '../comparators.js'
-import {DBMIterator, REMOVE, toBuffer, type Bytes, type DBMIterator as Iterator, type InspectList, type RebuildParams, type RecordProcessor} from '../dbm.js'
+import {AppendTail, DBMIterator, NOOP, REMOVE, toBuffer, type Bytes, type DBMIterator as Iterator, type InspectList, type ProcessResult, type RebuildParams, type RecordProcessor} from '../dbm.js'
 import {ParamReader} from '../params.js'
-import {BPlusTree, type Position} from './bptree.js'
+import {BPlusTree, keyOrder, type Leaf, type Position} from './bptree.js'
 import {MemoryDBM} from './memory-dbm.js'
-import {applyToStored, fromStored, toStored} from './stored.js'
+
+const EMPTY = Buffer.alloc(0)
+
+/** Runs a processor on the record at a leaf index (or on its absence). */
+function processAt(leaf: Leaf, index: number, found: boolean, key: Buffer, processor: RecordProcessor): ProcessResult {
+  return found ? processor.processFull(key, processor.ignoresValue ? EMPTY : leaf.value(index)) : processor.processEmpty(key)
+}
 
 /** The on-memory B+ tree database: records in key order, under a chosen comparator. */
 export class BabyDBM extends MemoryDBM {
@@ -15,24 +21,17 @@ export class BabyDBM extends MemoryDBM {
     super()
     const name = params.string('key_comparator')
     this.comparator = name === undefined ? LEXICAL : findComparator(name)
-    this.tree = new BPlusTree(this.comparator.compare)
+    this.tree = new BPlusTree(keyOrder(this.comparator))
   }
 
   process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
-    const name = toStored(key)
-    const {leaf, index, found} = this.tree.locate(name)
-    const result = applyToStored(key, found ? leaf.values[index] : undefined, processor)
-    if (!writable) return
-    if (typeof result === 'string') {
-      if (found) leaf.values[index] = result
-      else this.tree.insertAt(leaf, index, name, result)
-    } else if (result === REMOVE && found) {
-      this.tree.removeAt(leaf, index)
-    }
+    const {leaf, index, found} = this.tree.locate(key)
+    const result = processAt(leaf, index, found, key, processor)
+    if (writable) storeAt(this.tree, leaf, index, found, key, result)
   }
 
   override compareKeys(a: Buffer, b: Buffer): number {
-    return this.comparator.compare(a.toString('latin1'), b.toString('latin1'))
+    return this.tree.order.compare(a, b)
   }
 
   makeIterator(): Iterator {
@@ -47,15 +46,12 @@ export class BabyDBM extends MemoryDBM {
     this.tree.clear()
   }
 
-  protected loadRecord(keyBytes: Buffer, valueBytes: Buffer): void {
-    const key = toStored(keyBytes)
-    const value = toStored(valueBytes)
+  protected loadRecord(key: Buffer, value: Buffer): void {
     const {leaf, index, found} = this.tree.locate(key)
-    if (found) leaf.values[index] = value
-    else this.tree.insertAt(leaf, index, key, value)
+    storeAt(this.tree, leaf, index, found, key, value)
   }
 
-  protected entries(): Iterable<[string, string]> {
+  protected entries(): Iterable<[Buffer, Buffer]> {
     return this.tree.entries()
   }
 
@@ -82,7 +78,7 @@ export class BabyDBM extends MemoryDBM {
  * not changed shape; after any insertion or removal it seeks the key again.
  */
 export class TreeIterator extends DBMIterator {
-  private key: string | undefined
+  private key: Buffer | undefined
   private pos: Position | undefined
   private version = -1
 
@@ -92,7 +88,7 @@ export class TreeIterator extends DBMIterator {
 
   private moveTo(pos: Position | undefined): void {
     this.pos = pos
-    this.key = pos ? pos.leaf.keys[pos.index] : undefined
+    this.key = pos ? pos.leaf.key(pos.index) : undefined
     this.version = this.tree.version
   }
 
@@ -112,15 +108,15 @@ export class TreeIterator extends DBMIterator {
   }
 
   jump(key: Bytes): void {
-    this.moveTo(this.tree.seekUpper(toBuffer(key).toString('latin1'), true))
+    this.moveTo(this.tree.seekUpper(toBuffer(key), true))
   }
 
   jumpLower(key: Bytes, inclusive = false): void {
-    this.moveTo(this.tree.seekLower(toBuffer(key).toString('latin1'), inclusive))
+    this.moveTo(this.tree.seekLower(toBuffer(key), inclusive))
   }
 
   jumpUpper(key: Bytes, inclusive = false): void {
-    this.moveTo(this.tree.seekUpper(toBuffer(key).toString('latin1'), inclusive))
+    this.moveTo(this.tree.seekUpper(toBuffer(key), inclusive))
   }
 
   next(): void {
@@ -141,17 +137,33 @@ export class TreeIterator extends DBMIterator {
     const pos = this.current()
     if (!pos) return false
     const {leaf, index} = pos
-    const key = leaf.keys[index]
-    const result = applyToStored(fromStored(key), leaf.values[index], processor)
+    const key = leaf.key(index)
+    const result = processAt(leaf, index, true, key, processor)
     if (!writable) return true
-    if (typeof result === 'string') {
-      leaf.values[index] = result
-    } else if (result === REMOVE) {
+    if (result === REMOVE) {
       // Removing needs the descent path, so go through the tree; then stand on the next key.
       const found = this.tree.locate(key)
       this.tree.removeAt(found.leaf, found.index)
       this.moveTo(this.tree.seekUpper(key, false))
+    } else {
+      storeAt(this.tree, leaf, index, true, key, result)
     }
     return true
   }
+}
+
+/** Applies a processor's answer at a leaf index that `locate` (or a cursor) just gave. */
+function storeAt(tree: BPlusTree, leaf: Leaf, index: number, found: boolean, key: Buffer, result: ProcessResult): void {
+  if (result === NOOP) return
+  if (result === REMOVE) {
+    if (found) tree.removeAt(leaf, index)
+    return
+  }
+  if (result instanceof AppendTail) {
+    if (found) leaf.appendValue(index, result.tail)
+    else tree.insertAt(leaf, index, key, result.tail)
+    return
+  }
+  if (found) leaf.setValue(index, result)
+  else tree.insertAt(leaf, index, key, result)
 }

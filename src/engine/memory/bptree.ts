@@ -1,22 +1,215 @@
-import type {KeyComparator} from '../comparators.js'
+import type {NamedComparator} from '../comparators.js'
+import {LEXICAL} from '../comparators.js'
 
 /**
- * An in-memory B+ tree of string keys and values. Leaves are linked both ways for ordered
- * scans; every insertion or removal bumps `version`, which lets cursors know whether a
- * remembered position is still good.
+ * An in-memory B+ tree whose leaves keep their records packed in one buffer each, so a
+ * million records are a few thousand objects, not millions of strings. Leaves are linked
+ * both ways for ordered scans; every insertion or removal bumps `version`, which lets
+ * cursors know whether a remembered position is still good.
  */
 
-export interface Leaf {
-  leaf: true
-  keys: string[]
-  values: string[]
-  prev: Leaf | null
-  next: Leaf | null
+const LEAF_MAX = 128
+// Room for a full leaf (plus the record that splits it) of 8-byte keys and values.
+const LEAF_BYTES = 2560
+const INNER_MAX = 128
+
+/** How keys are ordered: between whole keys, and between a key and one inside a leaf. */
+export interface KeyOrder {
+  compare(a: Buffer, b: Buffer): number
+  /** The order of `key` against the bytes data[start, end), without copying them. */
+  compareWith(key: Buffer, data: Buffer, start: number, end: number): number
+}
+
+const latin1Slice = (Buffer.prototype as unknown as {latin1Slice: (this: Buffer, start: number, end: number) => string}).latin1Slice
+
+/** Byte order of a[aStart, aEnd) against b[bStart, bEnd); a loop beats the native call for short keys. */
+function compareBytes(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): number {
+  const aSize = aEnd - aStart
+  const bSize = bEnd - bStart
+  const size = aSize < bSize ? aSize : bSize
+  if (size > 64) {
+    const order = Buffer.compare(a.subarray(aStart, aStart + size), b.subarray(bStart, bStart + size))
+    return order !== 0 ? order : aSize - bSize
+  }
+  for (let i = 0; i < size; i++) {
+    const d = a[aStart + i] - b[bStart + i]
+    if (d !== 0) return d
+  }
+  return aSize - bSize
+}
+
+/** Byte order compares in place; other comparators see latin1 strings (one character per byte). */
+export function keyOrder(comparator: NamedComparator): KeyOrder {
+  if (comparator === LEXICAL) {
+    return {
+      compare: (a, b) => compareBytes(a, 0, a.length, b, 0, b.length),
+      compareWith: (key, data, start, end) => compareBytes(key, 0, key.length, data, start, end),
+    }
+  }
+  const compare = comparator.compare
+  return {
+    compare: (a, b) => compare(latin1Slice.call(a, 0, a.length), latin1Slice.call(b, 0, b.length)),
+    compareWith: (key, data, start, end) => compare(latin1Slice.call(key, 0, key.length), latin1Slice.call(data, start, end)),
+  }
+}
+
+// A record's slot: where its key starts in the buffer, key size, value size, value room.
+const START = 0
+const KEY_SIZE = 1
+const VALUE_SIZE = 2
+const ROOM = 3
+const SLOT = 4
+
+export class Leaf {
+  readonly leaf = true
+  // Keys and values, back to back; sized so that a full leaf of small records fits.
+  private data: Buffer = Buffer.allocUnsafeSlow(LEAF_BYTES)
+  private used = 0
+  private garbage = 0
+  /** The records' slots in key order, SLOT numbers each; a leaf holds at most LEAF_MAX + 1. */
+  private readonly slots = new Int32Array((LEAF_MAX + 1) * SLOT)
+  count = 0
+  prev: Leaf | null = null
+  next: Leaf | null = null
+
+  /** Compares a key with the key at index i (sign of key - that). */
+  compareAt(order: KeyOrder, key: Buffer, i: number): number {
+    const start = this.slots[i * SLOT + START]
+    return order.compareWith(key, this.data, start, start + this.slots[i * SLOT + KEY_SIZE])
+  }
+
+  key(i: number): Buffer {
+    const start = this.slots[i * SLOT + START]
+    return copyOut(this.data, start, start + this.slots[i * SLOT + KEY_SIZE])
+  }
+
+  value(i: number): Buffer {
+    const start = this.slots[i * SLOT + START] + this.slots[i * SLOT + KEY_SIZE]
+    return copyOut(this.data, start, start + this.slots[i * SLOT + VALUE_SIZE])
+  }
+
+  /** Makes room for `bytes` more, compacting the live records into a larger buffer if needed. */
+  private reserve(bytes: number): void {
+    if (this.used + bytes <= this.data.length) return
+    const live = this.used - this.garbage
+    const fresh = Buffer.allocUnsafeSlow(Math.max(LEAF_BYTES, Math.ceil((live + bytes) * 1.5)))
+    const slots = this.slots
+    let pos = 0
+    for (let i = 0; i < this.count; i++) {
+      const start = slots[i * SLOT + START]
+      const size = slots[i * SLOT + KEY_SIZE] + slots[i * SLOT + ROOM]
+      this.data.copy(fresh, pos, start, start + size)
+      slots[i * SLOT + START] = pos
+      pos += size
+    }
+    this.data = fresh
+    this.used = pos
+    this.garbage = 0
+  }
+
+  /** Stores key and value at the end of the buffer, with `room` bytes for the value, as record i's bytes. */
+  private place(i: number, key: Uint8Array, keyStart: number, keySize: number, value: Uint8Array, valueStart: number, valueSize: number, room: number): void {
+    this.reserve(keySize + room)
+    const at = this.used
+    const data = this.data
+    if (keySize <= 32) for (let k = 0; k < keySize; k++) data[at + k] = key[keyStart + k]
+    else data.set(key.subarray(keyStart, keyStart + keySize), at)
+    const valueAt = at + keySize
+    if (valueSize <= 32) for (let k = 0; k < valueSize; k++) data[valueAt + k] = value[valueStart + k]
+    else data.set(value.subarray(valueStart, valueStart + valueSize), valueAt)
+    this.used += keySize + room
+    const slot = i * SLOT
+    this.slots[slot + START] = at
+    this.slots[slot + KEY_SIZE] = keySize
+    this.slots[slot + VALUE_SIZE] = valueSize
+    this.slots[slot + ROOM] = room
+  }
+
+  /** Opens an empty slot at i, moving the slots from i on one place up. */
+  private openSlot(i: number): void {
+    this.slots.copyWithin((i + 1) * SLOT, i * SLOT, this.count * SLOT)
+    // Until placed, the slot holds nothing that a compaction could copy.
+    this.slots.fill(0, i * SLOT, (i + 1) * SLOT)
+    this.count++
+  }
+
+  insert(i: number, key: Uint8Array, value: Uint8Array): void {
+    this.openSlot(i)
+    this.place(i, key, 0, key.length, value, 0, value.length, value.length)
+  }
+
+  private recordBytes(i: number): number {
+    return this.slots[i * SLOT + KEY_SIZE] + this.slots[i * SLOT + ROOM]
+  }
+
+  remove(i: number): void {
+    this.garbage += this.recordBytes(i)
+    this.slots.copyWithin(i * SLOT, (i + 1) * SLOT, this.count * SLOT)
+    this.count--
+  }
+
+  setValue(i: number, value: Uint8Array): void {
+    const slot = i * SLOT
+    if (value.length <= this.slots[slot + ROOM]) {
+      this.data.set(value, this.slots[slot + START] + this.slots[slot + KEY_SIZE])
+      this.slots[slot + VALUE_SIZE] = value.length
+      return
+    }
+    this.relocate(i, value, value.length, value.length)
+  }
+
+  /** Adds bytes to a value; the room doubles when it runs out, so appends stay linear. */
+  appendValue(i: number, tail: Uint8Array): void {
+    const slot = i * SLOT
+    const size = this.slots[slot + VALUE_SIZE]
+    const wanted = size + tail.length
+    const valueStart = this.slots[slot + START] + this.slots[slot + KEY_SIZE]
+    if (wanted <= this.slots[slot + ROOM]) {
+      this.data.set(tail, valueStart + size)
+      this.slots[slot + VALUE_SIZE] = wanted
+      return
+    }
+    const joined = Buffer.allocUnsafe(wanted)
+    this.data.copy(joined, 0, valueStart, valueStart + size)
+    joined.set(tail, size)
+    this.relocate(i, joined, wanted, wanted * 2)
+  }
+
+  /** Moves record i to fresh space with a new value; its old bytes become garbage. */
+  private relocate(i: number, value: Uint8Array, valueSize: number, room: number): void {
+    const key = this.key(i)
+    const old = this.recordBytes(i)
+    // While moving, the record must not be copied by a compaction as if it stayed.
+    this.slots.fill(0, i * SLOT, (i + 1) * SLOT)
+    this.place(i, key, 0, key.length, value, 0, valueSize, room)
+    this.garbage += old
+  }
+
+  /** Moves the records from index `cut` on into a new leaf linked after this one. */
+  splitOff(cut: number): Leaf {
+    const right = new Leaf()
+    const slots = this.slots
+    for (let i = cut; i < this.count; i++) {
+      const j = right.count
+      right.openSlot(j)
+      const start = slots[i * SLOT + START]
+      const keySize = slots[i * SLOT + KEY_SIZE]
+      const valueSize = slots[i * SLOT + VALUE_SIZE]
+      right.place(j, this.data, start, keySize, this.data, start + keySize, valueSize, valueSize)
+      this.garbage += this.recordBytes(i)
+    }
+    this.count = cut
+    right.prev = this
+    right.next = this.next
+    if (this.next) this.next.prev = right
+    this.next = right
+    return right
+  }
 }
 
 interface Inner {
   leaf: false
-  keys: string[]
+  keys: Buffer[]
   children: Node[]
 }
 
@@ -28,15 +221,15 @@ export interface Position {
   index: number
 }
 
-const LEAF_MAX = 128
-const INNER_MAX = 128
-
-function newLeaf(): Leaf {
-  return {leaf: true, keys: [], values: [], prev: null, next: null}
+function copyOut(data: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start)
+  if (end - start <= 32) for (let i = start; i < end; i++) out[i - start] = data[i]
+  else data.copy(out, 0, start, end)
+  return out
 }
 
 export class BPlusTree {
-  private root: Node = newLeaf()
+  private root: Node = new Leaf()
   size = 0
   version = 0
   // The inner nodes and child indexes walked by the last descent, for splits and merges.
@@ -45,7 +238,7 @@ export class BPlusTree {
   // How much of the path arrays the last descent filled (they are reused, never shrunk).
   private depth = 0
 
-  constructor(readonly compare: KeyComparator) {}
+  constructor(readonly order: KeyOrder) {}
 
   height(): number {
     let level = 1
@@ -54,13 +247,13 @@ export class BPlusTree {
   }
 
   clear(): void {
-    this.root = newLeaf()
+    this.root = new Leaf()
     this.size = 0
     this.version++
   }
 
   /** The leaf where the key belongs, remembering the path to it. */
-  private descend(key: string): Leaf {
+  private descend(key: Buffer): Leaf {
     let depth = 0
     let node = this.root
     while (!node.leaf) {
@@ -70,7 +263,7 @@ export class BPlusTree {
       let hi = keys.length
       while (lo < hi) {
         const mid = (lo + hi) >>> 1
-        if (this.compare(keys[mid], key) <= 0) lo = mid + 1
+        if (this.order.compare(keys[mid], key) <= 0) lo = mid + 1
         else hi = mid
       }
       this.pathNodes[depth] = node
@@ -83,51 +276,42 @@ export class BPlusTree {
   }
 
   /** First index in the leaf whose key is not below the key. */
-  private leafLowerBound(leaf: Leaf, key: string): number {
-    const keys = leaf.keys
+  private leafLowerBound(leaf: Leaf, key: Buffer): number {
     let lo = 0
-    let hi = keys.length
+    let hi = leaf.count
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (this.compare(keys[mid], key) < 0) lo = mid + 1
+      if (leaf.compareAt(this.order, key, mid) > 0) lo = mid + 1
       else hi = mid
     }
     return lo
   }
 
   /** Locates a key: its leaf, the index where it is or would go, and whether it is there. */
-  locate(key: string): {leaf: Leaf; index: number; found: boolean} {
+  locate(key: Buffer): {leaf: Leaf; index: number; found: boolean} {
     const leaf = this.descend(key)
     const index = this.leafLowerBound(leaf, key)
-    return {leaf, index, found: index < leaf.keys.length && this.compare(leaf.keys[index], key) === 0}
-  }
-
-  get(key: string): string | undefined {
-    const {leaf, index, found} = this.locate(key)
-    return found ? leaf.values[index] : undefined
+    return {leaf, index, found: index < leaf.count && leaf.compareAt(this.order, key, index) === 0}
   }
 
   /** Inserts at a place `locate` just returned for the same key. */
-  insertAt(leaf: Leaf, index: number, key: string, value: string): void {
-    leaf.keys.splice(index, 0, key)
-    leaf.values.splice(index, 0, value)
+  insertAt(leaf: Leaf, index: number, key: Uint8Array, value: Uint8Array): void {
+    leaf.insert(index, key, value)
     this.size++
     this.version++
-    if (leaf.keys.length > LEAF_MAX) this.splitLeaf(leaf, index)
+    if (leaf.count > LEAF_MAX) this.splitLeaf(leaf, index)
   }
 
   private splitLeaf(leaf: Leaf, insertedAt: number): void {
     // Keys arriving in order fill leaves completely instead of leaving them half empty.
-    const appending = insertedAt === leaf.keys.length - 1 && leaf.next === null
-    const cut = appending ? leaf.keys.length - 1 : leaf.keys.length >>> 1
-    const right: Leaf = {leaf: true, keys: leaf.keys.splice(cut), values: leaf.values.splice(cut), prev: leaf, next: leaf.next}
-    if (leaf.next) leaf.next.prev = right
-    leaf.next = right
-    this.insertSeparator(this.depth - 1, right.keys[0], right)
+    const appending = insertedAt === leaf.count - 1 && leaf.next === null
+    const cut = appending ? leaf.count - 1 : leaf.count >>> 1
+    const right = leaf.splitOff(cut)
+    this.insertSeparator(this.depth - 1, right.key(0), right)
   }
 
   /** Adds a separator and the child on its right into the inner node at a path depth. */
-  private insertSeparator(depth: number, separator: string, child: Node): void {
+  private insertSeparator(depth: number, separator: Buffer, child: Node): void {
     if (depth < 0) {
       this.root = {leaf: false, keys: [separator], children: [this.root, child]}
       return
@@ -147,11 +331,10 @@ export class BPlusTree {
 
   /** Removes the record at a place `locate` just returned. */
   removeAt(leaf: Leaf, index: number): void {
-    leaf.keys.splice(index, 1)
-    leaf.values.splice(index, 1)
+    leaf.remove(index)
     this.size--
     this.version++
-    if (leaf.keys.length === 0 && leaf !== this.root) this.unlinkLeaf(leaf)
+    if (leaf.count === 0 && leaf !== this.root) this.unlinkLeaf(leaf)
   }
 
   private unlinkLeaf(leaf: Leaf): void {
@@ -165,11 +348,11 @@ export class BPlusTree {
       if (node.children.length > 0) break
     }
     while (!this.root.leaf && this.root.children.length === 1) this.root = this.root.children[0]
-    if (!this.root.leaf && this.root.children.length === 0) this.root = newLeaf()
+    if (!this.root.leaf && this.root.children.length === 0) this.root = new Leaf()
   }
 
   private normalize(leaf: Leaf | null, index: number): Position | undefined {
-    while (leaf && index >= leaf.keys.length) {
+    while (leaf && index >= leaf.count) {
       leaf = leaf.next
       index = 0
     }
@@ -186,18 +369,18 @@ export class BPlusTree {
     let node = this.root
     while (!node.leaf) node = node.children[node.children.length - 1]
     let leaf: Leaf | null = node
-    while (leaf && leaf.keys.length === 0) leaf = leaf.prev
-    return leaf ? {leaf, index: leaf.keys.length - 1} : undefined
+    while (leaf && leaf.count === 0) leaf = leaf.prev
+    return leaf ? {leaf, index: leaf.count - 1} : undefined
   }
 
   /** The first record at or after the key (after it only, when not inclusive). */
-  seekUpper(key: string, inclusive: boolean): Position | undefined {
+  seekUpper(key: Buffer, inclusive: boolean): Position | undefined {
     const {leaf, index, found} = this.locate(key)
     return this.normalize(leaf, found && !inclusive ? index + 1 : index)
   }
 
   /** The last record at or before the key (before it only, when not inclusive). */
-  seekLower(key: string, inclusive: boolean): Position | undefined {
+  seekLower(key: Buffer, inclusive: boolean): Position | undefined {
     const {leaf, index, found} = this.locate(key)
     return this.before(leaf, found && inclusive ? index + 1 : index)
   }
@@ -206,7 +389,7 @@ export class BPlusTree {
   private before(leaf: Leaf | null, index: number): Position | undefined {
     while (leaf && index <= 0) {
       leaf = leaf.prev
-      index = leaf ? leaf.keys.length : 0
+      index = leaf ? leaf.count : 0
     }
     return leaf ? {leaf, index: index - 1} : undefined
   }
@@ -219,7 +402,7 @@ export class BPlusTree {
     return this.before(pos.leaf, pos.index)
   }
 
-  *entries(): Generator<[string, string]> {
-    for (let pos = this.first(); pos; pos = this.nextOf(pos)) yield [pos.leaf.keys[pos.index], pos.leaf.values[pos.index]]
+  *entries(): Generator<[Buffer, Buffer]> {
+    for (let pos = this.first(); pos; pos = this.nextOf(pos)) yield [pos.leaf.key(pos.index), pos.leaf.value(pos.index)]
   }
 }
