@@ -32,7 +32,9 @@ export class ByteHashTable {
   private valueRoom = new Int32Array(1024)
   // Id 0 is never used, so that 0 can mean "no record" in buckets and chains.
   private nextId = 1
-  private freeIds: number[] = []
+  // Ids of removed records, a stack in a typed array: a million removals cost 4 MB, not a heap array.
+  private freeIds = new Int32Array(1024)
+  private freeCount = 0
   private chunks: Buffer[] = []
   private tail = -1
   private tailUsed = CHUNK_SIZE
@@ -143,8 +145,7 @@ export class ByteHashTable {
   }
 
   private newId(): number {
-    const reused = this.freeIds.pop()
-    if (reused !== undefined) return reused
+    if (this.freeCount > 0) return this.freeIds[--this.freeCount]
     const id = this.nextId++
     if (id >= this.chain.length) {
       const size = id + 1
@@ -212,7 +213,8 @@ export class ByteHashTable {
       else this.chain[prev] = this.chain[id]
       this.release(id)
       this.keySize[id] = -1
-      this.freeIds.push(id)
+      this.freeIds = grow(this.freeIds, this.freeCount + 1)
+      this.freeIds[this.freeCount++] = id
       this.size--
       return id
     }
@@ -270,7 +272,8 @@ export class ByteHashTable {
     this.valueSize = new Int32Array(1024)
     this.valueRoom = new Int32Array(1024)
     this.nextId = 1
-    this.freeIds = []
+    this.freeIds = new Int32Array(1024)
+    this.freeCount = 0
     this.chunks = []
     this.tail = -1
     this.tailUsed = CHUNK_SIZE
