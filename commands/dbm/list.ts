@@ -1,10 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
+import {LIST_MOVES, startListing, type ListMove} from '../../src/cli/list-moves.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
 import {tsvField} from '../../src/cli/escape.js'
-import type {DBMIterator} from '../../src/engine/dbm.js'
-
-const MOVES = ['first', 'jump', 'jumplower', 'jumplowerinc', 'jumpupper', 'jumpupperinc'] as const
 
 export default class List extends KvCommand {
   static override description = 'Print records as key<TAB>value lines, from the first or from a jump.'
@@ -16,7 +14,7 @@ export default class List extends KvCommand {
   static override args = {file: Args.string({description: 'database file or configuration string', required: true})}
   static override flags = {
     ...commonDbmFlags,
-    move: Flags.string({description: 'where to start', options: [...MOVES], default: 'first'}),
+    move: Flags.string({description: 'where to start', options: [...LIST_MOVES], default: 'first'}),
     jump_key: Flags.string({description: 'the key to jump to', default: ''}),
     items: Flags.integer({description: 'how many records to print (0 or less: all)', default: 10}),
     escape: Flags.boolean({description: 'escape keys and values C-style'}),
@@ -27,7 +25,7 @@ export default class List extends KvCommand {
     const {args, flags} = await this.parse(List)
     const lines = await withDbm(openTarget(args.file, flags, false), false, (dbm) => {
       const iter = dbm.makeIterator()
-      start(iter, flags.move as (typeof MOVES)[number], flags.jump_key)
+      startListing(iter, flags.move as ListMove, flags.jump_key)
       const out: string[] = []
       const limit = flags.items > 0 ? flags.items : Number.POSITIVE_INFINITY
       for (let record = iter.step(); record && out.length < limit; record = iter.step()) {
@@ -37,20 +35,5 @@ export default class List extends KvCommand {
       return out
     })
     for (const line of lines) await this.writeBinary(line)
-  }
-}
-
-function start(iter: DBMIterator, move: (typeof MOVES)[number], key: string): void {
-  switch (move) {
-    case 'first':
-      return iter.first()
-    case 'jump':
-      return iter.jump(key)
-    case 'jumplower':
-    case 'jumplowerinc':
-      return iter.jumpLower(key, move === 'jumplowerinc')
-    case 'jumpupper':
-    case 'jumpupperinc':
-      return iter.jumpUpper(key, move === 'jumpupperinc')
   }
 }

@@ -1,10 +1,8 @@
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
+import {LIST_MOVES, startListing, type ListMove} from '../../src/cli/list-moves.js'
 import {tsvField} from '../../src/cli/escape.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
-import type {RemoteIterator} from '../../src/rpc/client/remote-iterator.js'
-
-const MOVES = ['first', 'jump', 'jumplower', 'jumplowerinc', 'jumpupper', 'jumpupperinc'] as const
 
 export default class List extends KvCommand {
   static override description = 'Print records of a database on the server as key<TAB>value lines, from the first or from a jump.'
@@ -15,7 +13,7 @@ export default class List extends KvCommand {
   ]
   static override flags = {
     ...remoteFlags,
-    move: Flags.string({description: 'where to start', options: [...MOVES], default: 'first'}),
+    move: Flags.string({description: 'where to start', options: [...LIST_MOVES], default: 'first'}),
     jump_key: Flags.string({description: 'the key to jump to', default: ''}),
     items: Flags.integer({description: 'how many records to print (0 or less: all)', default: 10}),
     escape: Flags.boolean({description: 'escape keys and values C-style'}),
@@ -27,7 +25,7 @@ export default class List extends KvCommand {
     await withRemote(flags, async (db) => {
       const iter = db.makeIterator()
       try {
-        await start(iter, flags.move as (typeof MOVES)[number], flags.jump_key)
+        await startListing(iter, flags.move as ListMove, flags.jump_key)
         const limit = flags.items > 0 ? flags.items : Number.POSITIVE_INFINITY
         for (let n = 0; n < limit; n++) {
           const record = await iter.step()
@@ -39,20 +37,5 @@ export default class List extends KvCommand {
         iter.close()
       }
     })
-  }
-}
-
-function start(iter: RemoteIterator, move: (typeof MOVES)[number], key: string): Promise<void> {
-  switch (move) {
-    case 'first':
-      return iter.first()
-    case 'jump':
-      return iter.jump(key)
-    case 'jumplower':
-    case 'jumplowerinc':
-      return iter.jumpLower(key, move === 'jumplowerinc')
-    case 'jumpupper':
-    case 'jumpupperinc':
-      return iter.jumpUpper(key, move === 'jumpupperinc')
   }
 }

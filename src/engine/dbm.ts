@@ -109,6 +109,29 @@ export abstract class DBMIterator {
   }
 }
 
+/** A cursor over an unordered class: the ordered moves answer NOT_IMPLEMENTED_ERROR, as the reference does. */
+export abstract class UnorderedIterator extends DBMIterator {
+  last(): void {
+    throw unorderedMove()
+  }
+
+  jumpLower(): void {
+    throw unorderedMove()
+  }
+
+  jumpUpper(): void {
+    throw unorderedMove()
+  }
+
+  previous(): void {
+    throw unorderedMove()
+  }
+}
+
+function unorderedMove(): StatusError {
+  return new StatusError(Code.NOT_IMPLEMENTED_ERROR, 'not implemented for an unordered database')
+}
+
 export type InspectList = [name: string, value: string][]
 
 export interface OpenOptions {

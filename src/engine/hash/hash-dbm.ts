@@ -639,8 +639,8 @@ export class HashDBM extends DBM {
     return tuning
   }
 
-  /** Copies every live record into a fresh file with new tuning, then takes its place. */
-  rebuild(params: RebuildParams = {}): void {
+  /** Checks that a rebuild may start and opens the new file it builds. */
+  private beginRebuild(params: RebuildParams): {tuning: HashTuning; fresh: HashDBM; temp: string} {
     this.checkOpen()
     this.checkWritable()
     if (this.touchedDuringRebuild) throw new StatusError(Code.PRECONDITION_ERROR, 'a rebuild is already running')
@@ -648,6 +648,12 @@ export class HashDBM extends DBM {
     const temp = `${this.path}.tmp.rebuild`
     const fresh = new HashDBM(tuning)
     fresh.open(temp, true, {truncate: true, noLock: true})
+    return {tuning, fresh, temp}
+  }
+
+  /** Copies every live record into a fresh file with new tuning, then takes its place. */
+  rebuild(params: RebuildParams = {}): void {
+    const {tuning, fresh, temp} = this.beginRebuild(params)
     if (isTrue(params.skip_broken_records)) {
       // Read the records by scanning the file rather than through the buckets, skipping
       // whatever does not prove sound.
@@ -677,13 +683,9 @@ export class HashDBM extends DBM {
    * are noted and copied again at the end, before the new file takes over.
    */
   override async rebuildInSlices(params: RebuildParams = {}, sliceMillis = 10): Promise<void> {
-    this.checkOpen()
-    this.checkWritable()
-    if (this.touchedDuringRebuild) throw new StatusError(Code.PRECONDITION_ERROR, 'a rebuild is already running')
-    const tuning = this.rebuildTuning(params)
-    const temp = `${this.path}.tmp.rebuild`
-    const fresh = new HashDBM(tuning)
-    fresh.open(temp, true, {truncate: true, noLock: true})
+    // Recovering from a damaged file scans it whole; that path has no slices.
+    if (isTrue(params.skip_broken_records)) return this.rebuild(params)
+    const {tuning, fresh} = this.beginRebuild(params)
     let touched = new Set<string>()
     this.touchedDuringRebuild = touched
     // Between slices: give other work its turn, and stop if the database was closed or cleared.

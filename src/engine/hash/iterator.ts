@@ -1,5 +1,4 @@
-import {DBMIterator, NOOP, REMOVE, toBuffer, type Bytes, type RecordProcessor} from '../dbm.js'
-import {Code, StatusError} from '../status.js'
+import {UnorderedIterator, NOOP, REMOVE, toBuffer, type Bytes, type RecordProcessor} from '../dbm.js'
 import type {HashDBM} from './hash-dbm.js'
 
 /**
@@ -7,7 +6,7 @@ import type {HashDBM} from './hash-dbm.js'
  * visit goes through the database's own process, so records removed meanwhile are skipped
  * and updates made through the cursor are ordinary updates.
  */
-export class HashIterator extends DBMIterator {
+export class HashIterator extends UnorderedIterator {
   private bucket = -1
   private keys: Buffer[] = []
   private index = 0
@@ -52,21 +51,6 @@ export class HashIterator extends DBMIterator {
     this.index = at
   }
 
-  last(): void {
-    throw unordered()
-  }
-
-  jumpLower(): void {
-    throw unordered()
-  }
-
-  jumpUpper(): void {
-    throw unordered()
-  }
-
-  previous(): void {
-    throw unordered()
-  }
 
   next(): void {
     if (this.bucket >= 0) this.index++
@@ -102,8 +86,4 @@ export class HashIterator extends DBMIterator {
     }
     return false
   }
-}
-
-function unordered(): StatusError {
-  return new StatusError(Code.NOT_IMPLEMENTED_ERROR, 'not implemented for an unordered database')
 }

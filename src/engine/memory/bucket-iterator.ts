@@ -1,12 +1,11 @@
-import {DBMIterator, REMOVE, toBuffer, type Bytes, type ProcessResult, type RecordProcessor} from '../dbm.js'
-import {Code, StatusError} from '../status.js'
+import {UnorderedIterator, REMOVE, toBuffer, type Bytes, type ProcessResult, type RecordProcessor} from '../dbm.js'
 import {processRecord, storeResult, type ByteHashTable} from './byte-hash-table.js'
 
 /**
  * Walks buckets in order. Entering a bucket takes a snapshot of its keys, so removals
  * (of the current record or others) neither skip nor repeat the records around them.
  */
-export class BucketIterator extends DBMIterator {
+export class BucketIterator extends UnorderedIterator {
   private bucket = -1
   private pending: Buffer[] = []
   private index = 0
@@ -52,21 +51,6 @@ export class BucketIterator extends DBMIterator {
     this.index = this.pending.findIndex((candidate) => candidate.equals(wanted))
   }
 
-  last(): void {
-    throw unordered()
-  }
-
-  jumpLower(): void {
-    throw unordered()
-  }
-
-  jumpUpper(): void {
-    throw unordered()
-  }
-
-  previous(): void {
-    throw unordered()
-  }
 
   /** Steps past the slot it stands on, even if that record was removed meanwhile. */
   next(): void {
@@ -83,8 +67,4 @@ export class BucketIterator extends DBMIterator {
     if (result === REMOVE) this.index++
     return true
   }
-}
-
-function unordered(): StatusError {
-  return new StatusError(Code.NOT_IMPLEMENTED_ERROR, 'not implemented for an unordered database')
 }

@@ -349,7 +349,11 @@ export class DBMServiceImpl {
     return attributes.map(([first, second]) => ({first, second}))
   }
 
-  private serveStream(call: grpc.ServerDuplexStream<StreamRequest__Output, StreamResponse>): void {
+  /**
+   * Serves a bidirectional call: each request gets the response the handler gives (none
+   * for undefined), in order. A thrown RpcError ends the call with its gRPC status.
+   */
+  private serveDuplex<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, handle: (request: Req) => Res | undefined): void {
     this.begin()
     let ended = false
     const finish = () => {
@@ -357,11 +361,11 @@ export class DBMServiceImpl {
       ended = true
       this.end()
     }
-    call.on('data', (request: StreamRequest__Output) => {
+    call.on('data', (request: Req) => {
       if (ended) return
       try {
-        const response = this.streamItem(request)
-        if (!request.omit_response) call.write(response)
+        const response = handle(request)
+        if (response !== undefined) call.write(response)
       } catch (error) {
         const rpc = error instanceof RpcError ? error : new RpcError(grpc.status.INTERNAL, (error as Error).message)
         call.emit('error', {code: rpc.grpcCode, details: rpc.message})
@@ -374,6 +378,13 @@ export class DBMServiceImpl {
     })
     call.on('cancelled', finish)
     call.on('error', finish)
+  }
+
+  private serveStream(call: grpc.ServerDuplexStream<StreamRequest__Output, StreamResponse>): void {
+    this.serveDuplex(call, (request) => {
+      const response = this.streamItem(request)
+      return request.omit_response ? undefined : response
+    })
   }
 
   /** One request inside a Stream. Retries and notifications do not apply here. */
@@ -437,43 +448,22 @@ export class DBMServiceImpl {
   }
 
   private serveIterate(call: grpc.ServerDuplexStream<IterateRequest__Output, IterateResponse>): void {
-    this.begin()
-    let ended = false
+    // One cursor per call, made again when the call turns to another database.
     let iterator: DBMIterator | undefined
     let iteratorIndex = -1
-    const finish = () => {
-      if (ended) return
-      ended = true
-      this.end()
-    }
-    call.on('data', (request: IterateRequest__Output) => {
-      if (ended) return
+    this.serveDuplex(call, (request) => {
+      const dbm = this.database(request.dbm_index)
+      if (!iterator || iteratorIndex !== request.dbm_index) {
+        iterator = dbm.makeIterator()
+        iteratorIndex = request.dbm_index
+      }
       try {
-        const dbm = this.database(request.dbm_index)
-        if (!iterator || iteratorIndex !== request.dbm_index) {
-          iterator = dbm.makeIterator()
-          iteratorIndex = request.dbm_index
-        }
-        let response: IterateResponse
-        try {
-          response = {status: OK, ...iterateStep(iterator, request)}
-        } catch (error) {
-          if (error instanceof RpcError) throw error
-          response = {status: statusOf(error)}
-        }
-        call.write(response)
+        return {status: OK, ...iterateStep(iterator, request)}
       } catch (error) {
-        const rpc = error instanceof RpcError ? error : new RpcError(grpc.status.INTERNAL, (error as Error).message)
-        call.emit('error', {code: rpc.grpcCode, details: rpc.message})
-        finish()
+        if (error instanceof RpcError) throw error
+        return {status: statusOf(error)}
       }
     })
-    call.on('end', () => {
-      if (!ended) call.end()
-      finish()
-    })
-    call.on('cancelled', finish)
-    call.on('error', finish)
   }
 }
 

@@ -1,0 +1,27 @@
+/** Where `list` starts, named as in tkrzw_dbm_util and tkrzw_dbm_remote_util. */
+export const LIST_MOVES = ['first', 'jump', 'jumplower', 'jumplowerinc', 'jumpupper', 'jumpupperinc'] as const
+export type ListMove = (typeof LIST_MOVES)[number]
+
+/** The moves of a cursor, local (returning nothing) or remote (returning promises). */
+interface Movable<T> {
+  first(): T
+  jump(key: string): T
+  jumpLower(key: string, inclusive: boolean): T
+  jumpUpper(key: string, inclusive: boolean): T
+}
+
+/** Puts a cursor where a listing starts. */
+export function startListing<T>(iter: Movable<T>, move: ListMove, key: string): T {
+  switch (move) {
+    case 'first':
+      return iter.first()
+    case 'jump':
+      return iter.jump(key)
+    case 'jumplower':
+    case 'jumplowerinc':
+      return iter.jumpLower(key, move === 'jumplowerinc')
+    case 'jumpupper':
+    case 'jumpupperinc':
+      return iter.jumpUpper(key, move === 'jumpupperinc')
+  }
+}
