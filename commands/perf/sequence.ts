@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {Progress} from '../../src/cli/progress.js'
-import {remoteFlags} from '../../src/cli/remote-options.js'
+import {perfFlags, remoteTarget} from '../../src/cli/remote-options.js'
 import {runRemoteSequence, type RemotePhase, type RemotePhaseResult} from '../../src/perf/remote.js'
 
 const LABELS: {[phase: string]: string} = {echo: 'Echoing', set: 'Setting', get: 'Getting', iterate: 'Iterating', remove: 'Removing'}
@@ -20,12 +20,7 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
     '<%= config.bin %> perf sequence --multi 100 --set_only --json',
   ]
   static override flags = {
-    ...remoteFlags,
-    iter: Flags.integer({description: 'operations per worker', default: 10000, min: 1}),
-    size: Flags.integer({description: 'value size in bytes', default: 8, min: 0}),
-    threads: Flags.integer({description: 'concurrent workers', default: 1, min: 1}),
-    separate: Flags.boolean({description: 'one channel per worker instead of one shared channel'}),
-    random_seed: Flags.integer({description: 'random seed', default: 0}),
+    ...perfFlags,
     random_key: Flags.boolean({description: 'random keys instead of sequential ones'}),
     random_value: Flags.boolean({description: 'values of random length up to --size'}),
     echo_only: Flags.boolean({description: 'only the echo phase'}),
@@ -36,7 +31,6 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
     stream: Flags.boolean({description: 'pipeline the calls on the Stream method'}),
     ignore_result: Flags.boolean({description: 'with --stream: updates ask for no response'}),
     multi: Flags.integer({description: 'records per SetMulti/GetMulti/RemoveMulti call (1: single calls)', default: 1, min: 1}),
-    json: Flags.boolean({description: 'print one JSON object'}),
   }
 
   async run(): Promise<void> {
@@ -45,7 +39,6 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
       (phase) => ({echo: flags.echo_only, set: flags.set_only, get: flags.get_only, iterate: flags.iter_only, remove: flags.remove_only})[phase],
     )
     const phases: RemotePhase[] = only.length > 0 ? only : ['echo', 'set', 'get', 'iterate', 'remove']
-    const timeout = Number(flags.timeout)
     const setting = `address=${flags.address} num_iterations=${flags.iter} value_size=${flags.size} num_threads=${flags.threads}`
     let progress: Progress | undefined
     const print = (result: RemotePhaseResult): void => {
@@ -61,7 +54,7 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
     }
     let phaseIndex = 0
     const results = await runRemoteSequence(
-      {address: flags.address, connect: {timeout: timeout < 0 ? undefined : timeout, connectTimeout: timeout < 0 ? 10 : timeout, auth: flags.auth}, index: flags.index},
+      remoteTarget(flags),
       {
         iterations: flags.iter,
         valueSize: flags.size,

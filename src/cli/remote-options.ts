@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import type {RemoteTarget} from '../perf/remote.js'
 import {RemoteDBM} from '../rpc/client/remote-dbm.js'
 
 /** Flags every `kv remote` command takes, named as in tkrzw_dbm_remote_util. */
@@ -28,4 +29,22 @@ export async function withRemote<T>(flags: RemoteFlagValues, work: (db: RemoteDB
   } finally {
     db.close()
   }
+}
+
+/** Where a benchmark connects, from the remote flags. */
+export function remoteTarget(flags: RemoteFlagValues): RemoteTarget {
+  const timeout = Number(flags.timeout)
+  if (!Number.isFinite(timeout)) throw new Error(`--timeout: not a number: "${flags.timeout}"`)
+  return {address: flags.address, connect: {timeout: timeout < 0 ? undefined : timeout, connectTimeout: timeout < 0 ? 10 : timeout, auth: flags.auth}, index: flags.index}
+}
+
+/** Flags every `kv perf` scenario takes, named as in tkrzw_dbm_remote_perf. */
+export const perfFlags = {
+  ...remoteFlags,
+  iter: Flags.integer({description: 'operations per worker', default: 10000, min: 1}),
+  size: Flags.integer({description: 'value size in bytes', default: 8, min: 0}),
+  threads: Flags.integer({description: 'concurrent workers', default: 1, min: 1}),
+  separate: Flags.boolean({description: 'one channel per worker instead of one shared channel'}),
+  random_seed: Flags.integer({description: 'random seed', default: 0}),
+  json: Flags.boolean({description: 'print one JSON object'}),
 }

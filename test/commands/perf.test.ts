@@ -1,7 +1,29 @@
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import * as path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {after, before, describe, it} from 'node:test'
-import {kv} from '../helpers/cli.js'
+import * as grpc from '@grpc/grpc-js'
+import {protocol} from '../../src/rpc/protocol.js'
+import {Logger} from '../../src/rpc/server/logger.js'
+import {DatabaseRegistry} from '../../src/rpc/server/registry.js'
+import {DBMServiceImpl} from '../../src/rpc/server/service.js'
+import {kv, type RunResult} from '../helpers/cli.js'
 import {startServer, type RunningServer} from '../helpers/server.js'
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/run.js')
+
+/** Runs kv without blocking this process's event loop (the stub server lives here). */
+function kvAsync(args: string[]): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {env: {...process.env, NO_COLOR: '1'}})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on('exit', (code) => resolve({status: code ?? -1, stdout, stderr}))
+  })
+}
 
 describe('kv perf against a kv serve child', () => {
   let server: RunningServer
@@ -35,4 +57,56 @@ describe('kv perf against a kv serve child', () => {
     assert.equal(perf('sequence', '--iter', '300', '--remove_only', '--index', '1').status, 0)
     assert.equal(kv(['remote', 'inspect', '--address', server.address, '--index', '1', 'num_records']).stdout, '0\n')
   })
+
+  it('mixes operations in parallel and counts them', () => {
+    const result = perf('parallel', '--iter', '300', '--threads', '3', '--random_key', '--json')
+    assert.equal(result.status, 0, result.stderr)
+    const report = JSON.parse(result.stdout)
+    assert.equal(report.operations, 900)
+    assert.deepEqual(report.errors, [])
+  })
+
+  it('finds a sound server consistent under wicked, with iterators, clears and rebuilds', () => {
+    const result = perf('wicked', '--iter', '400', '--threads', '3', '--iterator', '--clear', '--rebuild', '--index', '1')
+    assert.equal(result.status, 0, result.stdout + result.stderr)
+    assert.match(result.stdout, /^Consistent: yes$/m)
+  })
+
+  it('consumes every queued value exactly once', () => {
+    const result = perf('queue', '--iter', '150', '--threads', '3', '--notify', '--retry', '5', '--index', '1', '--json')
+    assert.equal(result.status, 0, result.stderr)
+    const report = JSON.parse(result.stdout)
+    assert.deepEqual(report.errors, [])
+    assert.ok(report.operations >= 900)
+  })
 })
+
+describe('kv perf wicked against a broken server', () => {
+  it('fails when the server drops some writes', async () => {
+    // The real service, except that every seventh Set answers success without storing.
+    const registry = DatabaseRegistry.open([], false)
+    const service = new DBMServiceImpl(registry, new Logger({file: '/dev/null', level: 'error', dateFormat: 'simple'}), {version: 'stub', startedAt: 0, replMaxTimestamp: () => 0})
+    const handlers = service.handlers()
+    let sets = 0
+    const realSet = handlers.Set
+    handlers.Set = (call, callback) => {
+      if (++sets % 7 === 0) callback(null, {status: {code: 0, message: ''}})
+      else realSet(call, callback)
+    }
+    const server = new grpc.Server()
+    server.addService(protocol().tkrzw_rpc.DBMService.service, handlers)
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    )
+    try {
+      const result = await kvAsync(['perf', 'wicked', '--address', `127.0.0.1:${port}`, '--iter', '300', '--threads', '2'])
+      assert.equal(result.status, 1, result.stdout)
+      assert.match(result.stdout, /^Inconsistent: /m)
+      assert.match(result.stderr, /^kv: BROKEN_DATA_ERROR: the server is inconsistent: /)
+    } finally {
+      server.forceShutdown()
+      registry.closeAll()
+    }
+  })
+})
+
