@@ -1,0 +1,185 @@
+// `npm run bench`: measures the local engine (kv dbm perf, next to tkrzw_dbm_perf when it is
+// installed) and the server (kv perf against kv serve, and against tkrzw_server when it is
+// on the PATH), then writes bench-report.md and bench-report.json.
+// Sizes: BENCH_ITER (local, default 1000000), BENCH_REMOTE_ITER (per worker, default 10000),
+// BENCH_THREADS (server workers, default 4); BENCH_OUT, the directory for the report.
+import {spawn, spawnSync} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const KV = path.join(ROOT, 'bin', 'run.js')
+const ITER = Number(process.env.BENCH_ITER ?? 1_000_000)
+const REMOTE_ITER = Number(process.env.BENCH_REMOTE_ITER ?? 10_000)
+const THREADS = Number(process.env.BENCH_THREADS ?? 4)
+const OUT = path.resolve(process.env.BENCH_OUT ?? '.')
+
+interface Phases {
+  [phase: string]: number
+}
+
+interface LocalRow {
+  dbm: string
+  kv: Phases
+  kvPeak: number
+  tkrzw?: Phases
+  tkrzwPeak?: number
+}
+
+interface ServerRow {
+  server: string
+  database: string
+  scenario: string
+  qps: number
+  p50: number
+  p99: number
+  errors: number
+}
+
+function has(program: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${program}`]).status === 0
+}
+
+function note(text: string): void {
+  process.stderr.write(`${text}\n`)
+}
+
+/** Runs a program under /usr/bin/time when present, returning its output and peak memory in bytes. */
+function measure(program: string, args: string[]): {stdout: string; peak: number} {
+  const timed = fs.existsSync('/usr/bin/time')
+  const result = timed
+    ? spawnSync('/usr/bin/time', ['-f', 'PEAK_KB=%M', program, ...args], {encoding: 'utf8', maxBuffer: 64 << 20})
+    : spawnSync(program, args, {encoding: 'utf8', maxBuffer: 64 << 20})
+  if (result.status !== 0) throw new Error(`${program} ${args.join(' ')} failed: ${result.stderr}`)
+  const peak = Number(/PEAK_KB=(\d+)/.exec(result.stderr)?.[1] ?? 0) * 1024
+  return {stdout: result.stdout, peak}
+}
+
+/** Phase throughputs from tkrzw_dbm_perf-shaped output ("Setting done: ... qps=N"). */
+function parsePhases(text: string): Phases {
+  const names: {[label: string]: string} = {Setting: 'set', Getting: 'get', Iterating: 'iterate', Removing: 'remove'}
+  const phases: Phases = {}
+  for (const match of text.matchAll(/^(\w+) done: .*?qps=(\d+)/gm)) if (names[match[1]]) phases[names[match[1]]] = Number(match[2])
+  return phases
+}
+
+function benchLocal(dir: string): LocalRow[] {
+  const rows: LocalRow[] = []
+  const oracle = has('tkrzw_dbm_perf')
+  for (const dbm of ['tiny', 'baby', 'cache', 'hash']) {
+    note(`local: ${dbm}, ${ITER} records`)
+    const file = path.join(dir, `kv-${dbm}.tkh`)
+    const kvArgs = [KV, 'dbm', 'perf', 'sequence', '--dbm', dbm, '--iter', String(ITER), ...(dbm === 'hash' ? ['--path', file] : [])]
+    const kv = measure(process.execPath, kvArgs)
+    const row: LocalRow = {dbm, kv: parsePhases(kv.stdout), kvPeak: kv.peak}
+    if (oracle) {
+      // Tkrzw's cache benchmark never finishes its iterate phase; it runs set only.
+      const extra = dbm === 'cache' ? ['--set_only'] : dbm === 'hash' ? ['--path', path.join(dir, 'tkrzw.tkh')] : []
+      const tkrzw = measure('tkrzw_dbm_perf', ['sequence', '--dbm', dbm, '--iter', String(ITER), ...extra])
+      row.tkrzw = parsePhases(tkrzw.stdout)
+      row.tkrzwPeak = tkrzw.peak
+    }
+    rows.push(row)
+    fs.rmSync(file, {force: true})
+  }
+  return rows
+}
+
+/** Starts a server and resolves with its address once it listens. */
+function startServer(program: string, args: string[], address: string): Promise<{stop: () => Promise<void>}> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, {stdio: ['ignore', 'pipe', 'pipe']})
+    let settled = false
+    const poll = setInterval(() => {
+      const probe = spawnSync(process.execPath, [KV, 'remote', 'echo', '--address', address, '--timeout', '1', 'ping'], {encoding: 'utf8'})
+      if (probe.status === 0 && !settled) {
+        settled = true
+        clearInterval(poll)
+        resolve({
+          stop: () =>
+            new Promise((done) => {
+              child.on('exit', () => done())
+              child.kill('SIGTERM')
+            }),
+        })
+      }
+    }, 300)
+    child.on('exit', (code) => {
+      clearInterval(poll)
+      if (!settled) reject(new Error(`${program} exited with ${code} before answering`))
+    })
+  })
+}
+
+function kvPerf(address: string, args: string[]): {qps: number; p50: number; p99: number; errors: number}[] {
+  const result = spawnSync(process.execPath, [KV, 'perf', ...args, '--address', address, '--json'], {encoding: 'utf8', maxBuffer: 64 << 20})
+  if (result.status !== 0 && !result.stdout) throw new Error(`kv perf ${args.join(' ')} failed: ${result.stderr}`)
+  const report = JSON.parse(result.stdout) as {phases?: {qps: number; latency: {p50: number; p99: number}}[]; qps?: number; latency?: {p50: number; p99: number}; errors?: string[]}
+  const phases = report.phases ?? [report as {qps: number; latency: {p50: number; p99: number}}]
+  return phases.map((phase) => ({qps: phase.qps, p50: phase.latency.p50, p99: phase.latency.p99, errors: report.errors?.length ?? 0}))
+}
+
+async function benchServer(name: string, program: string, argsFor: (address: string, dir: string) => string[], dir: string, port: number): Promise<ServerRow[]> {
+  const address = `127.0.0.1:${port}`
+  const server = await startServer(program, argsFor(address, dir), address)
+  const rows: ServerRow[] = []
+  try {
+    for (const [index, database] of [[0, 'tiny'], [1, 'hash']] as const) {
+      note(`server: ${name}, ${database}`)
+      const common = ['--index', String(index), '--iter', String(REMOTE_ITER), '--threads', String(THREADS), '--separate']
+      const sequence = kvPerf(address, ['sequence', ...common, '--set_only'])
+      rows.push({server: name, database, scenario: `set, ${THREADS} workers`, ...sequence[0]})
+      const gets = kvPerf(address, ['sequence', ...common, '--get_only'])
+      rows.push({server: name, database, scenario: `get, ${THREADS} workers`, ...gets[0]})
+      const streamed = kvPerf(address, ['sequence', ...common, '--set_only', '--stream'])
+      rows.push({server: name, database, scenario: `set in streams, ${THREADS} workers`, ...streamed[0]})
+      const parallel = kvPerf(address, ['parallel', ...common, '--random_key'])
+      rows.push({server: name, database, scenario: `parallel, ${THREADS} workers`, ...parallel[0]})
+    }
+    const queue = kvPerf(address, ['queue', '--iter', String(Math.ceil(REMOTE_ITER / 4)), '--threads', String(THREADS), '--notify'])
+    rows.push({server: name, database: 'tiny', scenario: `queue, ${THREADS}+${THREADS} workers`, ...queue[0]})
+  } finally {
+    await server.stop()
+  }
+  return rows
+}
+
+const ratio = (a?: number, b?: number): string => (a && b ? (a / b).toFixed(2) : '')
+const count = (n?: number): string => (n === undefined ? '' : Math.round(n).toLocaleString('en-US'))
+const mb = (n?: number): string => (n ? `${(n / 1e6).toFixed(0)} MB` : '')
+
+function markdown(local: LocalRow[], server: ServerRow[]): string {
+  const lines = [`# kv benchmark, ${new Date().toISOString()}`, '', `Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.cpus()[0]?.model ?? ''}`, '']
+  lines.push(`## Local engine: \`kv dbm perf sequence --iter ${ITER}\` next to \`tkrzw_dbm_perf sequence\``, '')
+  lines.push('| class | phase | kv ops/s | Tkrzw ops/s | ratio |', '|---|---|---|---|---|')
+  for (const row of local) {
+    for (const phase of ['set', 'get', 'remove']) {
+      lines.push(`| ${row.dbm} | ${phase} | ${count(row.kv[phase])} | ${count(row.tkrzw?.[phase])} | ${ratio(row.kv[phase], row.tkrzw?.[phase])} |`)
+    }
+    lines.push(`| ${row.dbm} | peak memory | ${mb(row.kvPeak)} | ${mb(row.tkrzwPeak)} | ${ratio(row.kvPeak, row.tkrzwPeak)} |`)
+  }
+  lines.push('', `## Server: \`kv perf\`, ${REMOTE_ITER} calls per worker`, '')
+  lines.push('| server | database | scenario | calls/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|---|')
+  for (const row of server) lines.push(`| ${row.server} | ${row.database} | ${row.scenario} | ${count(row.qps)} | ${row.p50.toFixed(3)} | ${row.p99.toFixed(3)} | ${row.errors} |`)
+  return `${lines.join('\n')}\n`
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-bench-'))
+try {
+  const local = benchLocal(dir)
+  const server = await benchServer('kv serve', process.execPath, (address, where) => [KV, 'serve', '--address', address, '#dbm=tiny', path.join(where, 'server.tkh')], dir, 19781)
+  if (has('tkrzw_server')) {
+    server.push(...(await benchServer('tkrzw_server', 'tkrzw_server', (address, where) => ['--address', address, '#dbm=tiny', path.join(where, 'tkrzw-server.tkh')], dir, 19782)))
+  } else {
+    note('tkrzw_server is not on the PATH: the server rows show kv serve alone')
+  }
+  fs.mkdirSync(OUT, {recursive: true})
+  fs.writeFileSync(path.join(OUT, 'bench-report.json'), `${JSON.stringify({iterations: ITER, remoteIterations: REMOTE_ITER, threads: THREADS, local, server}, null, 2)}\n`)
+  const report = markdown(local, server)
+  fs.writeFileSync(path.join(OUT, 'bench-report.md'), report)
+  process.stdout.write(report)
+} finally {
+  fs.rmSync(dir, {recursive: true, force: true})
+}
