@@ -1,3 +1,4 @@
+import * as os from 'node:os'
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {Progress} from '../../src/cli/progress.js'
@@ -13,6 +14,7 @@ export default class PerfParallel extends KvCommand {
     random_key: Flags.boolean({description: 'random keys instead of sequential ones'}),
     random_value: Flags.boolean({description: 'values of random length up to --size'}),
     stream: Flags.boolean({description: 'pipeline the calls on the Stream method'}),
+    worker_threads: Flags.integer({description: 'spread the workers over this many worker threads (0: one per core)', default: 1, min: 0}),
   }
 
   async run(): Promise<void> {
@@ -27,6 +29,7 @@ export default class PerfParallel extends KvCommand {
       randomKey: flags.random_key,
       randomValue: flags.random_value,
       stream: flags.stream,
+      processes: flags.worker_threads === 0 ? os.availableParallelism() : flags.worker_threads,
       onProgress: (n) => progress.tick(n),
     })
     progress.done()

@@ -1,3 +1,4 @@
+import * as os from 'node:os'
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {Progress} from '../../src/cli/progress.js'
@@ -16,6 +17,7 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
   static override examples = [
     '<%= config.bin %> perf sequence --iter 100000',
     '<%= config.bin %> perf sequence --threads 8 --separate --iter 20000',
+    '<%= config.bin %> perf sequence --threads 8 --separate --worker_threads 0 --iter 20000',
     '<%= config.bin %> perf sequence --stream --ignore_result --iter 1000000',
     '<%= config.bin %> perf sequence --multi 100 --set_only --json',
   ]
@@ -30,15 +32,21 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
     remove_only: Flags.boolean({description: 'only the remove phase'}),
     stream: Flags.boolean({description: 'pipeline the calls on the Stream method'}),
     ignore_result: Flags.boolean({description: 'with --stream: updates ask for no response'}),
+    worker_threads: Flags.integer({description: 'spread the workers over this many worker threads, so one client core does not cap the numbers (0: one per core)', default: 1, min: 0}),
     multi: Flags.integer({description: 'records per SetMulti/GetMulti/RemoveMulti call (1: single calls)', default: 1, min: 1}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(PerfSequence)
-    const only = (['echo', 'set', 'get', 'iterate', 'remove'] as RemotePhase[]).filter(
-      (phase) => ({echo: flags.echo_only, set: flags.set_only, get: flags.get_only, iterate: flags.iter_only, remove: flags.remove_only})[phase],
-    )
-    const phases: RemotePhase[] = only.length > 0 ? only : ['echo', 'set', 'get', 'iterate', 'remove']
+    const chosen: [RemotePhase, boolean][] = [
+      ['echo', flags.echo_only],
+      ['set', flags.set_only],
+      ['get', flags.get_only],
+      ['iterate', flags.iter_only],
+      ['remove', flags.remove_only],
+    ]
+    const only = chosen.filter(([, wanted]) => wanted).map(([phase]) => phase)
+    const phases: RemotePhase[] = only.length > 0 ? only : chosen.map(([phase]) => phase)
     const setting = `address=${flags.address} num_iterations=${flags.iter} value_size=${flags.size} num_threads=${flags.threads}`
     let progress: Progress | undefined
     const print = (result: RemotePhaseResult): void => {
@@ -57,6 +65,7 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
       remoteTarget(flags),
       {
         iterations: flags.iter,
+        processes: flags.worker_threads === 0 ? os.availableParallelism() : flags.worker_threads,
         valueSize: flags.size,
         threads: flags.threads,
         separate: flags.separate,

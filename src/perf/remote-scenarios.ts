@@ -2,7 +2,7 @@ import {ANY_VALUE} from '../engine/dbm.js'
 import {Code, StatusError} from '../engine/status.js'
 import {RemoteDBM} from '../rpc/client/remote-dbm.js'
 import {makeRandom} from './local.js'
-import {percentiles, perfKey, type Latency, type RemoteTarget} from './remote.js'
+import {percentiles, perfKey, runRemoteSequence, type Latency, type RemoteTarget} from './remote.js'
 
 /** What a mixed scenario reports. */
 export interface ScenarioResult {
@@ -91,40 +91,19 @@ export interface ParallelOptions extends WorkerOptions {
   randomKey: boolean
   randomValue: boolean
   stream: boolean
+  /** Worker threads the workers are spread over. */
+  processes?: number
 }
 
 /** Sets, gets and removes mixed across concurrent workers, like the reference `parallel`. */
 export async function runRemoteParallel(target: RemoteTarget, options: ParallelOptions): Promise<ScenarioResult> {
-  return withWorkers(target, options, async (dbs) => {
-    const recorder = new Recorder(options.iterations * dbs.length, options.onProgress)
-    const started = performance.now()
-    const span = options.iterations * dbs.length
-    await Promise.all(
-      dbs.map(async (db, t) => {
-        const random = makeRandom(options.seed + t + 1)
-        const value = Buffer.alloc(options.valueSize, 0x78)
-        const stream = options.stream ? db.makeStream() : undefined
-        try {
-          for (let i = 0; i < options.iterations; i++) {
-            const key = perfKey(options.randomKey ? Math.floor(random() * span) : t * options.iterations + i)
-            const data = options.randomValue ? value.subarray(0, Math.floor(random() * (options.valueSize + 1))) : value
-            const r = random()
-            if (r < 0.5) await recorder.time(stream ? stream.set(key, data) : db.set(key, data))
-            else if (r < 0.8) await recorder.time(stream ? stream.get(key) : db.get(key))
-            else
-              await recorder.time(
-                (stream ? stream.remove(key) : db.remove(key)).catch((error: unknown) => {
-                  if (!isNotFound(error)) throw error
-                }),
-              )
-          }
-        } finally {
-          stream?.close()
-        }
-      }),
-    )
-    return result('parallel', recorder, started, [])
+  const [phase] = await runRemoteSequence(target, {
+    ...options,
+    phases: ['mixed'],
+    ignoreResult: false,
+    multi: 1,
   })
+  return {...phase, name: 'parallel', errors: []}
 }
 
 export interface WickedOptions extends WorkerOptions {

@@ -1,3 +1,4 @@
+import {Worker as NodeWorker} from 'node:worker_threads'
 import {RemoteDBM, type ConnectOptions} from '../rpc/client/remote-dbm.js'
 import type {RemoteStream} from '../rpc/client/remote-stream.js'
 import {Code, StatusError} from '../engine/status.js'
@@ -20,7 +21,8 @@ export interface RemotePhaseResult {
   latency: Latency
 }
 
-export type RemotePhase = 'echo' | 'set' | 'get' | 'iterate' | 'remove'
+/** The sequence phases, and `mixed`: sets, gets and removes drawn at random (the parallel scenario). */
+export type RemotePhase = 'echo' | 'set' | 'get' | 'iterate' | 'remove' | 'mixed'
 
 export interface RemoteTarget {
   address: string
@@ -31,6 +33,8 @@ export interface RemoteTarget {
 export interface RemoteSequenceOptions {
   /** Operations per worker. */
   iterations: number
+  /** Worker threads the workers are spread over (1: all in this thread). */
+  processes?: number
   valueSize: number
   /** Concurrent workers. */
   threads: number
@@ -76,47 +80,156 @@ interface Worker {
  */
 export async function runRemoteSequence(target: RemoteTarget, options: RemoteSequenceOptions): Promise<RemotePhaseResult[]> {
   const threads = Math.max(1, options.threads)
-  const shared = options.separate ? undefined : await RemoteDBM.connect(target.address, target.connect)
-  const workers: Worker[] = []
+  const processes = Math.min(threads, Math.max(1, options.processes ?? 1))
+  const pool = processes > 1 ? await ThreadPool.start(target, options, processes) : await LocalPool.start(target, options)
   try {
-    for (let t = 0; t < threads; t++) {
-      const db = shared ?? (await RemoteDBM.connect(target.address, target.connect))
-      if (!shared) db.setDBMIndex(target.index)
-      workers.push({db})
-    }
-    shared?.setDBMIndex(target.index)
     const results: RemotePhaseResult[] = []
-    const total = options.iterations * threads
     for (const phase of options.phases) {
-      const samples = new Float64Array(total)
-      let recorded = 0
-      const record = (started: number, count = 1) => {
-        const latency = performance.now() - started
-        for (let i = 0; i < count && recorded < samples.length; i++) samples[recorded++] = latency
-        options.onProgress?.(count)
-      }
-      if (options.stream) for (const worker of workers) worker.stream = worker.db.makeStream()
       const started = performance.now()
-      const counts = await Promise.all(workers.map((worker, t) => runPhase(phase, worker, t, options, record)))
-      // Responses not asked for: one round trip on each stream makes sure the server has caught up.
-      if (options.stream) {
-        for (const worker of workers) {
-          await worker.stream!.echo('')
-          worker.stream!.close()
-          worker.stream = undefined
-        }
-      }
+      const outcome = await pool.run(phase)
       const elapsed = (performance.now() - started) / 1000
-      const operations = counts.reduce((a, b) => a + b, 0)
-      const result = {name: phase, operations, elapsed, qps: operations / elapsed, latency: percentiles(samples.subarray(0, recorded))}
+      const result = {name: phase, operations: outcome.operations, elapsed, qps: outcome.operations / elapsed, latency: percentiles(outcome.samples)}
       results.push(result)
       options.onPhase?.(result)
     }
     return results
   } finally {
-    for (const worker of workers) worker.stream?.close()
-    if (shared) shared.close()
-    else for (const worker of workers) worker.db.close()
+    await pool.close()
+  }
+}
+
+/** What a pool of workers did in one phase. */
+export interface PhaseOutcome {
+  operations: number
+  samples: Float64Array
+}
+
+/** Options that can cross into a worker thread (no callbacks). */
+export type PlainSequenceOptions = Omit<RemoteSequenceOptions, 'onPhase' | 'onProgress'>
+
+/** Workers in this thread: worker t of `ids` runs its own share of each phase. */
+export class LocalPool {
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly ids: number[],
+    private readonly options: PlainSequenceOptions & {onProgress?: (completed: number) => void},
+    private readonly shared: RemoteDBM | undefined,
+  ) {}
+
+  static async start(target: RemoteTarget, options: PlainSequenceOptions & {onProgress?: (completed: number) => void}, ids?: number[]): Promise<LocalPool> {
+    const workerIds = ids ?? Array.from({length: Math.max(1, options.threads)}, (_, t) => t)
+    const shared = options.separate ? undefined : await RemoteDBM.connect(target.address, target.connect)
+    shared?.setDBMIndex(target.index)
+    const workers: Worker[] = []
+    try {
+      for (let n = 0; n < workerIds.length; n++) {
+        const db = shared ?? (await RemoteDBM.connect(target.address, target.connect))
+        if (!shared) db.setDBMIndex(target.index)
+        workers.push({db})
+      }
+    } catch (error) {
+      shared?.close()
+      for (const worker of workers) if (worker.db !== shared) worker.db.close()
+      throw error
+    }
+    return new LocalPool(workers, workerIds, options, shared)
+  }
+
+  async run(phase: RemotePhase): Promise<PhaseOutcome> {
+    const options = this.options
+    const samples = new Float64Array(options.iterations * this.workers.length)
+    let recorded = 0
+    const record = (started: number, count = 1) => {
+      const latency = performance.now() - started
+      for (let i = 0; i < count && recorded < samples.length; i++) samples[recorded++] = latency
+      options.onProgress?.(count)
+    }
+    if (options.stream) for (const worker of this.workers) worker.stream = worker.db.makeStream()
+    const counts = await Promise.all(this.workers.map((worker, n) => runPhase(phase, worker, this.ids[n], options, record)))
+    // Responses not asked for: one round trip on each stream makes sure the server has caught up.
+    if (options.stream) {
+      for (const worker of this.workers) {
+        await worker.stream!.echo('')
+        worker.stream!.close()
+        worker.stream = undefined
+      }
+    }
+    return {operations: counts.reduce((a, b) => a + b, 0), samples: samples.subarray(0, recorded)}
+  }
+
+  async close(): Promise<void> {
+    for (const worker of this.workers) worker.stream?.close()
+    if (this.shared) this.shared.close()
+    else for (const worker of this.workers) worker.db.close()
+  }
+}
+
+/** Workers spread over worker threads, so that one client core does not cap the numbers. */
+class ThreadPool {
+  private constructor(
+    private readonly threads: NodeWorker[],
+    private readonly onProgress?: (completed: number) => void,
+  ) {}
+
+  static async start(target: RemoteTarget, options: RemoteSequenceOptions, processes: number): Promise<ThreadPool> {
+    const {onPhase: _onPhase, onProgress, ...plain} = options
+    const threads: NodeWorker[] = []
+    for (let p = 0; p < processes; p++) {
+      const ids: number[] = []
+      for (let t = p; t < Math.max(1, options.threads); t += processes) ids.push(t)
+      threads.push(new NodeWorker(new URL('./remote-thread.js', import.meta.url), {workerData: {target, options: plain, ids}}))
+    }
+    const pool = new ThreadPool(threads, onProgress)
+    await Promise.all(threads.map((thread) => pool.next(thread, 'ready')))
+    return pool
+  }
+
+  /** The next message of a kind from a thread; progress messages are passed on meanwhile. */
+  private next(thread: NodeWorker, kind: string): Promise<{operations?: number; samples?: Float64Array}> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: {kind: string; completed?: number; error?: string; operations?: number; samples?: Float64Array}) => {
+        if (message.kind === 'progress') return this.onProgress?.(message.completed ?? 0)
+        thread.off('message', onMessage)
+        thread.off('error', onError)
+        if (message.kind === 'error') reject(new StatusError(Code.NETWORK_ERROR, message.error ?? 'a worker thread failed'))
+        else if (message.kind === kind) resolve(message)
+      }
+      const onError = (error: Error) => {
+        thread.off('message', onMessage)
+        reject(error)
+      }
+      thread.on('message', onMessage)
+      thread.once('error', onError)
+    })
+  }
+
+  async run(phase: RemotePhase): Promise<PhaseOutcome> {
+    const outcomes = await Promise.all(
+      this.threads.map((thread) => {
+        const done = this.next(thread, 'done')
+        thread.postMessage({kind: 'run', phase})
+        return done
+      }),
+    )
+    const operations = outcomes.reduce((sum, outcome) => sum + (outcome.operations ?? 0), 0)
+    const samples = new Float64Array(outcomes.reduce((sum, outcome) => sum + (outcome.samples?.length ?? 0), 0))
+    let at = 0
+    for (const outcome of outcomes) {
+      samples.set(outcome.samples ?? new Float64Array(0), at)
+      at += outcome.samples?.length ?? 0
+    }
+    return {operations, samples}
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.threads.map(async (thread) => {
+        const closed = this.next(thread, 'closed').catch(() => ({}))
+        thread.postMessage({kind: 'close'})
+        await closed
+        await thread.terminate()
+      }),
+    )
   }
 }
 
@@ -125,7 +238,7 @@ async function runPhase(
   phase: RemotePhase,
   worker: Worker,
   t: number,
-  options: RemoteSequenceOptions,
+  options: PlainSequenceOptions,
   record: (started: number, count?: number) => void,
 ): Promise<number> {
   const {iterations, multi} = options
@@ -151,18 +264,22 @@ async function runPhase(
     }
     return done
   }
+  const mixRandom = makeRandom(options.seed * 31 + t + 7)
   for (let i = 0; i < iterations; i++) {
     const key = keyOf(i)
+    // In the mixed phase: half sets, three tenths gets, a fifth removes.
+    const r = phase === 'mixed' ? mixRandom() : 0
+    const kind = phase !== 'mixed' ? phase : r < 0.5 ? 'set' : r < 0.8 ? 'get' : 'remove'
     const started = performance.now()
     if (stream) {
-      if (phase === 'echo') await stream.echo(key)
-      else if (phase === 'set') await stream.set(key, valueOf(), true, options.ignoreResult)
-      else if (phase === 'get') await stream.get(key)
-      else await stream.remove(key, options.ignoreResult).catch(ignoreNotFound(options.randomKey))
-    } else if (phase === 'echo') await db.echo(key)
-    else if (phase === 'set') await db.set(key, valueOf())
-    else if (phase === 'get') await db.get(key)
-    else await db.remove(key).catch(ignoreNotFound(options.randomKey))
+      if (kind === 'echo') await stream.echo(key)
+      else if (kind === 'set') await stream.set(key, valueOf(), true, options.ignoreResult)
+      else if (kind === 'get') await stream.get(key)
+      else await stream.remove(key, options.ignoreResult).catch(ignoreNotFound(options.randomKey || phase === 'mixed'))
+    } else if (kind === 'echo') await db.echo(key)
+    else if (kind === 'set') await db.set(key, valueOf())
+    else if (kind === 'get') await db.get(key)
+    else await db.remove(key).catch(ignoreNotFound(options.randomKey || phase === 'mixed'))
     record(started)
     done++
   }
@@ -170,7 +287,7 @@ async function runPhase(
 }
 
 /** Steps a cursor through this worker's range of keys (or from the first record, for one worker). */
-async function iterateShare(worker: Worker, t: number, options: RemoteSequenceOptions, record: (started: number) => void): Promise<number> {
+async function iterateShare(worker: Worker, t: number, options: PlainSequenceOptions, record: (started: number) => void): Promise<number> {
   const iter = worker.db.makeIterator()
   try {
     if (t === 0) await iter.first()

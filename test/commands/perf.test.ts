@@ -64,6 +64,13 @@ describe('kv perf against a kv serve child', () => {
     const report = JSON.parse(result.stdout)
     assert.equal(report.operations, 900)
     assert.deepEqual(report.errors, [])
+    // The same spread over two worker threads.
+    const threaded = perf('parallel', '--iter', '300', '--threads', '3', '--separate', '--worker_threads', '2', '--json')
+    assert.equal(threaded.status, 0, threaded.stderr)
+    assert.equal(JSON.parse(threaded.stdout).operations, 900)
+    const sequence = perf('sequence', '--iter', '100', '--threads', '4', '--worker_threads', '2', '--set_only', '--get_only', '--json')
+    assert.equal(sequence.status, 0, sequence.stderr)
+    assert.deepEqual(JSON.parse(sequence.stdout).phases.map((p: {operations: number}) => p.operations), [400, 400])
   })
 
   it('finds a sound server consistent under wicked, with iterators, clears and rebuilds', () => {
