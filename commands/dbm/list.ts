@@ -1,6 +1,6 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
-import {LIST_MOVES, startListing, type ListMove} from '../../src/cli/list-moves.js'
+import {listFlags, startListing, type ListMove} from '../../src/cli/list-moves.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
 import {tsvField} from '../../src/cli/escape.js'
 
@@ -14,11 +14,7 @@ export default class List extends KvCommand {
   static override args = {file: Args.string({description: 'database file or configuration string', required: true})}
   static override flags = {
     ...commonDbmFlags,
-    move: Flags.string({description: 'where to start', options: [...LIST_MOVES], default: 'first'}),
-    jump_key: Flags.string({description: 'the key to jump to', default: ''}),
-    items: Flags.integer({description: 'how many records to print (0 or less: all)', default: 10}),
-    escape: Flags.boolean({description: 'escape keys and values C-style'}),
-    keys: Flags.boolean({description: 'print keys only'}),
+    ...listFlags,
   }
 
   async run(): Promise<void> {

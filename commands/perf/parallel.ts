@@ -1,8 +1,7 @@
-import * as os from 'node:os'
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {Progress} from '../../src/cli/progress.js'
-import {perfFlags, remoteTarget} from '../../src/cli/remote-options.js'
+import {perfFlags, remoteTarget, workerThreadCount, workerThreadsFlag} from '../../src/cli/remote-options.js'
 import {scenarioText} from '../../src/cli/scenario-output.js'
 import {runRemoteParallel} from '../../src/perf/remote-scenarios.js'
 
@@ -14,7 +13,7 @@ export default class PerfParallel extends KvCommand {
     random_key: Flags.boolean({description: 'random keys instead of sequential ones'}),
     random_value: Flags.boolean({description: 'values of random length up to --size'}),
     stream: Flags.boolean({description: 'pipeline the calls on the Stream method'}),
-    worker_threads: Flags.integer({description: 'spread the workers over this many worker threads (0: one per core)', default: 1, min: 0}),
+    worker_threads: workerThreadsFlag,
   }
 
   async run(): Promise<void> {
@@ -29,7 +28,7 @@ export default class PerfParallel extends KvCommand {
       randomKey: flags.random_key,
       randomValue: flags.random_value,
       stream: flags.stream,
-      processes: flags.worker_threads === 0 ? os.availableParallelism() : flags.worker_threads,
+      processes: workerThreadCount(flags.worker_threads),
       onProgress: (n) => progress.tick(n),
     })
     progress.done()

@@ -1,8 +1,8 @@
-import * as os from 'node:os'
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {Progress} from '../../src/cli/progress.js'
-import {perfFlags, remoteTarget} from '../../src/cli/remote-options.js'
+import {latencyText} from '../../src/cli/scenario-output.js'
+import {perfFlags, remoteTarget, workerThreadCount, workerThreadsFlag} from '../../src/cli/remote-options.js'
 import {runRemoteSequence, type RemotePhase, type RemotePhaseResult} from '../../src/perf/remote.js'
 
 const LABELS: {[phase: string]: string} = {echo: 'Echoing', set: 'Setting', get: 'Getting', iterate: 'Iterating', remove: 'Removing'}
@@ -32,7 +32,7 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
     remove_only: Flags.boolean({description: 'only the remove phase'}),
     stream: Flags.boolean({description: 'pipeline the calls on the Stream method'}),
     ignore_result: Flags.boolean({description: 'with --stream: updates ask for no response'}),
-    worker_threads: Flags.integer({description: 'spread the workers over this many worker threads, so one client core does not cap the numbers (0: one per core)', default: 1, min: 0}),
+    worker_threads: workerThreadsFlag,
     multi: Flags.integer({description: 'records per SetMulti/GetMulti/RemoveMulti call (1: single calls)', default: 1, min: 1}),
   }
 
@@ -54,10 +54,9 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
       progress = undefined
       if (flags.json) return
       const label = LABELS[result.name]
-      const {p50, p99, p999, max} = result.latency
       process.stdout.write(
         `${label}: ${setting}\n${label} done: elapsed_time=${result.elapsed.toFixed(6)} num_operations=${result.operations} ` +
-          `qps=${Math.round(result.qps)} p50=${p50.toFixed(3)}ms p99=${p99.toFixed(3)}ms p999=${p999.toFixed(3)}ms max=${max.toFixed(3)}ms\n\n`,
+          `qps=${Math.round(result.qps)} ${latencyText(result.latency)}\n\n`,
       )
     }
     let phaseIndex = 0
@@ -65,7 +64,7 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
       remoteTarget(flags),
       {
         iterations: flags.iter,
-        processes: flags.worker_threads === 0 ? os.availableParallelism() : flags.worker_threads,
+        processes: workerThreadCount(flags.worker_threads),
         valueSize: flags.size,
         threads: flags.threads,
         separate: flags.separate,

@@ -1,3 +1,4 @@
+import * as os from 'node:os'
 import {Flags} from '@oclif/core'
 import type {RemoteTarget} from '../perf/remote.js'
 import {RemoteDBM} from '../rpc/client/remote-dbm.js'
@@ -36,6 +37,18 @@ export function remoteTarget(flags: RemoteFlagValues): RemoteTarget {
   const timeout = Number(flags.timeout)
   if (!Number.isFinite(timeout)) throw new Error(`--timeout: not a number: "${flags.timeout}"`)
   return {address: flags.address, connect: {timeout: timeout < 0 ? undefined : timeout, connectTimeout: timeout < 0 ? 10 : timeout, auth: flags.auth}, index: flags.index}
+}
+
+/** `--worker_threads`: how many worker threads a benchmark's workers are spread over. */
+export const workerThreadsFlag = Flags.integer({
+  description: 'spread the workers over this many worker threads, so one client core does not cap the numbers (0: one per core)',
+  default: 1,
+  min: 0,
+})
+
+/** The thread count `--worker_threads` asks for, 0 meaning one per core. */
+export function workerThreadCount(flag: number): number {
+  return flag === 0 ? os.availableParallelism() : flag
 }
 
 /** Flags every `kv perf` scenario takes, named as in tkrzw_dbm_remote_perf. */

@@ -70,10 +70,6 @@ export function decodeStaticFlags(byte: number): StaticFlags {
   return {updateMode: byte & 0x3, crcWidth: CRC_WIDTHS[(byte >> 2) & 0x3], compMode: (byte >> 4) & 0x7}
 }
 
-export function crcBytes(width: number): number {
-  return width / 8
-}
-
 /** Where records begin: after the buckets and 1 KiB of pool and header, aligned to 4096 and to 2^alignPow. */
 export function recordBaseFor(numBuckets: number, offsetWidth: number, alignPow: number): number {
   const raw = METADATA_SIZE + numBuckets * offsetWidth + FBP_SECTION_SIZE + RECORD_HEADER_SECTION_SIZE
@@ -168,6 +164,16 @@ export function decodeMetadata(buffer: Buffer): Metadata {
     dbType: buffer.readUInt32BE(META_OFFSET_DB_TYPE),
     opaque: Buffer.from(buffer.subarray(60, META_OFFSET_CYCLIC_BACK)),
   }
+}
+
+/** What makes a metadata section's layout impossible, or undefined when it is plausible. */
+export function layoutProblem(meta: Metadata): string | undefined {
+  const mode = decodeStaticFlags(meta.staticFlags).updateMode
+  if (mode !== UPDATE_IN_PLACE && mode !== UPDATE_APPENDING) return `unknown update mode ${mode}`
+  if (meta.offsetWidth < MIN_OFFSET_WIDTH || meta.offsetWidth > MAX_OFFSET_WIDTH) return `offset width ${meta.offsetWidth} out of range`
+  if (meta.alignPow > MAX_ALIGN_POW) return `alignment power ${meta.alignPow} out of range`
+  if (meta.numBuckets < 1 || meta.numBuckets > MAX_NUM_BUCKETS) return `bucket count ${meta.numBuckets} out of range`
+  return undefined
 }
 
 export function metadataConsistent(buffer: Buffer): boolean {

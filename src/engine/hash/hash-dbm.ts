@@ -46,6 +46,7 @@ import {
   encodeRecordHeaderSection,
   encodeStaticFlags,
   hashBucketSize,
+  layoutProblem,
   maxHeaderSize,
   metadataConsistent,
   parseRecordHeader,
@@ -54,8 +55,9 @@ import {
 } from './format.js'
 import {FreeBlockPool} from './free-pool.js'
 import {HashIterator} from './iterator.js'
+import {readCheckedRecord} from './record-check.js'
 import {restoreHashFile} from './restore.js'
-import {defaultTuning, readHashTuning, type HashTuning} from './tuning.js'
+import {readHashTuning, type HashTuning} from './tuning.js'
 
 const EMPTY = Buffer.alloc(0)
 const REBUILD_FLUSH_BYTES = 8 << 20
@@ -201,12 +203,8 @@ export class HashDBM extends DBM {
     const raw = file.read(0, Math.min(METADATA_SIZE, file.size))
     const meta = decodeMetadata(raw)
     const flags = decodeStaticFlags(meta.staticFlags)
-    if (flags.updateMode !== UPDATE_IN_PLACE && flags.updateMode !== UPDATE_APPENDING) {
-      throw new StatusError(Code.BROKEN_DATA_ERROR, `invalid update mode in the metadata: ${flags.updateMode}`)
-    }
-    if (meta.offsetWidth < 3 || meta.offsetWidth > 6 || meta.alignPow > 16 || meta.numBuckets < 1 || meta.numBuckets > 2 ** 40) {
-      throw new StatusError(Code.BROKEN_DATA_ERROR, 'invalid metadata: offset width, alignment or bucket count out of range')
-    }
+    const problem = layoutProblem(meta)
+    if (problem) throw new StatusError(Code.BROKEN_DATA_ERROR, `invalid metadata: ${problem}`)
     this.offsetWidth = meta.offsetWidth
     this.alignPow = meta.alignPow
     this.numBuckets = meta.numBuckets
@@ -741,10 +739,6 @@ export class HashDBM extends DBM {
     this.takeOver(fresh, tuning, isTrue(params.sync_hard))
   }
 
-  get rebuilding(): boolean {
-    return this.touchedDuringRebuild !== undefined
-  }
-
   private copyRecordsInto(dest: HashDBM, startBucket: number, endBucket: number): void {
     for (let bucket = startBucket; bucket < endBucket; bucket++) {
       if (this.readBucket(bucket) === 0) continue
@@ -909,31 +903,10 @@ export class HashDBM extends DBM {
 
   /** What is wrong with one record, if anything: checksum, CRC, padding, compressed data. */
   checkRecord(header: RecordHeader): string | undefined {
-    const file = this.file!
-    const at = header.offset
-    if (header.offset + header.size > file.size) return `the record at ${at} runs past the end of the file`
-    const key = this.readKey(header)
-    const stored = file.read(header.valueOffset, header.valueSize)
-    let sum = 11
-    for (const byte of key) sum += byte
-    for (const byte of stored) sum += byte
-    if ((sum % 61) + 3 !== header.checksum) return `the record at ${at} has a wrong checksum`
-    if (this.crcWidth > 0 && header.op !== OP_VOID && recordCrc(this.crcWidth, key, stored) !== header.crc) {
-      return `the record at ${at} has a wrong CRC`
-    }
-    if (header.paddingBytes > 0) {
-      const padding = file.read(header.valueOffset + header.valueSize, 1)
-      if (padding[0] !== 0xdd) return `the record at ${at} has broken padding`
-    }
-    if (this.codec && (header.op === OP_ADD || header.op === OP_SET)) {
-      try {
-        this.codec.decompress(stored)
-      } catch {
-        return `the record at ${at} holds data that does not decompress`
-      }
-    }
-    return undefined
+    if (header.offset + header.size > this.file!.size) return `the record at ${header.offset} runs past the end of the file`
+    return readCheckedRecord(this.file!, header, this.crcWidth, this.codec).problem
   }
+
 
   // ---- plain accessors ----
 
@@ -1000,5 +973,3 @@ function fsyncPath(path: string): void {
     fs.closeSync(fd)
   }
 }
-
-export const HASH_DEFAULTS = defaultTuning()

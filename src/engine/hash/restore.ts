@@ -1,22 +1,19 @@
 import * as fs from 'node:fs'
 import {NOOP, REMOVE} from '../dbm.js'
 import {codecFor, type Codec} from '../io/compress.js'
-import {recordCrc} from '../io/crc.js'
 import {PagedFile} from '../io/paged-file.js'
 import {Code, StatusError} from '../status.js'
 import {
   FILE_MAGIC,
   METADATA_SIZE,
-  OP_ADD,
   OP_REMOVE,
-  OP_SET,
   OP_VOID,
-  PADDING_MAGIC,
   RECORD_HEADER_SECTION_SIZE,
   RECORD_SECTION_MAGIC,
   RecordHeader,
   decodeMetadata,
   decodeStaticFlags,
+  layoutProblem,
   maxHeaderSize,
   metadataConsistent,
   parseRecordHeader,
@@ -24,6 +21,7 @@ import {
   type StaticFlags,
 } from './format.js'
 import {HashDBM} from './hash-dbm.js'
+import {readCheckedRecord} from './record-check.js'
 import {defaultTuning} from './tuning.js'
 
 /** What a damaged file still tells about its layout. */
@@ -48,7 +46,7 @@ export function salvageLayout(file: PagedFile): SalvagedLayout {
     if (raw.subarray(0, FILE_MAGIC.length).equals(FILE_MAGIC) && metadataConsistent(raw)) {
       const meta = decodeMetadata(raw)
       const flags = decodeStaticFlags(meta.staticFlags)
-      if (meta.offsetWidth >= 3 && meta.offsetWidth <= 6 && meta.alignPow <= 16 && meta.numBuckets >= 1 && meta.numBuckets <= 2 ** 40 && (flags.updateMode === 1 || flags.updateMode === 2)) {
+      if (layoutProblem(meta) === undefined) {
         const recordBase = recordBaseFor(meta.numBuckets, meta.offsetWidth, meta.alignPow)
         if (recordBase <= size) {
           return {flags, offsetWidth: meta.offsetWidth, alignPow: meta.alignPow, recordBase, numBuckets: meta.numBuckets, syncedSize: meta.fileSize}
@@ -122,22 +120,9 @@ function readSoundRecord(
   const size = header.size
   if (size <= 0 || size % alignment !== 0 || offset + size > end) return undefined
   if (header.op === OP_VOID && (header.keySize !== 0 || header.valueSize !== 0)) return undefined
-  const key = file.read(header.keyOffset, header.keySize)
-  const stored = file.read(header.valueOffset, header.valueSize)
-  let sum = 11
-  for (const byte of key) sum += byte
-  for (const byte of stored) sum += byte
-  if ((sum % 61) + 3 !== header.checksum) return undefined
-  if (header.paddingBytes > 0 && file.read(header.valueOffset + header.valueSize, 1)[0] !== PADDING_MAGIC) return undefined
-  if (crcWidth > 0 && header.op !== OP_VOID && recordCrc(crcWidth, key, stored) !== header.crc) return undefined
-  let value = stored
-  if (codec && (header.op === OP_ADD || header.op === OP_SET)) {
-    try {
-      value = codec.decompress(stored)
-    } catch {
-      return undefined
-    }
-  }
+  const checked = readCheckedRecord(file, header, crcWidth, codec)
+  if (checked.problem) return undefined
+  const {key, value} = checked
   return {offset, op: header.op, key, value}
 }
 

@@ -88,11 +88,6 @@ export class PagedFile {
     return this.dirtyPages.length * PAGE_SIZE
   }
 
-  /** The size of the file on disk, which lags the logical size until a flush. */
-  get sizeOnDisk(): number {
-    return this.diskSize
-  }
-
   private page(index: number): Page {
     if (index === this.lastIndex) return this.lastPage as Page
     let page = index < this.pages.length ? this.pages[index] : undefined
@@ -235,15 +230,6 @@ export class PagedFile {
     if (offset + length > this.logicalSize) this.logicalSize = offset + length
     this.base = within
     return page.data
-  }
-
-  /** Writes one byte. */
-  writeByte(offset: number, value: number): void {
-    const index = Math.floor(offset / PAGE_SIZE)
-    const page = this.page(index)
-    page.data[offset - index * PAGE_SIZE] = value
-    this.markDirty(index, page)
-    if (offset + 1 > this.logicalSize) this.logicalSize = offset + 1
   }
 
   /** Writes a big-endian unsigned integer of `width` bytes (up to 6). */

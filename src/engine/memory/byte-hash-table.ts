@@ -50,11 +50,6 @@ export class ByteHashTable {
     return this.buckets.length
   }
 
-  /** Record ids run from 1 to below this. */
-  get idLimit(): number {
-    return this.nextId
-  }
-
   bucketOf(key: Uint8Array): number {
     let h = 0x811c9dc5
     for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i], 0x01000193)
@@ -96,10 +91,6 @@ export class ByteHashTable {
 
   valueSizeOf(id: number): number {
     return this.valueSize[id]
-  }
-
-  keySizeOf(id: number): number {
-    return this.keySize[id]
   }
 
   /** Reserves a region; returns [chunk index, offset]. May compact first. */

@@ -45,10 +45,4 @@ export class SignalBoard {
   get isClosed(): boolean {
     return this.closed
   }
-
-  get waiting(): number {
-    let n = 0
-    for (const set of this.waiters.values()) n += set.size
-    return n
-  }
 }
