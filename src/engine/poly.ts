@@ -81,6 +81,8 @@ export interface RestoreDatabaseOptions {
   dbm?: string
   /** -1: every record that can be read; 0: the state of the last synchronize; else an offset to stop at. */
   endOffset?: number
+  /** The caller holds the old file's lock: read it without taking one. */
+  sourceLocked?: boolean
 }
 
 /**
@@ -91,7 +93,7 @@ export interface RestoreDatabaseOptions {
 export function restoreDatabase(oldPath: string, newPath: string, options: RestoreDatabaseOptions = {}): {records: number; broken: number} {
   const cls = selectClass(oldPath, options.dbm)
   if (cls !== 'hash') throw new StatusError(Code.NOT_IMPLEMENTED_ERROR, `restoring ${cls} databases is not supported`)
-  return restoreHashFile(oldPath, newPath, options.endOffset ?? -1)
+  return restoreHashFile(oldPath, newPath, options.endOffset ?? -1, {sourceLocked: options.sourceLocked})
 }
 
 /**
@@ -100,12 +102,15 @@ export function restoreDatabase(oldPath: string, newPath: string, options: Resto
  * something. The file must not be open for writing elsewhere.
  */
 export function restoreDatabaseInPlace(path: string, options: RestoreDatabaseOptions = {}): {records: number; broken: number; keptAs: string} {
-  const lock = FileLock.acquire(path)
+  const lock = FileLock.acquire(path, 'exclusive')
   const temp = `${path}.tmp.restore`
   const keptAs = `${path}.old`
+  let restoredLock: FileLock | undefined
   try {
     fs.rmSync(temp, {force: true})
-    const result = restoreDatabase(path, temp, options)
+    const result = restoreDatabase(path, temp, {...options, sourceLocked: true})
+    // The restored file is locked before it takes the name, so the path is never unguarded.
+    restoredLock = FileLock.acquire(temp, 'exclusive')
     fs.renameSync(path, keptAs)
     fs.renameSync(temp, path)
     return {...result, keptAs}
@@ -113,6 +118,7 @@ export function restoreDatabaseInPlace(path: string, options: RestoreDatabaseOpt
     fs.rmSync(temp, {force: true})
     throw error
   } finally {
+    restoredLock?.release()
     lock.release()
   }
 }

@@ -39,7 +39,7 @@ describe('kv dbm on .tkh files', () => {
     assert.equal(kv(['dbm', 'list', '--items', '100', '--keys', file]).stdout.split('\n').filter(Boolean).length, 19)
   })
 
-  it('refuses a second writer with a clear message, and lets readers in', () => {
+  it('refuses a second writer and readers while a writer holds the file, with a clear message', () => {
     const file = path.join(dir, 'locked.tkh')
     const holder = new HashDBM()
     holder.open(file, true)
@@ -49,11 +49,14 @@ describe('kv dbm on .tkh files', () => {
       const refused = kv(['dbm', 'set', file, 'b', '2'])
       assert.equal(refused.status, 1)
       assert.match(refused.stderr, new RegExp(`^kv: PRECONDITION_ERROR: .*locked\\.tkh is open for writing by process ${process.pid}\\n$`))
-      assert.equal(kv(['dbm', 'get', file, 'a']).stdout, '1\n')
+      const reader = kv(['dbm', 'get', file, 'a'])
+      assert.equal(reader.status, 1)
+      assert.match(reader.stderr, /is open for writing by process/)
     } finally {
       holder.close()
     }
     assert.equal(kv(['dbm', 'set', file, 'b', '2']).status, 0)
+    assert.equal(kv(['dbm', 'get', file, 'a']).stdout, '1\n')
     assert.equal(fs.existsSync(`${file}.lock`), false)
   })
 

@@ -14,11 +14,11 @@ import {
 } from '../dbm.js'
 import {codecAvailable, codecFor, COMP_NAMES, type Codec} from '../io/compress.js'
 import {recordCrc} from '../io/crc.js'
-import {FileLock} from '../io/file-lock.js'
+import type {LockMode} from '../io/file-lock.js'
 import {primaryHash} from '../io/hashing.js'
-import {PagedFile} from '../io/paged-file.js'
+import {MappedFile} from '../io/mapped-file.js'
 import {ParamReader, parseBool} from '../params.js'
-import {Code, StatusError} from '../status.js'
+import {Code, StatusError, fromSystemError} from '../status.js'
 import {
   CLOSURE_FLAG_CLOSE,
   META_OFFSET_CLOSURE_FLAGS,
@@ -60,24 +60,23 @@ import {restoreHashFile} from './restore.js'
 import {readHashTuning, type HashTuning} from './tuning.js'
 
 const EMPTY = Buffer.alloc(0)
-const REBUILD_FLUSH_BYTES = 8 << 20
 
 export interface HashOpenOptions extends OpenOptions {
-  /** Skip the writer lock: for files private to the caller, such as a rebuild's temporary file. */
+  /** Take no lock: for files private to the caller, such as a rebuild's temporary file. */
   noLock?: boolean
 }
 
 /**
  * The file hash database, in Tkrzw's HashDBM format: buckets of offsets, each the head of
- * a chain of records linked by their child offsets. Records are read and written through
- * an in-process page cache; the header on disk says "not closed" while the file is open
- * for writing, so a crash is detected and repaired at the next open.
+ * a chain of records linked by their child offsets. Records are read and written in place
+ * through a memory-mapped file, so every write is in the operating system's hands when the
+ * operation returns; the header on disk says "not closed" while the file is open for
+ * writing, so a crash is detected and repaired at the next open.
  */
 export class HashDBM extends DBM {
   readonly className = 'HashDBM'
   private tuning: HashTuning
-  private file: PagedFile | undefined
-  private lock: FileLock | undefined
+  private file: MappedFile | undefined
   private path = ''
   private writable = false
   private opened = false
@@ -106,6 +105,11 @@ export class HashDBM extends DBM {
   private healthy = true
   private autoRestored = false
   private readonly fbp: FreeBlockPool
+  /**
+   * A failure that leaves the file's state in doubt (a synchronization the system refused):
+   * from then on writes are refused with it, and closing leaves the file marked unclean.
+   */
+  private failure: StatusError | undefined
 
   private readonly header = new RecordHeader()
   private encodeBuffer = Buffer.alloc(4096)
@@ -123,28 +127,33 @@ export class HashDBM extends DBM {
   open(path: string, writable: boolean, options: HashOpenOptions = {}): void {
     if (this.opened) throw new StatusError(Code.PRECONDITION_ERROR, 'opened database')
     if (path === '') throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'a hash database needs a file path')
-    if (writable && !options.noLock) this.lock = FileLock.acquire(path)
+    const existed = fs.existsSync(path)
+    if (!writable && !existed) throw new StatusError(Code.NOT_FOUND_ERROR, `no such file: ${path}`)
+    const lock: LockMode = options.noLock ? 'none' : writable ? 'exclusive' : 'shared'
+    const file = MappedFile.open(path, {writable, truncate: options.truncate === true, lock})
     try {
-      this.openFile(path, writable, options.truncate === true)
-      if (!this.healthy && writable) this.recover(path)
+      this.attach(file, writable)
+      if (!this.healthy && writable) this.recover()
     } catch (error) {
       this.file?.abandon()
+      file.abandon()
       this.file = undefined
-      this.lock?.release()
-      this.lock = undefined
+      this.opened = false
+      // A failed open leaves nothing behind that it made.
+      if (!existed) fs.rmSync(path, {force: true})
       throw error
     }
   }
 
-  private openFile(path: string, writable: boolean, truncate: boolean): void {
-    if (!writable && !fs.existsSync(path)) throw new StatusError(Code.NOT_FOUND_ERROR, `no such file: ${path}`)
-    const file = PagedFile.open(path, {writable, truncate})
+  /** Takes an open file as this database's: lays it out when empty, else reads its metadata. */
+  private attach(file: MappedFile, writable: boolean): void {
     this.file = file
-    this.path = path
+    this.path = file.path
     this.writable = writable
     this.autoRestored = false
+    this.failure = undefined
     if (file.size === 0) {
-      if (!writable) throw new StatusError(Code.BROKEN_DATA_ERROR, `${path} is empty`)
+      if (!writable) throw new StatusError(Code.BROKEN_DATA_ERROR, `${file.path} is empty`)
       this.initialize()
     } else {
       this.loadMetadata()
@@ -171,13 +180,12 @@ export class HashDBM extends DBM {
     this.opaque = Buffer.alloc(67)
     this.healthy = true
     const file = this.file!
-    // The file starts empty: the buckets and the pool are zeros without writing them, as
-    // pages past the end of the file read as zeros and the final size is set by truncation.
+    // The buckets and the free block pool start as the zeros the allocation gives.
     file.truncate(0)
+    file.truncate(this.recordBase)
     file.write(this.recordBase - RECORD_HEADER_SECTION_SIZE, encodeRecordHeaderSection(this.staticFlags(), this.offsetWidth, this.alignPow))
     this.timestampMicros = nowMicros()
-    file.writeThrough(0, this.encodeMeta(CLOSURE_FLAG_CLOSE))
-    file.flush()
+    file.write(0, this.encodeMeta(CLOSURE_FLAG_CLOSE))
   }
 
   private applyLayout(): void {
@@ -230,7 +238,7 @@ export class HashDBM extends DBM {
   }
 
   /** Repairs an unhealthy file as restore_mode says. */
-  private recover(path: string): void {
+  private recover(): void {
     const mode = this.tuning.restoreMode
     if (mode === 'noop') {
       this.healthy = true
@@ -241,43 +249,70 @@ export class HashDBM extends DBM {
       this.writable = false
       return
     }
-    this.file!.abandon()
-    this.file = undefined
-    this.opened = false
+    const path = this.path
     const temp = `${path}.tmp.restore`
     fs.rmSync(temp, {force: true})
-    restoreHashFile(path, temp, mode === 'sync' ? 0 : -1, {hardSync: this.tuning.restoreWithHardSync, noLock: true})
-    fs.renameSync(temp, path)
-    this.openFile(path, true, false)
+    // The damaged file stays open and locked while it is read: the path is never unguarded.
+    restoreHashFile(path, temp, mode === 'sync' ? 0 : -1, {hardSync: this.tuning.restoreWithHardSync, noLock: true, sourceLocked: true})
+    this.replaceFile(temp)
     this.autoRestored = true
+  }
+
+  /**
+   * Puts the finished database file at `temp` in this one's place and goes on with it. The
+   * new file is locked before it takes the name, and the old one is let go after.
+   */
+  private replaceFile(temp: string): void {
+    const next = MappedFile.open(temp, {writable: true, lock: 'exclusive'})
+    try {
+      fs.renameSync(temp, this.path)
+    } catch (error) {
+      next.close()
+      fs.rmSync(temp, {force: true})
+      throw fromSystemError(error, `cannot replace ${this.path}`)
+    }
+    next.renamed(this.path)
+    this.file?.abandon()
+    this.file = undefined
+    this.opened = false
+    this.attach(next, true)
   }
 
   close(): void {
     this.checkOpen()
     const file = this.file!
     try {
+      if (this.failure) throw this.failure
       if (this.writable) {
         this.saveFreeBlocks()
-        file.flush()
         this.writeMetadata(true)
       }
       file.close()
+    } catch (error) {
+      // The file stays marked unclean: the next open restores it.
+      file.abandon()
+      throw error
     } finally {
       this.file = undefined
       this.opened = false
-      this.lock?.release()
-      this.lock = undefined
+      this.failure = undefined
     }
   }
 
   synchronize(hard = false): void {
     this.checkOpen()
     if (!this.writable) return
+    if (this.failure) throw this.failure
     const file = this.file!
-    file.flush()
-    if (hard) file.sync(true)
-    this.writeMetadata(false)
-    if (hard) file.sync(true)
+    try {
+      // With hard, the records reach the device before the metadata that counts them.
+      if (hard) file.sync(true)
+      this.writeMetadata(false)
+      file.sync(hard)
+    } catch (error) {
+      this.failure = fromSystemError(error, `cannot synchronize ${this.path}`)
+      throw this.failure
+    }
   }
 
   private encodeMeta(closure: number): Buffer {
@@ -300,10 +335,10 @@ export class HashDBM extends DBM {
     })
   }
 
-  /** Writes the metadata straight to disk; `closed` marks a clean close. */
+  /** Writes the metadata; `closed` marks a clean close. */
   private writeMetadata(closed: boolean): void {
     this.timestampMicros = nowMicros()
-    this.file!.writeThrough(0, this.encodeMeta(closed ? CLOSURE_FLAG_CLOSE : 0))
+    this.file!.write(0, this.encodeMeta(closed ? CLOSURE_FLAG_CLOSE : 0))
   }
 
   private fbpSectionStart(): number {
@@ -487,11 +522,14 @@ export class HashDBM extends DBM {
       return
     }
     const stored = this.codec ? this.codec.compress(value) : value
-    if (recordRegionSize(this.offsetWidth, this.crcWidth, this.alignment, key.length, stored.length) <= recordSize) {
+    const newSize = recordRegionSize(this.offsetWidth, this.crcWidth, this.alignment, key.length, stored.length)
+    if (newSize <= recordSize) {
       this.writeRecordAt(recordOffset, recordSize, OP_SET, recordChild, key, stored)
       this.effDataSize += key.length + stored.length
       return
     }
+    // Room for the moved record first: a full disk must fail before the old one is let go.
+    this.makeRoomAtEnd(newSize)
     this.unlink(bucket, parent, recordChild)
     this.freeRegion(recordOffset, recordSize)
     this.writeNewRecord(bucket, this.readBucket(bucket), key, stored, OP_SET)
@@ -515,12 +553,23 @@ export class HashDBM extends DBM {
     }
     if (offset < 0) {
       offset = this.file!.size
-      if (offset + size > this.maxFileSize) {
-        throw new StatusError(Code.INFEASIBLE_ERROR, `the file would exceed its maximum size of ${this.maxFileSize} bytes (offset_width ${this.offsetWidth}, align_pow ${this.alignPow})`)
-      }
+      this.makeRoomAtEnd(size)
     }
     this.writeRecordAt(offset, regionSize, op, head, key, stored)
     this.writeBucket(bucket, offset)
+  }
+
+  /**
+   * Makes sure `size` bytes can be appended: within the format's limit and allocated on
+   * disk. Called before an operation changes anything, so that a full disk or a full
+   * offset range fails it whole.
+   */
+  private makeRoomAtEnd(size: number): void {
+    const file = this.file!
+    if (file.size + size > this.maxFileSize) {
+      throw new StatusError(Code.INFEASIBLE_ERROR, `the file would exceed its maximum size of ${this.maxFileSize} bytes (offset_width ${this.offsetWidth}, align_pow ${this.alignPow})`)
+    }
+    file.reserve(file.size + size)
   }
 
   private writeRecordAt(offset: number, regionSize: number, op: number, child: number, key: Buffer, stored: Buffer): void {
@@ -656,9 +705,8 @@ export class HashDBM extends DBM {
       // Read the records by scanning the file rather than through the buckets, skipping
       // whatever does not prove sound.
       fresh.close()
-      this.file!.flush()
       try {
-        restoreHashFile(this.path, temp, -1, {noLock: true})
+        restoreHashFile(this.path, temp, -1, {noLock: true, sourceLocked: true})
       } catch (error) {
         fs.rmSync(temp, {force: true})
         throw error
@@ -688,9 +736,6 @@ export class HashDBM extends DBM {
     this.touchedDuringRebuild = touched
     // Between slices: give other work its turn, and stop if the database was closed or cleared.
     const pause = async (): Promise<void> => {
-      // Write the new file out a few megabytes at a time, so that no single flush (and
-      // not the final one) stalls for long.
-      if (fresh.file!.dirtyBytes >= REBUILD_FLUSH_BYTES) fresh.file!.flush()
       await new Promise<void>((resolve) => setImmediate(resolve))
       if (!this.opened || this.touchedDuringRebuild !== touched) {
         throw new StatusError(Code.CANCELED_ERROR, 'the database was closed or cleared during the rebuild')
@@ -769,12 +814,14 @@ export class HashDBM extends DBM {
     const temp = fresh.path
     fresh.close()
     if (hard) fsyncPath(temp)
-    this.file!.abandon()
-    this.file = undefined
-    this.opened = false
-    fs.renameSync(temp, this.path)
+    const previous = this.tuning
     this.tuning = {...this.tuning, ...tuning, restoreMode: this.tuning.restoreMode}
-    this.openFile(this.path, true, false)
+    try {
+      this.replaceFile(temp)
+    } catch (error) {
+      this.tuning = previous
+      throw error
+    }
   }
 
   /** The copy is marked cleanly closed: it is the synchronized state, whole. */
@@ -910,6 +957,11 @@ export class HashDBM extends DBM {
 
   // ---- plain accessors ----
 
+  protected override checkWritable(): void {
+    super.checkWritable()
+    if (this.failure) throw this.failure
+  }
+
   protected checkOpen(): void {
     if (!this.opened) throw new StatusError(Code.PRECONDITION_ERROR, 'not opened database')
   }
@@ -947,13 +999,11 @@ export class HashDBM extends DBM {
     return this.autoRestored
   }
 
-  /** Leaves the file as a crash would: no metadata, no cached writes. For crash tests. */
+  /** Leaves the file as a killed process would: marked unclean, padding and all. For crash tests. */
   simulateCrash(): void {
     this.file?.abandon()
     this.file = undefined
     this.opened = false
-    this.lock?.release()
-    this.lock = undefined
   }
 }
 

@@ -1,6 +1,6 @@
 import type {Codec} from '../io/compress.js'
 import {recordCrc} from '../io/crc.js'
-import type {PagedFile} from '../io/paged-file.js'
+import type {MappedFile} from '../io/mapped-file.js'
 import {OP_ADD, OP_SET, OP_VOID, PADDING_MAGIC, magicChecksum, type RecordHeader} from './format.js'
 
 /** A record's key and value as read, and what is wrong with it, if anything. */
@@ -16,7 +16,7 @@ export interface CheckedRecord {
  * itself: the checksum in its magic byte, its CRC, its padding magic, and that a
  * compressed value decompresses. Validation and restore both judge records by this.
  */
-export function readCheckedRecord(file: PagedFile, header: RecordHeader, crcWidth: number, codec: Codec | undefined): CheckedRecord {
+export function readCheckedRecord(file: MappedFile, header: RecordHeader, crcWidth: number, codec: Codec | undefined): CheckedRecord {
   const at = header.offset
   const key = file.read(header.keyOffset, header.keySize)
   const stored = file.read(header.valueOffset, header.valueSize)

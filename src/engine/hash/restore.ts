@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import {NOOP, REMOVE} from '../dbm.js'
 import {codecFor, type Codec} from '../io/compress.js'
-import {PagedFile} from '../io/paged-file.js'
+import {MappedFile} from '../io/mapped-file.js'
 import {Code, StatusError} from '../status.js'
 import {
   FILE_MAGIC,
@@ -39,7 +39,7 @@ export interface SalvagedLayout {
  * Reads the layout from the metadata when it is sound, else from the record header section
  * that precedes the records (found by its magic at a 4096-byte boundary).
  */
-export function salvageLayout(file: PagedFile): SalvagedLayout {
+export function salvageLayout(file: MappedFile): SalvagedLayout {
   const size = file.size
   if (size >= METADATA_SIZE) {
     const raw = file.read(0, METADATA_SIZE)
@@ -80,7 +80,7 @@ export interface ScannedRecord {
  * proves sound (checksum, CRC, padding, decompression). Where the bytes make no record,
  * it moves on by the alignment and tries again, so one damaged region loses only itself.
  */
-export function scanRecords(file: PagedFile, layout: SalvagedLayout, end: number, visit: (record: ScannedRecord) => void): {broken: number} {
+export function scanRecords(file: MappedFile, layout: SalvagedLayout, end: number, visit: (record: ScannedRecord) => void): {broken: number} {
   const alignment = 2 ** layout.alignPow
   const crcWidth = layout.flags.crcWidth
   let codec: Codec | undefined
@@ -90,6 +90,14 @@ export function scanRecords(file: PagedFile, layout: SalvagedLayout, end: number
   let offset = layout.recordBase
   let broken = 0
   while (offset < end) {
+    // Zeros are no record: the padding a file grows by, left at the end by a crash.
+    if (file.readUint(offset, 1) === 0) {
+      const next = nextNonZero(file, offset, end, alignment)
+      if (next > offset) {
+        offset = next
+        continue
+      }
+    }
     const record = readSoundRecord(file, offset, end, layout.offsetWidth, alignment, crcWidth, codec, readSize, header)
     if (record === undefined) {
       broken++
@@ -102,8 +110,22 @@ export function scanRecords(file: PagedFile, layout: SalvagedLayout, end: number
   return {broken}
 }
 
+/** The first offset at or after `from`, on the alignment, whose byte is not zero; `end` if none. */
+function nextNonZero(file: MappedFile, from: number, end: number, alignment: number): number {
+  const chunk = 1 << 16
+  for (let start = from; start < end; start += chunk) {
+    const length = Math.min(chunk, end - start)
+    const data = file.span(start, length)
+    const base = file.base
+    for (let i = 0; i < length; i++) {
+      if (data[base + i] !== 0) return Math.min(end, from + Math.floor((start + i - from) / alignment) * alignment)
+    }
+  }
+  return end
+}
+
 function readSoundRecord(
-  file: PagedFile,
+  file: MappedFile,
   offset: number,
   end: number,
   offsetWidth: number,
@@ -131,6 +153,8 @@ export interface RestoreOptions {
   hardSync?: boolean
   /** The new file is private to the caller (an open that restores in passing): take no lock. */
   noLock?: boolean
+  /** The caller holds the damaged file's lock already: read it without taking one. */
+  sourceLocked?: boolean
 }
 
 /**
@@ -142,7 +166,7 @@ export interface RestoreOptions {
  */
 export function restoreHashFile(oldPath: string, newPath: string, endOffset = -1, options: RestoreOptions = {}): {records: number; broken: number} {
   if (!fs.existsSync(oldPath)) throw new StatusError(Code.NOT_FOUND_ERROR, `no such file: ${oldPath}`)
-  const source = PagedFile.open(oldPath, {writable: false})
+  const source = MappedFile.open(oldPath, {writable: false, lock: options.sourceLocked ? 'none' : 'shared'})
   try {
     const layout = salvageLayout(source)
     let end = source.size

@@ -1,17 +1,21 @@
 import * as fs from 'node:fs'
+import * as nodePath from 'node:path'
 import {DBM, type InspectList, type OpenOptions} from '../dbm.js'
+import {FileLock} from '../io/file-lock.js'
 import {FlatWriter, readFlatPairs} from '../io/flat.js'
 import {Code, StatusError, fromSystemError} from '../status.js'
 
 /**
  * What the on-memory classes share: an optional file in FlatRecord format, read whole at
  * open and written whole (to a temporary file, then renamed) at synchronize and close.
+ * The file is locked while the database is open, as Tkrzw locks it: one writer, or readers.
  */
 export abstract class MemoryDBM extends DBM {
   protected path = ''
   protected writable = false
   protected opened = false
   protected timestamp = Date.now() / 1000
+  private lock: FileLock | undefined
 
   /** Stores a loaded record without any eviction or bookkeeping beyond the class's own. */
   protected abstract loadRecord(key: Buffer, value: Buffer): void
@@ -25,34 +29,53 @@ export abstract class MemoryDBM extends DBM {
 
   open(path: string, writable: boolean, options: OpenOptions = {}): void {
     if (this.opened) throw new StatusError(Code.PRECONDITION_ERROR, 'opened database')
-    this.path = path
-    this.writable = writable
-    const existed = path !== '' && !options.truncate && fs.existsSync(path)
-    if (path !== '' && !options.truncate) {
-      if (existed) {
-        // Loading into the live structure is safe: on failure the object stays closed, and
-        // a database that never opened never writes, so a damaged file is left as it is.
-        try {
-          readFlatPairs(
-            path,
-            (key, value) => this.loadRecord(key, value),
-            (meta) => {
-              const ts = Number(meta.get('timestamp'))
-              if (Number.isFinite(ts)) this.timestamp = ts
-              this.applyMetadata(meta)
-            },
-          )
-        } catch (error) {
-          this.clearRecords()
-          throw fromSystemError(error, `cannot load ${path}`)
-        }
-      } else if (!writable) {
-        throw new StatusError(Code.NOT_FOUND_ERROR, `no such file: ${path}`)
-      }
+    if (path === '') {
+      this.path = path
+      this.writable = writable
+      this.opened = true
+      return
     }
-    this.opened = true
-    // Like the reference, a writable open makes the file exist at once.
-    if (writable && path !== '' && !existed) this.save(false)
+    const existed = fs.existsSync(path)
+    if (!existed && !writable) throw new StatusError(Code.NOT_FOUND_ERROR, `no such file: ${path}`)
+    const lock = FileLock.acquire(path, writable ? 'exclusive' : 'shared', writable)
+    try {
+      // An empty file is one a writer created and was stopped before it wrote anything.
+      if (existed && !options.truncate && fs.statSync(path).size > 0) this.load(path)
+      if (writable) removeStaleExports(path)
+      this.path = path
+      this.writable = writable
+      this.lock = lock
+      this.opened = true
+      // Like the reference, a writable open makes the file exist at once, in its format.
+      if (writable && !existed) this.save(false)
+    } catch (error) {
+      this.opened = false
+      this.lock = undefined
+      lock.release()
+      this.clearRecords()
+      if (!existed) fs.rmSync(path, {force: true})
+      throw error
+    }
+  }
+
+  /**
+   * Loads the file into the live structure. That is safe: on failure the object stays
+   * closed, and a database that never opened never writes, so a damaged file stays as it is.
+   */
+  private load(path: string): void {
+    try {
+      readFlatPairs(
+        path,
+        (key, value) => this.loadRecord(key, value),
+        (meta) => {
+          const ts = Number(meta.get('timestamp'))
+          if (Number.isFinite(ts)) this.timestamp = ts
+          this.applyMetadata(meta)
+        },
+      )
+    } catch (error) {
+      throw fromSystemError(error, `cannot load ${path}`)
+    }
   }
 
   close(): void {
@@ -62,6 +85,8 @@ export abstract class MemoryDBM extends DBM {
     } finally {
       this.opened = false
       this.clearRecords()
+      this.lock?.release()
+      this.lock = undefined
     }
   }
 
@@ -70,10 +95,17 @@ export abstract class MemoryDBM extends DBM {
     if (this.writable && this.path !== '') this.save(hard)
   }
 
+  /**
+   * Writes every record to `<path>.tmp.export`, locked from the start, and renames it over
+   * the file: the file is whole at every moment, and its lock passes to the new one.
+   */
   private save(hard: boolean): void {
     this.timestamp = Date.now() / 1000
-    const temp = `${this.path}.tmp.${process.pid}`
+    const temp = exportPath(this.path)
+    let tempLock: FileLock | undefined
     try {
+      fs.rmSync(temp, {force: true})
+      tempLock = FileLock.acquire(temp, 'exclusive', true)
       const writer = new FlatWriter(temp)
       try {
         const meta: [string, string][] = [
@@ -94,9 +126,12 @@ export abstract class MemoryDBM extends DBM {
       }
       fs.renameSync(temp, this.path)
     } catch (error) {
+      tempLock?.release()
       fs.rmSync(temp, {force: true})
       throw fromSystemError(error, `cannot write ${this.path}`)
     }
+    this.lock?.release()
+    this.lock = tempLock
   }
 
   protected checkOpen(): void {
@@ -147,5 +182,30 @@ export abstract class MemoryDBM extends DBM {
       ['timestamp', this.timestamp.toFixed(6)],
       ['num_records', String(this.count())],
     ]
+  }
+}
+
+function exportPath(path: string): string {
+  return `${path}.tmp.export`
+}
+
+/**
+ * Removes what an interrupted save left beside the file: `<path>.tmp.export`, and the
+ * `<path>.tmp.<pid>` files of earlier versions. Only the lock's holder writes them, so
+ * while the lock is held, any that exist are leftovers.
+ */
+function removeStaleExports(path: string): void {
+  const dir = nodePath.dirname(path)
+  const prefix = `${nodePath.basename(path)}.tmp.`
+  let names: string[]
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue
+    const rest = name.slice(prefix.length)
+    if (rest === 'export' || /^\d+$/.test(rest)) fs.rmSync(nodePath.join(dir, name), {force: true})
   }
 }

@@ -1,0 +1,348 @@
+import * as fs from 'node:fs'
+import {Code, StatusError, fromSystemError} from '../status.js'
+import {forgetLock, lockDescriptor, openLocked, type LockMode} from './file-lock.js'
+import {addon, systemError} from './native.js'
+
+/**
+ * Bytes per mapped segment. Offsets are split into a segment and a position within it;
+ * a range that straddles two segments is copied, which at this size almost never happens.
+ */
+export const SEGMENT_SIZE = 2 ** 30
+
+/** The least the file grows by when it needs room, so that appending rarely calls the system. */
+const MIN_GROWTH = 1 << 20
+const MAX_GROWTH = 256 << 20
+const OS_PAGE = 4096
+
+export interface MappedFileOptions {
+  writable: boolean
+  /** Start from an empty file. */
+  truncate?: boolean
+  /** Defaults: exclusive for writers, shared for readers. */
+  lock?: LockMode
+}
+
+/**
+ * A file read and written in place through shared memory mappings. A write is in the
+ * operating system's page cache the moment it is made: a process that is killed loses
+ * nothing it wrote, and `sync(true)` is what carries the writes to the device.
+ *
+ * The file grows ahead of its content (the "logical size") in steps, with the space
+ * allocated on disk before any byte of it is used: a full disk fails `reserve` cleanly,
+ * never a write into the mapping. Bytes past the logical size are zeros; `sync` and
+ * `close` cut the file back to its logical size.
+ */
+export class MappedFile {
+  readonly writable: boolean
+  private pathName: string
+  private fd: number
+  private lockMode: LockMode
+  private segments: (Buffer | undefined)[] = []
+  private lastIndex = -1
+  private lastSegment: Buffer = Buffer.alloc(0)
+  /** Bytes the file has on disk, padding included. */
+  private physicalSize: number
+  private logicalSize: number
+  private scratch = Buffer.alloc(4096)
+  /** Where `span` placed the requested bytes in the buffer it returned. */
+  base = 0
+
+  private constructor(path: string, fd: number, writable: boolean, lockMode: LockMode) {
+    this.pathName = path
+    this.fd = fd
+    this.writable = writable
+    this.lockMode = lockMode
+    this.physicalSize = fs.fstatSync(fd).size
+    this.logicalSize = this.physicalSize
+  }
+
+  static open(path: string, options: MappedFileOptions): MappedFile {
+    const writable = options.writable
+    const lock = options.lock ?? (writable ? 'exclusive' : 'shared')
+    // Never O_TRUNC: a file is emptied only once its lock is held.
+    const flags = writable ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDONLY
+    const fd = openLocked(path, flags, lock)
+    let file: MappedFile | undefined
+    try {
+      file = new MappedFile(path, fd, writable, lock)
+      if (writable && options.truncate) file.truncate(0)
+      // Holes inside the content (a sparse file) would fault on a full disk; fill them now.
+      if (writable && file.physicalSize > 0) file.allocate(0, file.physicalSize)
+      return file
+    } catch (error) {
+      if (file) file.abandon()
+      else {
+        forgetLock(fd, lock)
+        fs.closeSync(fd)
+      }
+      throw fromSystemError(error, `cannot open ${path}`)
+    }
+  }
+
+  get path(): string {
+    return this.pathName
+  }
+
+  /** The content's size: where the next appended byte goes. */
+  get size(): number {
+    return this.logicalSize
+  }
+
+  get isOpen(): boolean {
+    return this.fd >= 0
+  }
+
+  /** After the file was renamed: the name it goes by now. */
+  renamed(path: string): void {
+    this.pathName = path
+  }
+
+  private segment(index: number): Buffer {
+    if (index === this.lastIndex) return this.lastSegment
+    let segment = this.segments[index]
+    if (segment === undefined) {
+      const mapped = addon.map(this.fd, index * SEGMENT_SIZE, SEGMENT_SIZE, this.writable)
+      if (typeof mapped === 'number') throw fromSystemError(systemError(mapped, 'mmap'), `cannot map ${this.pathName}`)
+      segment = mapped
+      while (this.segments.length < index) this.segments.push(undefined)
+      this.segments[index] = segment
+    }
+    this.lastIndex = index
+    this.lastSegment = segment
+    return segment
+  }
+
+  /**
+   * Makes the file's first `end` bytes exist on disk, growing it when it is shorter. On
+   * failure (a full disk) nothing has changed, and the error says so.
+   */
+  reserve(end: number): void {
+    if (end <= this.physicalSize) return
+    if (!this.writable) throw new StatusError(Code.PRECONDITION_ERROR, `${this.pathName} is open read-only`)
+    const step = Math.min(MAX_GROWTH, Math.max(MIN_GROWTH, Math.floor(this.physicalSize / 4)))
+    const generous = roundUp(Math.max(end, this.physicalSize + step), OS_PAGE)
+    try {
+      this.allocate(this.physicalSize, generous - this.physicalSize)
+    } catch (first) {
+      // Near a full disk: the exact need may still fit where the generous step did not.
+      const exact = roundUp(end, OS_PAGE)
+      if (exact >= generous) throw first
+      this.allocate(this.physicalSize, exact - this.physicalSize)
+    }
+  }
+
+  private allocate(offset: number, length: number): void {
+    if (length <= 0) return
+    const rc = addon.allocate(this.fd, offset, length)
+    if (rc !== 0) {
+      // A refused allocation may have grown the file partly: put its size back.
+      try {
+        fs.ftruncateSync(this.fd, this.physicalSize)
+      } catch {
+        // The size on disk stays larger; the padding is zeros and is cut at close.
+      }
+      const what = `cannot allocate ${length} bytes at ${offset} in ${this.pathName}`
+      throw new StatusError(Code.SYSTEM_ERROR, `${what}: ${systemError(rc, 'fallocate').message}`)
+    }
+    if (offset + length > this.physicalSize) this.physicalSize = offset + length
+  }
+
+  /**
+   * The bytes [offset, offset + length) as a buffer and `base`, the position they start at
+   * in it. The buffer is only valid until the next call on this file; copy what you keep.
+   */
+  span(offset: number, length: number): Buffer {
+    const index = Math.floor(offset / SEGMENT_SIZE)
+    const within = offset - index * SEGMENT_SIZE
+    if (within + length <= SEGMENT_SIZE) {
+      this.base = within
+      return this.segment(index)
+    }
+    if (this.scratch.length < length) this.scratch = Buffer.alloc(Math.max(length, this.scratch.length * 2))
+    this.copyOut(offset, length, this.scratch, 0)
+    this.base = 0
+    return this.scratch
+  }
+
+  /** A fresh copy of [offset, offset + length). */
+  read(offset: number, length: number): Buffer {
+    const out = Buffer.allocUnsafe(length)
+    const index = Math.floor(offset / SEGMENT_SIZE)
+    const within = offset - index * SEGMENT_SIZE
+    if (within + length <= SEGMENT_SIZE) {
+      const data = this.segment(index)
+      // Short copies are cheaper byte by byte than through the native copy.
+      if (length <= 64) for (let i = 0; i < length; i++) out[i] = data[within + i]
+      else data.copy(out, 0, within, within + length)
+      return out
+    }
+    this.copyOut(offset, length, out, 0)
+    return out
+  }
+
+  copyOut(offset: number, length: number, target: Uint8Array, targetStart: number): void {
+    let done = 0
+    while (done < length) {
+      const position = offset + done
+      const index = Math.floor(position / SEGMENT_SIZE)
+      const within = position - index * SEGMENT_SIZE
+      const n = Math.min(length - done, SEGMENT_SIZE - within)
+      this.segment(index).copy(target, targetStart + done, within, within + n)
+      done += n
+    }
+  }
+
+  /** Makes room for a write to [offset, offset + length) and moves the logical end past it. */
+  private extendTo(end: number): void {
+    if (end > this.physicalSize) this.reserve(end)
+    if (end > this.logicalSize) this.logicalSize = end
+  }
+
+  /** Writes data[start, end) at the offset, growing the logical size when it reaches past it. */
+  write(offset: number, data: Uint8Array, start = 0, end = data.length): void {
+    const length = end - start
+    this.extendTo(offset + length)
+    let done = 0
+    while (done < length) {
+      const position = offset + done
+      const index = Math.floor(position / SEGMENT_SIZE)
+      const within = position - index * SEGMENT_SIZE
+      const n = Math.min(length - done, SEGMENT_SIZE - within)
+      this.segment(index).set(data.subarray(start + done, start + done + n), within)
+      done += n
+    }
+  }
+
+  /**
+   * For writing [offset, offset + length) in place: the segment's buffer, with `base` set,
+   * when the range lies within one segment; undefined otherwise. The size grows as if the
+   * range were written.
+   */
+  writableSpan(offset: number, length: number): Buffer | undefined {
+    const index = Math.floor(offset / SEGMENT_SIZE)
+    const within = offset - index * SEGMENT_SIZE
+    if (within + length > SEGMENT_SIZE) return undefined
+    this.extendTo(offset + length)
+    this.base = within
+    return this.segment(index)
+  }
+
+  /** Writes a big-endian unsigned integer of `width` bytes (up to 6). */
+  writeUint(offset: number, value: number, width: number): void {
+    const index = Math.floor(offset / SEGMENT_SIZE)
+    const within = offset - index * SEGMENT_SIZE
+    if (within + width <= SEGMENT_SIZE) {
+      this.extendTo(offset + width)
+      const data = this.segment(index)
+      for (let pos = within + width - 1; pos >= within; pos--) {
+        data[pos] = value % 256
+        value = Math.floor(value / 256)
+      }
+      return
+    }
+    const bytes = Buffer.allocUnsafe(width)
+    bytes.writeUIntBE(value, 0, width)
+    this.write(offset, bytes)
+  }
+
+  /** Reads a big-endian unsigned integer of `width` bytes (up to 6). */
+  readUint(offset: number, width: number): number {
+    const index = Math.floor(offset / SEGMENT_SIZE)
+    let pos = offset - index * SEGMENT_SIZE
+    if (pos + width > SEGMENT_SIZE) return this.span(offset, width).readUIntBE(this.base, width)
+    const data = this.segment(index)
+    let value = 0
+    for (const end = pos + width; pos < end; pos++) value = value * 256 + data[pos]
+    return value
+  }
+
+  /**
+   * Sets the logical size. Shrinking cuts the file on disk too, so that what lies past the
+   * new end reads as zeros when the file grows again.
+   */
+  truncate(size: number): void {
+    if (size < this.physicalSize) {
+      if (!this.writable) throw new StatusError(Code.PRECONDITION_ERROR, `${this.pathName} is open read-only`)
+      try {
+        fs.ftruncateSync(this.fd, size)
+      } catch (error) {
+        throw fromSystemError(error, `cannot truncate ${this.pathName}`)
+      }
+      this.physicalSize = size
+    } else if (size > this.physicalSize) {
+      this.reserve(size)
+    }
+    this.logicalSize = size
+  }
+
+  /**
+   * Cuts the padding off the end, so that the file on disk is its content; with hard,
+   * waits until the device has every byte.
+   */
+  sync(hard: boolean): void {
+    if (!this.writable || this.fd < 0) return
+    this.trim()
+    if (!hard) return
+    try {
+      this.segments.forEach((segment, index) => {
+        if (segment === undefined) return
+        const length = Math.max(0, Math.min(SEGMENT_SIZE, this.logicalSize - index * SEGMENT_SIZE))
+        const rc = addon.msync(segment, 0, length)
+        if (rc !== 0) throw systemError(rc, 'msync')
+      })
+      fs.fsyncSync(this.fd)
+    } catch (error) {
+      throw fromSystemError(error, `cannot synchronize ${this.pathName}`)
+    }
+  }
+
+  private trim(): void {
+    if (this.physicalSize === this.logicalSize) return
+    try {
+      fs.ftruncateSync(this.fd, this.logicalSize)
+    } catch (error) {
+      throw fromSystemError(error, `cannot truncate ${this.pathName}`)
+    }
+    this.physicalSize = this.logicalSize
+  }
+
+  /** Cuts the padding and closes; the lock goes with the descriptor. */
+  close(): void {
+    if (this.fd < 0) return
+    try {
+      if (this.writable) this.trim()
+    } finally {
+      this.release()
+    }
+  }
+
+  /** Closes leaving the file as it is, padding and all: what a crash would leave. */
+  abandon(): void {
+    if (this.fd >= 0) this.release()
+  }
+
+  private release(): void {
+    for (const segment of this.segments) if (segment !== undefined) addon.unmap(segment)
+    this.segments = []
+    this.lastIndex = -1
+    this.lastSegment = Buffer.alloc(0)
+    const fd = this.fd
+    this.fd = -1
+    forgetLock(fd, this.lockMode)
+    fs.closeSync(fd)
+  }
+
+  /**
+   * Takes a lock on a file opened without one: a new file about to be renamed over a
+   * locked one takes the lock first, so that the path is never unguarded.
+   */
+  lock(mode: LockMode): void {
+    if (this.lockMode !== 'none') throw new StatusError(Code.PRECONDITION_ERROR, `${this.pathName} is locked already`)
+    lockDescriptor(this.fd, this.pathName, mode)
+    this.lockMode = mode
+  }
+}
+
+function roundUp(n: number, unit: number): number {
+  return Math.ceil(n / unit) * unit
+}
