@@ -132,6 +132,8 @@ export class HashDBM extends DBM {
     const lock: LockMode = options.noLock ? 'none' : writable ? 'exclusive' : 'shared'
     const file = MappedFile.open(path, {writable, truncate: options.truncate === true, lock})
     try {
+      // Only the lock's holder makes these; with the lock held, any there are leftovers.
+      if (lock === 'exclusive') for (const suffix of ['.tmp.rebuild', '.tmp.restore']) fs.rmSync(path + suffix, {force: true})
       this.attach(file, writable)
       if (!this.healthy && writable) this.recover()
     } catch (error) {
@@ -528,11 +530,13 @@ export class HashDBM extends DBM {
       this.effDataSize += key.length + stored.length
       return
     }
-    // Room for the moved record first: a full disk must fail before the old one is let go.
+    // The record moves. Room first, so that a full disk fails before anything changes;
+    // then the new record goes in at the head of the chain before the old one is taken
+    // out, so that a crash at any point leaves one of the two readable.
     this.makeRoomAtEnd(newSize)
-    this.unlink(bucket, parent, recordChild)
+    const moved = this.writeNewRecord(bucket, this.readBucket(bucket), key, stored, OP_SET)
+    this.unlink(bucket, parent === 0 ? moved : parent, recordChild)
     this.freeRegion(recordOffset, recordSize)
-    this.writeNewRecord(bucket, this.readBucket(bucket), key, stored, OP_SET)
     this.effDataSize += key.length + stored.length
   }
 
@@ -543,7 +547,8 @@ export class HashDBM extends DBM {
     this.effDataSize += key.length + stored.length
   }
 
-  private writeNewRecord(bucket: number, head: number, key: Buffer, stored: Buffer, op: number): void {
+  /** Writes a record and makes it the head of its bucket's chain; returns its offset. */
+  private writeNewRecord(bucket: number, head: number, key: Buffer, stored: Buffer, op: number): number {
     const size = recordRegionSize(this.offsetWidth, this.crcWidth, this.alignment, key.length, stored.length)
     let offset = -1
     let regionSize = size
@@ -557,6 +562,7 @@ export class HashDBM extends DBM {
     }
     this.writeRecordAt(offset, regionSize, op, head, key, stored)
     this.writeBucket(bucket, offset)
+    return offset
   }
 
   /**
@@ -586,7 +592,7 @@ export class HashDBM extends DBM {
     file.write(offset, this.encodeBuffer, 0, regionSize)
   }
 
-  /** Takes a record out of its chain: its parent (or the bucket) points past it. */
+  /** Takes a record out of its chain: its parent (0: the bucket itself) points past it. */
   private unlink(bucket: number, parent: number, child: number): void {
     if (parent === 0) this.writeBucket(bucket, child)
     else this.writeChild(parent, child)

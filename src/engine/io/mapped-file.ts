@@ -6,6 +6,9 @@ import {addon, systemError} from './native.js'
 /**
  * Bytes per mapped segment. Offsets are split into a segment and a position within it;
  * a range that straddles two segments is copied, which at this size almost never happens.
+ * The last segment maps only as far as the file reaches, and is mapped again when the file
+ * grows: the JavaScript engine counts mapped bytes as memory it must watch, and collects
+ * garbage far more often when small files map a gigabyte each.
  */
 export const SEGMENT_SIZE = 2 ** 30
 
@@ -13,6 +16,7 @@ export const SEGMENT_SIZE = 2 ** 30
 const MIN_GROWTH = 1 << 20
 const MAX_GROWTH = 256 << 20
 const OS_PAGE = 4096
+const EMPTY = Buffer.alloc(0)
 
 export interface MappedFileOptions {
   writable: boolean
@@ -30,7 +34,8 @@ export interface MappedFileOptions {
  * The file grows ahead of its content (the "logical size") in steps, with the space
  * allocated on disk before any byte of it is used: a full disk fails `reserve` cleanly,
  * never a write into the mapping. Bytes past the logical size are zeros; `sync` and
- * `close` cut the file back to its logical size.
+ * `close` cut the file back to its logical size. Nothing is mapped past the file's end,
+ * so no access can fault there.
  */
 export class MappedFile {
   readonly writable: boolean
@@ -39,7 +44,7 @@ export class MappedFile {
   private lockMode: LockMode
   private segments: (Buffer | undefined)[] = []
   private lastIndex = -1
-  private lastSegment: Buffer = Buffer.alloc(0)
+  private lastSegment: Buffer = EMPTY
   /** Bytes the file has on disk, padding included. */
   private physicalSize: number
   private logicalSize: number
@@ -101,7 +106,9 @@ export class MappedFile {
     if (index === this.lastIndex) return this.lastSegment
     let segment = this.segments[index]
     if (segment === undefined) {
-      const mapped = addon.map(this.fd, index * SEGMENT_SIZE, SEGMENT_SIZE, this.writable)
+      const length = Math.min(SEGMENT_SIZE, this.physicalSize - index * SEGMENT_SIZE)
+      if (length <= 0) throw new StatusError(Code.BROKEN_DATA_ERROR, `an access past the end of ${this.pathName}`)
+      const mapped = addon.map(this.fd, index * SEGMENT_SIZE, length, this.writable)
       if (typeof mapped === 'number') throw fromSystemError(systemError(mapped, 'mmap'), `cannot map ${this.pathName}`)
       segment = mapped
       while (this.segments.length < index) this.segments.push(undefined)
@@ -110,6 +117,17 @@ export class MappedFile {
     this.lastIndex = index
     this.lastSegment = segment
     return segment
+  }
+
+  /** Unmaps the segments from `index` on; they are mapped again, to the file's new end, when used. */
+  private unmapFrom(index: number): void {
+    for (let i = index; i < this.segments.length; i++) {
+      const segment = this.segments[i]
+      if (segment !== undefined) addon.unmap(segment)
+    }
+    if (index < this.segments.length) this.segments.length = index
+    this.lastIndex = -1
+    this.lastSegment = EMPTY
   }
 
   /**
@@ -144,7 +162,11 @@ export class MappedFile {
       const what = `cannot allocate ${length} bytes at ${offset} in ${this.pathName}`
       throw new StatusError(Code.SYSTEM_ERROR, `${what}: ${systemError(rc, 'fallocate').message}`)
     }
-    if (offset + length > this.physicalSize) this.physicalSize = offset + length
+    if (offset + length > this.physicalSize) {
+      // The last segment maps only to the old end: map it again when it is next used.
+      this.unmapFrom(Math.floor(this.physicalSize / SEGMENT_SIZE))
+      this.physicalSize = offset + length
+    }
   }
 
   /**
@@ -263,6 +285,7 @@ export class MappedFile {
   truncate(size: number): void {
     if (size < this.physicalSize) {
       if (!this.writable) throw new StatusError(Code.PRECONDITION_ERROR, `${this.pathName} is open read-only`)
+      this.unmapFrom(Math.floor(size / SEGMENT_SIZE))
       try {
         fs.ftruncateSync(this.fd, size)
       } catch (error) {
@@ -286,7 +309,7 @@ export class MappedFile {
     try {
       this.segments.forEach((segment, index) => {
         if (segment === undefined) return
-        const length = Math.max(0, Math.min(SEGMENT_SIZE, this.logicalSize - index * SEGMENT_SIZE))
+        const length = Math.max(0, Math.min(segment.length, this.logicalSize - index * SEGMENT_SIZE))
         const rc = addon.msync(segment, 0, length)
         if (rc !== 0) throw systemError(rc, 'msync')
       })
@@ -298,6 +321,7 @@ export class MappedFile {
 
   private trim(): void {
     if (this.physicalSize === this.logicalSize) return
+    this.unmapFrom(Math.floor(this.logicalSize / SEGMENT_SIZE))
     try {
       fs.ftruncateSync(this.fd, this.logicalSize)
     } catch (error) {
@@ -322,10 +346,7 @@ export class MappedFile {
   }
 
   private release(): void {
-    for (const segment of this.segments) if (segment !== undefined) addon.unmap(segment)
-    this.segments = []
-    this.lastIndex = -1
-    this.lastSegment = Buffer.alloc(0)
+    this.unmapFrom(0)
     const fd = this.fd
     this.fd = -1
     forgetLock(fd, this.lockMode)
