@@ -6,9 +6,13 @@ import {RemoteDBM} from '../../src/rpc/client/remote-dbm.js'
 import {run, tempDir} from '../helpers/cli.js'
 import {oracle} from '../helpers/oracle.js'
 import {startServer} from '../helpers/server.js'
+import {mountSmallDisk, SMALL_DISK_SKIP} from '../helpers/small-disk.js'
+import {Code, StatusError} from '../../src/engine/status.js'
 
 const {dir, cleanup} = tempDir()
 after(cleanup)
+const disk = mountSmallDisk('8m')
+after(() => disk?.cleanup())
 
 /** Opens the file as kv would after the server is gone (restoring it if need be), and checks it. */
 function contentsOf(file: string): Map<string, string> {
@@ -79,6 +83,37 @@ describe('kv serve loses no acknowledged write', () => {
     const records = contentsOf(file)
     assert.equal(records.size, 2000)
     for (let i = 0; i < 2000; i += 41) assert.equal(records.get(`second${i}`), `${i}:${value}`)
+    assertOracleValid(file)
+  })
+
+  it('on a full disk: refuses writes with SYSTEM_ERROR, keeps the rest, and ends with a failing status', {skip: disk ? false : SMALL_DISK_SKIP}, async () => {
+    const file = path.join(disk!.dir, 'served.tkh')
+    const server = await startServer([file])
+    const db = await RemoteDBM.connect(server.address, {timeout: 10})
+    const value = 'v'.repeat(200)
+    let acked = 0
+    let refusal: unknown
+    try {
+      for (; acked < 1_000_000; acked++) {
+        try {
+          await db.set(`key${acked}`, value)
+        } catch (error) {
+          refusal = error
+          break
+        }
+      }
+      assert.ok(refusal instanceof StatusError && refusal.code === Code.SYSTEM_ERROR, String(refusal))
+      assert.match((refusal as Error).message, /no space left/)
+      await db.synchronize()
+      assert.equal(await db.count(), acked)
+    } finally {
+      db.close()
+    }
+    assert.equal(await server.stop('SIGTERM'), 1)
+    assert.match(server.log(), /\[ERROR\] Set on database 0: .*no space left/)
+    assert.match(server.log(), /failed for system reasons while serving/)
+    const records = contentsOf(file)
+    assert.equal(records.size, acked)
     assertOracleValid(file)
   })
 })

@@ -91,6 +91,11 @@ export class KvServer {
       this.server.forceShutdown()
       const errors = this.registry.closeAll()
       for (const error of errors) this.logger.error(`cannot close ${error}`)
+      const failures = this.service.failures.summary()
+      if (failures !== undefined) {
+        this.logger.error(failures)
+        errors.push(failures)
+      }
       if (this.boundAddress.startsWith('unix:')) fs.rmSync(this.boundAddress.slice(5), {force: true})
       this.logger.info('the server has stopped')
       return errors

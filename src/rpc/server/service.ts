@@ -14,6 +14,7 @@ import type {StreamResponse} from '../generated/tkrzw_rpc/StreamResponse.js'
 import type {Logger} from './logger.js'
 import type {DatabaseRegistry} from './registry.js'
 import {SignalBoard} from './signals.js'
+import {SystemFailures} from './system-failures.js'
 
 /** What Inspect with a negative index reports about the server. */
 export interface ServerFacts {
@@ -49,6 +50,7 @@ const OK: StatusProto = {code: Code.SUCCESS, message: ''}
  */
 export class DBMServiceImpl {
   readonly board = new SignalBoard()
+  readonly failures: SystemFailures
   private activeCalls = 0
   private readonly idle: (() => void)[] = []
 
@@ -56,7 +58,9 @@ export class DBMServiceImpl {
     private readonly registry: DatabaseRegistry,
     private readonly logger: Logger,
     private readonly facts: ServerFacts,
-  ) {}
+  ) {
+    this.failures = new SystemFailures(logger)
+  }
 
   get numActiveCalls(): number {
     return this.activeCalls
@@ -101,6 +105,7 @@ export class DBMServiceImpl {
               return
             }
             if (!(error instanceof StatusError)) this.logger.error(`${name}: ${(error as Error)?.stack ?? String(error)}`)
+            this.failures.note(name, (call.request as {dbm_index?: number}).dbm_index ?? 0, error)
             callback(null, {...(partial?.(call.request) ?? {}), status: statusOf(error)} as Res)
           },
         )
@@ -394,6 +399,8 @@ export class DBMServiceImpl {
         return {status: OK, ...body()}
       } catch (error) {
         if (error instanceof RpcError) throw error
+        const inner = request.request_oneof ? (request[request.request_oneof] as {dbm_index?: number} | undefined) : undefined
+        this.failures.note(`Stream ${request.request_oneof}`, inner?.dbm_index ?? 0, error)
         return {...partial, status: statusOf(error)} as T
       }
     }
@@ -461,6 +468,7 @@ export class DBMServiceImpl {
         return {status: OK, ...iterateStep(iterator, request)}
       } catch (error) {
         if (error instanceof RpcError) throw error
+        this.failures.note(`Iterate ${request.operation}`, request.dbm_index, error)
         return {status: statusOf(error)}
       }
     })
