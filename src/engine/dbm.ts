@@ -46,23 +46,69 @@ export const INT64_MIN = -(2n ** 63n)
 
 export type Record = [key: Buffer, value: Buffer]
 
-/** A cursor over a database. Unordered classes reject the ordered moves. */
+/**
+ * A cursor over a database. Every move and every record access passes the database's
+ * gate first, so a cursor used after its database closed, or writing to a read-only one,
+ * answers PRECONDITION_ERROR like any other entry. Classes implement the hooks.
+ */
 export abstract class DBMIterator {
-  abstract first(): void
-  abstract last(): void
+  constructor(protected readonly owner: DBM) {}
+
+  protected abstract firstImpl(): void
+  protected abstract lastImpl(): void
+  protected abstract jumpImpl(key: Buffer): void
+  protected abstract jumpLowerImpl(key: Buffer, inclusive: boolean): void
+  protected abstract jumpUpperImpl(key: Buffer, inclusive: boolean): void
+  protected abstract nextImpl(): void
+  protected abstract previousImpl(): void
+  protected abstract processImpl(processor: RecordProcessor, writable: boolean): boolean
+
+  first(): void {
+    this.owner.checkUsable(false)
+    this.firstImpl()
+  }
+
+  last(): void {
+    this.owner.checkUsable(false)
+    this.lastImpl()
+  }
+
   /** To the record with the key or, in ordered classes, the first one after it. */
-  abstract jump(key: Bytes): void
+  jump(key: Bytes): void {
+    this.owner.checkUsable(false)
+    this.jumpImpl(toBuffer(key))
+  }
+
   /** To the last record before the key (or at it, when inclusive). */
-  abstract jumpLower(key: Bytes, inclusive?: boolean): void
+  jumpLower(key: Bytes, inclusive = false): void {
+    this.owner.checkUsable(false)
+    this.jumpLowerImpl(toBuffer(key), inclusive)
+  }
+
   /** To the first record after the key (or at it, when inclusive). */
-  abstract jumpUpper(key: Bytes, inclusive?: boolean): void
-  abstract next(): void
-  abstract previous(): void
+  jumpUpper(key: Bytes, inclusive = false): void {
+    this.owner.checkUsable(false)
+    this.jumpUpperImpl(toBuffer(key), inclusive)
+  }
+
+  next(): void {
+    this.owner.checkUsable(false)
+    this.nextImpl()
+  }
+
+  previous(): void {
+    this.owner.checkUsable(false)
+    this.previousImpl()
+  }
+
   /**
    * Runs a processor on the current record. Returns false when the iterator is not on a
    * record. Removing the record moves the iterator to the next one.
    */
-  abstract process(processor: RecordProcessor, writable: boolean): boolean
+  process(processor: RecordProcessor, writable: boolean): boolean {
+    this.owner.checkUsable(writable)
+    return this.processImpl(processor, writable)
+  }
 
   /** The current record, or undefined at the end. */
   get(): Record | undefined {
@@ -111,19 +157,19 @@ export abstract class DBMIterator {
 
 /** A cursor over an unordered class: the ordered moves answer NOT_IMPLEMENTED_ERROR, as the reference does. */
 export abstract class UnorderedIterator extends DBMIterator {
-  last(): void {
+  protected lastImpl(): void {
     throw unorderedMove()
   }
 
-  jumpLower(): void {
+  protected jumpLowerImpl(): void {
     throw unorderedMove()
   }
 
-  jumpUpper(): void {
+  protected jumpUpperImpl(): void {
     throw unorderedMove()
   }
 
-  previous(): void {
+  protected previousImpl(): void {
     throw unorderedMove()
   }
 }
@@ -137,6 +183,8 @@ export type InspectList = [name: string, value: string][]
 export interface OpenOptions {
   /** Start empty even if the file has records. */
   truncate?: boolean
+  /** Take no lock: for files private to the caller, such as a rebuild's temporary file. */
+  noLock?: boolean
 }
 
 export interface RebuildParams {
@@ -144,15 +192,108 @@ export interface RebuildParams {
 }
 
 /**
- * The contract every database class fulfils. A class implements `process`, the iteration
- * hooks and its lifecycle; every record operation below is written once on top of them.
+ * The contract every database class fulfils. Every public entry is a gate: it checks the
+ * state once (open? writable?) and then calls the class's hook, so a closed or read-only
+ * database answers PRECONDITION_ERROR the same way everywhere. A class implements the
+ * hooks (`processImpl`, the iteration and its file lifecycle); every record operation
+ * below is written once on top of `process`.
  */
 export abstract class DBM {
+  protected abstract openImpl(path: string, writable: boolean, options: OpenOptions): void
+  protected abstract closeImpl(): void
+  /** Looks up one record and lets the processor decide what becomes of it, atomically. */
+  protected abstract processImpl(key: Buffer, processor: RecordProcessor, writable: boolean): void
+  protected abstract makeIteratorImpl(): DBMIterator
+  protected abstract countImpl(): number
+  protected abstract clearImpl(): void
+  /** Called on read-only databases too, where it has nothing to write. */
+  protected abstract synchronizeImpl(hard: boolean): void
+  protected abstract rebuildImpl(params: RebuildParams): void
+  /**
+   * Rebuilds without stalling the event loop: classes whose rebuild is long copy in slices
+   * that yield, taking the updates made meanwhile. The default is the plain rebuild.
+   */
+  protected async rebuildInSlicesImpl(params: RebuildParams): Promise<void> {
+    this.rebuildImpl(params)
+  }
+  protected abstract shouldBeRebuiltImpl(): boolean
+  protected abstract inspectImpl(): InspectList
+  protected abstract getFileSizeImpl(): number
+  /** Problems a class finds in its own file structure; on-memory classes have none to find. */
+  protected validateStructureImpl(): string[] {
+    return []
+  }
+
   /** Opens the database at a path ('' for none, where the class allows it). */
-  abstract open(path: string, writable: boolean, options?: OpenOptions): void
+  open(path: string, writable: boolean, options: OpenOptions = {}): void {
+    if (this.isOpen()) throw new StatusError(Code.PRECONDITION_ERROR, 'opened database')
+    this.openImpl(path, writable, options)
+  }
+
+  close(): void {
+    this.checkUsable(false)
+    this.closeImpl()
+  }
 
   /** Looks up one record and lets the processor decide what becomes of it, atomically. */
-  abstract process(key: Buffer, processor: RecordProcessor, writable: boolean): void
+  process(key: Bytes, processor: RecordProcessor, writable: boolean): void {
+    this.checkUsable(writable)
+    this.processImpl(toBuffer(key), processor, writable)
+  }
+
+  makeIterator(): DBMIterator {
+    this.checkUsable(false)
+    return this.makeIteratorImpl()
+  }
+
+  count(): number {
+    this.checkUsable(false)
+    return this.countImpl()
+  }
+
+  clear(): void {
+    this.checkUsable(true)
+    this.clearImpl()
+  }
+
+  synchronize(hard = false): void {
+    this.checkUsable(false)
+    this.synchronizeImpl(hard)
+  }
+
+  rebuild(params: RebuildParams = {}): void {
+    this.checkUsable(true)
+    this.rebuildImpl(params)
+  }
+
+  /** Rebuilds without stalling the event loop (see rebuildInSlicesImpl). */
+  async rebuildInSlices(params: RebuildParams = {}): Promise<void> {
+    this.checkUsable(true)
+    await this.rebuildInSlicesImpl(params)
+  }
+
+  shouldBeRebuilt(): boolean {
+    this.checkUsable(false)
+    return this.shouldBeRebuiltImpl()
+  }
+
+  inspect(): InspectList {
+    this.checkUsable(false)
+    return this.inspectImpl()
+  }
+
+  /** Bytes the database takes in its file (on-memory classes: estimated memory use). */
+  getFileSize(): number {
+    this.checkUsable(false)
+    return this.getFileSizeImpl()
+  }
+
+  /** Problems found in the file's structure; an empty list means valid. */
+  validateStructure(): string[] {
+    this.checkUsable(false)
+    return this.validateStructureImpl()
+  }
+
   /** Runs the processor on the first record (in iteration order); false if there is none. */
   processFirst(processor: RecordProcessor, writable: boolean): boolean {
     this.checkUsable(writable)
@@ -180,27 +321,12 @@ export abstract class DBM {
     while (iter.process(watched, writable)) if (!removed) iter.next()
   }
 
-  protected checkUsable(writable: boolean): void {
+  /** The one state check: open, and writable when the caller would write. */
+  checkUsable(writable: boolean): void {
     if (!this.isOpen()) throw new StatusError(Code.PRECONDITION_ERROR, 'not opened database')
     if (writable) this.checkWritable()
   }
-  abstract makeIterator(): DBMIterator
-  abstract count(): number
-  abstract clear(): void
-  abstract close(): void
-  abstract synchronize(hard?: boolean): void
-  abstract rebuild(params?: RebuildParams): void
-  /**
-   * Rebuilds without stalling the event loop: classes whose rebuild is long copy in slices
-   * that yield, taking the updates made meanwhile. The default is the plain rebuild.
-   */
-  async rebuildInSlices(params?: RebuildParams): Promise<void> {
-    this.rebuild(params)
-  }
-  abstract shouldBeRebuilt(): boolean
-  abstract inspect(): InspectList
-  /** Bytes the database takes in its file (on-memory classes: estimated memory use). */
-  abstract getFileSize(): number
+
   abstract getFilePath(): string
   /** Seconds since the epoch of the last update that reached the file. */
   abstract getTimestamp(): number
@@ -217,15 +343,13 @@ export abstract class DBM {
    */
   copyFileData(dest: string, hard = false): void {
     this.checkUsable(false)
-    const path = this.getFilePath()
-    if (path === '') throw new StatusError(Code.INFEASIBLE_ERROR, 'no file is associated')
-    if (this.isWritable()) this.synchronize(hard)
-    copyFile(path, dest, hard)
+    if (this.getFilePath() === '') throw new StatusError(Code.INFEASIBLE_ERROR, 'no file is associated')
+    this.copyFileDataImpl(dest, hard)
   }
 
-  /** Problems a class finds in its own file structure; on-memory classes have none to find. */
-  validateStructure(): string[] {
-    return []
+  protected copyFileDataImpl(dest: string, hard: boolean): void {
+    if (this.isWritable()) this.synchronize(hard)
+    copyFile(this.getFilePath(), dest, hard)
   }
 
   /** Orders two keys as the class does; bytes order unless the class has a comparator. */
@@ -241,8 +365,7 @@ export abstract class DBM {
   }
 
   protected runProcess(key: Bytes, processor: RecordProcessor, writable: boolean): void {
-    this.checkUsable(writable)
-    this.process(toBuffer(key), processor, writable)
+    this.process(key, processor, writable)
   }
 
   /** The value of a record, or undefined when there is none. */

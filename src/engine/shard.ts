@@ -48,7 +48,7 @@ export class ShardDBM extends DBM {
   }
 
   /** Opens every shard at its own file name; on failure the ones opened are closed again. */
-  open(base: string, writable: boolean, options: OpenOptions = {}): void {
+  protected openImpl(base: string, writable: boolean, options: OpenOptions = {}): void {
     const opened: DBM[] = []
     try {
       this.shards.forEach((shard, i) => {
@@ -67,12 +67,12 @@ export class ShardDBM extends DBM {
     return this.shards.length === 1 ? this.shards[0] : this.shards[secondaryHash(key, this.shards.length)]
   }
 
-  process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
+  protected processImpl(key: Buffer, processor: RecordProcessor, writable: boolean): void {
     this.shardOf(key).process(key, processor, writable)
   }
 
-  makeIterator(): DBMIterator {
-    return this.isOrdered() ? new MergingIterator(this) : new ChainIterator(this.shards)
+  protected makeIteratorImpl(): DBMIterator {
+    return this.isOrdered() ? new MergingIterator(this) : new ChainIterator(this, this.shards)
   }
 
   /** The shard iterators for the merging cursor. */
@@ -84,16 +84,15 @@ export class ShardDBM extends DBM {
     return this.shards[0].compareKeys(a, b)
   }
 
-  count(): number {
+  protected countImpl(): number {
     return this.shards.reduce((sum, shard) => sum + shard.count(), 0)
   }
 
-  clear(): void {
-    this.checkWritable()
+  protected clearImpl(): void {
     for (const shard of this.shards) shard.clear()
   }
 
-  close(): void {
+  protected closeImpl(): void {
     let failure: unknown
     for (const shard of this.shards) {
       try {
@@ -106,27 +105,27 @@ export class ShardDBM extends DBM {
     if (failure) throw failure
   }
 
-  synchronize(hard = false): void {
+  protected synchronizeImpl(hard = false): void {
     for (const shard of this.shards) shard.synchronize(hard)
   }
 
-  override copyFileData(dest: string, hard = false): void {
+  protected override copyFileDataImpl(dest: string, hard = false): void {
     this.shards.forEach((shard, i) => shard.copyFileData(shardPath(dest, i, this.shards.length), hard))
   }
 
-  override async rebuildInSlices(params?: RebuildParams): Promise<void> {
+  protected override async rebuildInSlicesImpl(params?: RebuildParams): Promise<void> {
     for (const shard of this.shards) await shard.rebuildInSlices(params)
   }
 
-  rebuild(params?: RebuildParams): void {
+  protected rebuildImpl(params?: RebuildParams): void {
     for (const shard of this.shards) shard.rebuild(params)
   }
 
-  shouldBeRebuilt(): boolean {
+  protected shouldBeRebuiltImpl(): boolean {
     return this.shards.some((shard) => shard.shouldBeRebuilt())
   }
 
-  inspect(): InspectList {
+  protected inspectImpl(): InspectList {
     const list: InspectList = [
       ['class', this.className],
       ['healthy', String(this.isHealthy())],
@@ -145,7 +144,7 @@ export class ShardDBM extends DBM {
     return this.shards.every((shard) => shard.isHealthy())
   }
 
-  getFileSize(): number {
+  protected getFileSizeImpl(): number {
     return this.shards.reduce((sum, shard) => sum + shard.getFileSize(), 0)
   }
 
@@ -175,8 +174,8 @@ class ChainIterator extends DBMIterator {
   private readonly iters: DBMIterator[]
   private index = -1
 
-  constructor(shards: DBM[]) {
-    super()
+  constructor(owner: ShardDBM, shards: DBM[]) {
+    super(owner)
     this.iters = shards.map((shard) => shard.makeIterator())
   }
 
@@ -189,17 +188,17 @@ class ChainIterator extends DBMIterator {
     if (this.index >= this.iters.length) this.index = -1
   }
 
-  first(): void {
+  protected firstImpl(): void {
     this.index = 0
     this.iters[0].first()
     this.settle()
   }
 
-  jump(key: Bytes): void {
+  protected jumpImpl(key: Buffer): void {
     // The key can only be in one shard, but which one is a detail of routing: try each.
     for (let i = 0; i < this.iters.length; i++) {
       this.iters[i].jump(key)
-      if (this.iters[i].getKey()?.equals(toBuffer(key))) {
+      if (this.iters[i].getKey()?.equals(key)) {
         this.index = i
         return
       }
@@ -207,29 +206,29 @@ class ChainIterator extends DBMIterator {
     this.index = -1
   }
 
-  last(): void {
+  protected lastImpl(): void {
     this.iters[0].last()
   }
 
-  jumpLower(key: Bytes, inclusive?: boolean): void {
+  protected jumpLowerImpl(key: Buffer, inclusive: boolean): void {
     this.iters[0].jumpLower(key, inclusive)
   }
 
-  jumpUpper(key: Bytes, inclusive?: boolean): void {
+  protected jumpUpperImpl(key: Buffer, inclusive: boolean): void {
     this.iters[0].jumpUpper(key, inclusive)
   }
 
-  previous(): void {
+  protected previousImpl(): void {
     this.iters[0].previous()
   }
 
-  next(): void {
+  protected nextImpl(): void {
     if (this.index < 0) return
     this.iters[this.index].next()
     this.settle()
   }
 
-  process(processor: RecordProcessor, writable: boolean): boolean {
+  protected processImpl(processor: RecordProcessor, writable: boolean): boolean {
     if (this.index < 0) return false
     const done = this.iters[this.index].process(processor, writable)
     this.settle()
@@ -247,7 +246,7 @@ class MergingIterator extends DBMIterator {
   private current = -1
 
   constructor(private readonly dbm: ShardDBM) {
-    super()
+    super(dbm)
     this.iters = dbm.shardIterators()
   }
 
@@ -277,27 +276,27 @@ class MergingIterator extends DBMIterator {
     this.pick()
   }
 
-  first(): void {
+  protected firstImpl(): void {
     this.all(true, (iter) => iter.first())
   }
 
-  last(): void {
+  protected lastImpl(): void {
     this.all(false, (iter) => iter.last())
   }
 
-  jump(key: Bytes): void {
+  protected jumpImpl(key: Buffer): void {
     this.all(true, (iter) => iter.jump(key))
   }
 
-  jumpLower(key: Bytes, inclusive = false): void {
+  protected jumpLowerImpl(key: Buffer, inclusive: boolean): void {
     this.all(false, (iter) => iter.jumpLower(key, inclusive))
   }
 
-  jumpUpper(key: Bytes, inclusive = false): void {
+  protected jumpUpperImpl(key: Buffer, inclusive: boolean): void {
     this.all(true, (iter) => iter.jumpUpper(key, inclusive))
   }
 
-  next(): void {
+  protected nextImpl(): void {
     if (this.current < 0) return
     if (!this.forward) {
       const key = this.iters[this.current].getKey()
@@ -308,7 +307,7 @@ class MergingIterator extends DBMIterator {
     this.pick()
   }
 
-  previous(): void {
+  protected previousImpl(): void {
     if (this.current < 0) return
     if (this.forward) {
       const key = this.iters[this.current].getKey()
@@ -319,7 +318,7 @@ class MergingIterator extends DBMIterator {
     this.pick()
   }
 
-  process(processor: RecordProcessor, writable: boolean): boolean {
+  protected processImpl(processor: RecordProcessor, writable: boolean): boolean {
     if (this.current < 0) return false
     const done = this.iters[this.current].process(processor, writable)
     // A removal moved that shard's cursor forward; the merged cursor follows the order.

@@ -28,5 +28,12 @@ for (const [name, params] of variants) {
     ordered: false,
     randomOps: 20000,
     make: () => openDBM(path.join(dir, `db-${serial++}.tkh`), parseParams(params), {writable: true, truncate: true}),
+    readOnly: (fill) => {
+      const file = path.join(dir, `db-${serial++}.tkh`)
+      const dbm = openDBM(file, parseParams(params), {writable: true, truncate: true})
+      fill(dbm)
+      dbm.close()
+      return openDBM(file, parseParams(params), {writable: false})
+    },
   })
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {ANY_VALUE, INT64_MIN, type DBM} from '../../src/engine/dbm.js'
+import {ANY_VALUE, INT64_MIN, NOOP, REMOVE, type DBM} from '../../src/engine/dbm.js'
 import {searchDBM} from '../../src/engine/search.js'
 import {makeRandom as rng} from '../../src/perf/local.js'
 import {Code, StatusError} from '../../src/engine/status.js'
@@ -12,6 +12,8 @@ export interface ConformanceTarget {
   ordered: boolean
   /** Number of random operations checked against a Map model. */
   randomOps?: number
+  /** A database filled by `fill`, then closed and opened again read-only. */
+  readOnly: (fill: (dbm: DBM) => void) => DBM
 }
 
 const b = (text: string): Buffer => Buffer.from(text, 'latin1')
@@ -41,6 +43,79 @@ export function runConformance(target: ConformanceTarget): void {
   }
 
   describe(`${target.name}: the DBM contract`, () => {
+    it('refuses every write when read-only, through iterators and rebuilds too, and still reads', async () => {
+      const dbm = target.readOnly((db) => {
+        db.set('a', '1')
+        db.set('b', '2')
+      })
+      try {
+        const writes: [string, () => unknown][] = [
+          ['set', () => dbm.set('c', '3')],
+          ['remove', () => dbm.remove('a')],
+          ['append', () => dbm.append('a', 'x')],
+          ['compareExchange', () => dbm.compareExchange('a', '1', '9')],
+          ['increment', () => dbm.increment('n', 1)],
+          ['rekey', () => dbm.rekey('a', 'z')],
+          ['setMulti', () => dbm.setMulti([['c', '3']])],
+          ['removeMulti', () => dbm.removeMulti(['a'])],
+          ['appendMulti', () => dbm.appendMulti([['a', 'x']])],
+          ['compareExchangeMulti', () => dbm.compareExchangeMulti([['a', '1']], [['a', '9']])],
+          ['pushLast', () => dbm.pushLast('job')],
+          ['popFirst', () => dbm.popFirst()],
+          ['clear', () => dbm.clear()],
+          ['rebuild', () => dbm.rebuild()],
+          ['processEach', () => dbm.processEach({processFull: () => REMOVE, processEmpty: () => NOOP}, true)],
+          ['iterator set', () => {
+            const iter = dbm.makeIterator()
+            iter.jump('a')
+            iter.set('changed')
+          }],
+          ['iterator remove', () => {
+            const iter = dbm.makeIterator()
+            iter.first()
+            iter.remove()
+          }],
+        ]
+        for (const [name, write] of writes) {
+          assert.throws(write, (error: unknown) => error instanceof StatusError && error.code === Code.PRECONDITION_ERROR, name)
+        }
+        await assert.rejects(dbm.rebuildInSlices(), (error: unknown) => error instanceof StatusError && error.code === Code.PRECONDITION_ERROR)
+        assert.deepEqual(dbm.get('a'), b('1'))
+        assert.equal(dbm.count(), 2)
+        assert.equal(dbm.increment('n', INT64_MIN, 5), 5n)
+        dbm.synchronize()
+      } finally {
+        dbm.close()
+      }
+    })
+
+    it('answers PRECONDITION_ERROR from every entry after close, iterators included', () => {
+      const dbm = make()
+      dbm.set('a', '1')
+      const iter = dbm.makeIterator()
+      iter.first()
+      dbm.close()
+      const entries: [string, () => unknown][] = [
+        ['get', () => dbm.get('a')],
+        ['set', () => dbm.set('a', '2')],
+        ['count', () => dbm.count()],
+        ['clear', () => dbm.clear()],
+        ['synchronize', () => dbm.synchronize()],
+        ['inspect', () => dbm.inspect()],
+        ['getFileSize', () => dbm.getFileSize()],
+        ['shouldBeRebuilt', () => dbm.shouldBeRebuilt()],
+        ['makeIterator', () => dbm.makeIterator()],
+        ['close', () => dbm.close()],
+        ['iterator first', () => iter.first()],
+        ['iterator next', () => iter.next()],
+        ['iterator get', () => iter.get()],
+        ['iterator jump', () => iter.jump('a')],
+      ]
+      for (const [name, entry] of entries) {
+        assert.throws(entry, (error: unknown) => error instanceof StatusError && error.code === Code.PRECONDITION_ERROR, name)
+      }
+    })
+
     it('sets, gets, overwrites and removes', withDB((dbm) => {
       assert.equal(dbm.get('a'), undefined)
       dbm.set('a', 'one')

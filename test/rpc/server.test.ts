@@ -293,6 +293,36 @@ describe('kv serve lifecycle', () => {
     assert.equal(await server.stop(), 1)
   })
 
+  it('with --read_only, refuses writes through iterators and rebuilds on every class', async () => {
+    const files = ['ro-all.tkmt', 'ro-all.tkmb', 'ro-all.tkmc', 'ro-all.tkh'].map((name) => path.join(dir, name))
+    for (const file of files) {
+      const seed = openDBM(file, new Map(), {writable: true})
+      seed.set('a', 'kept')
+      seed.close()
+    }
+    const server = await startServer(['--read_only', ...files])
+    const db = await RemoteDBM.connect(server.address, {timeout: 10})
+    try {
+      for (let index = 0; index < files.length; index++) {
+        db.setDBMIndex(index)
+        const iter = db.makeIterator()
+        await iter.jump('a')
+        await rejects(Code.PRECONDITION_ERROR, iter.set('changed'), /not writable/)
+        await rejects(Code.PRECONDITION_ERROR, iter.remove(), /not writable/)
+        assert.deepEqual(await iter.get(), [b('a'), b('kept')])
+        iter.close()
+        await rejects(Code.PRECONDITION_ERROR, db.rebuild(), /not writable/)
+        await rejects(Code.PRECONDITION_ERROR, db.clear(), /not writable/)
+        await rejects(Code.PRECONDITION_ERROR, db.popFirst(), /not writable/)
+        assert.deepEqual(await db.get('a'), b('kept'), files[index])
+        assert.equal(await db.count(), 1)
+      }
+    } finally {
+      db.close()
+    }
+    assert.equal(await server.stop(), 0)
+  })
+
   it('listens on a unix socket', async () => {
     const socket = path.join(dir, 'kv.sock')
     const server = await startServer([], `unix:${socket}`)

@@ -61,11 +61,6 @@ import {readHashTuning, type HashTuning} from './tuning.js'
 
 const EMPTY = Buffer.alloc(0)
 
-export interface HashOpenOptions extends OpenOptions {
-  /** Take no lock: for files private to the caller, such as a rebuild's temporary file. */
-  noLock?: boolean
-}
-
 /**
  * The file hash database, in Tkrzw's HashDBM format: buckets of offsets, each the head of
  * a chain of records linked by their child offsets. Records are read and written in place
@@ -124,7 +119,7 @@ export class HashDBM extends DBM {
 
   // ---- lifecycle ----
 
-  open(path: string, writable: boolean, options: HashOpenOptions = {}): void {
+  protected openImpl(path: string, writable: boolean, options: OpenOptions): void {
     if (this.opened) throw new StatusError(Code.PRECONDITION_ERROR, 'opened database')
     if (path === '') throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'a hash database needs a file path')
     const existed = fs.existsSync(path)
@@ -280,8 +275,7 @@ export class HashDBM extends DBM {
     this.attach(next, true)
   }
 
-  close(): void {
-    this.checkOpen()
+  protected closeImpl(): void {
     const file = this.file!
     try {
       if (this.failure) throw this.failure
@@ -301,8 +295,7 @@ export class HashDBM extends DBM {
     }
   }
 
-  synchronize(hard = false): void {
-    this.checkOpen()
+  protected synchronizeImpl(hard = false): void {
     if (!this.writable) return
     if (this.failure) throw this.failure
     const file = this.file!
@@ -461,8 +454,7 @@ export class HashDBM extends DBM {
     return Math.floor((this.file!.size - this.recordBase) / (1 + this.offsetWidth + 3)) + 1
   }
 
-  process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
-    if (writable) this.checkWritable()
+  protected processImpl(key: Buffer, processor: RecordProcessor, writable: boolean): void {
     const bucket = this.bucketIndex(key)
     const head = this.readBucket(bucket)
     const header = this.header
@@ -649,19 +641,15 @@ export class HashDBM extends DBM {
     return this.bucketIndex(key)
   }
 
-  makeIterator(): DBMIterator {
-    this.checkOpen()
+  protected makeIteratorImpl(): DBMIterator {
     return new HashIterator(this)
   }
 
-  count(): number {
-    this.checkOpen()
+  protected countImpl(): number {
     return this.numRecords
   }
 
-  clear(): void {
-    this.checkOpen()
-    this.checkWritable()
+  protected clearImpl(): void {
     const file = this.file!
     file.truncate(this.recordBase)
     this.zeroRange(METADATA_SIZE, this.recordBase - RECORD_HEADER_SECTION_SIZE)
@@ -694,8 +682,6 @@ export class HashDBM extends DBM {
 
   /** Checks that a rebuild may start and opens the new file it builds. */
   private beginRebuild(params: RebuildParams): {tuning: HashTuning; fresh: HashDBM; temp: string} {
-    this.checkOpen()
-    this.checkWritable()
     if (this.touchedDuringRebuild) throw new StatusError(Code.PRECONDITION_ERROR, 'a rebuild is already running')
     const tuning = this.rebuildTuning(params)
     const temp = `${this.path}.tmp.rebuild`
@@ -705,7 +691,7 @@ export class HashDBM extends DBM {
   }
 
   /** Copies every live record into a fresh file with new tuning, then takes its place. */
-  rebuild(params: RebuildParams = {}): void {
+  protected rebuildImpl(params: RebuildParams = {}): void {
     const {tuning, fresh, temp} = this.beginRebuild(params)
     if (isTrue(params.skip_broken_records)) {
       // Read the records by scanning the file rather than through the buckets, skipping
@@ -734,9 +720,9 @@ export class HashDBM extends DBM {
    * keeps answering. Updates made meanwhile go to this file as usual; the keys they touch
    * are noted and copied again at the end, before the new file takes over.
    */
-  override async rebuildInSlices(params: RebuildParams = {}, sliceMillis = 10): Promise<void> {
+  protected override async rebuildInSlicesImpl(params: RebuildParams = {}, sliceMillis = 10): Promise<void> {
     // Recovering from a damaged file scans it whole; that path has no slices.
-    if (isTrue(params.skip_broken_records)) return this.rebuild(params)
+    if (isTrue(params.skip_broken_records)) return this.rebuildImpl(params)
     const {tuning, fresh} = this.beginRebuild(params)
     let touched = new Set<string>()
     this.touchedDuringRebuild = touched
@@ -831,8 +817,7 @@ export class HashDBM extends DBM {
   }
 
   /** The copy is marked cleanly closed: it is the synchronized state, whole. */
-  override copyFileData(dest: string, hard = false): void {
-    this.checkOpen()
+  protected override copyFileDataImpl(dest: string, hard = false): void {
     if (this.writable) this.synchronize(hard)
     copyFile(this.path, dest, hard)
     if (!this.writable) return
@@ -851,8 +836,7 @@ export class HashDBM extends DBM {
     }
   }
 
-  shouldBeRebuilt(): boolean {
-    this.checkOpen()
+  protected shouldBeRebuiltImpl(): boolean {
     if (this.touchedDuringRebuild) return false
     const sectionSize = this.file!.size - this.recordBase
     const minRecordSize = 1 + this.offsetWidth + 3
@@ -862,8 +846,7 @@ export class HashDBM extends DBM {
 
   // ---- inspection ----
 
-  inspect(): InspectList {
-    this.checkOpen()
+  protected inspectImpl(): InspectList {
     const modeNames = ['', 'in-place', 'appending']
     return [
       ['class', this.className],
@@ -896,8 +879,7 @@ export class HashDBM extends DBM {
    * its checksum and CRC right), then the record section from start to end. Returns the
    * problems found; an empty list means valid.
    */
-  override validateStructure(): string[] {
-    this.checkOpen()
+  protected override validateStructureImpl(): string[] {
     const problems: string[] = []
     const header = new RecordHeader()
     let live = 0
@@ -968,12 +950,8 @@ export class HashDBM extends DBM {
     if (this.failure) throw this.failure
   }
 
-  protected checkOpen(): void {
-    if (!this.opened) throw new StatusError(Code.PRECONDITION_ERROR, 'not opened database')
-  }
 
-  getFileSize(): number {
-    this.checkOpen()
+  protected getFileSizeImpl(): number {
     return this.file!.size
   }
 

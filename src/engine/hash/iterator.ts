@@ -12,7 +12,7 @@ export class HashIterator extends UnorderedIterator {
   private index = 0
 
   constructor(private readonly dbm: HashDBM) {
-    super()
+    super(dbm)
   }
 
   /** Enters the first bucket at or after `from` that has records; -1 past the end. */
@@ -32,12 +32,12 @@ export class HashIterator extends UnorderedIterator {
     this.index = 0
   }
 
-  first(): void {
+  protected firstImpl(): void {
     this.enter(0)
   }
 
-  jump(key: Bytes): void {
-    const wanted = toBuffer(key)
+  protected jumpImpl(key: Buffer): void {
+    const wanted = key
     const bucket = this.dbm.bucketOfKey(wanted)
     const keys = this.dbm.bucketKeys(bucket)
     const at = keys.findIndex((candidate) => candidate.equals(wanted))
@@ -52,11 +52,11 @@ export class HashIterator extends UnorderedIterator {
   }
 
 
-  next(): void {
+  protected nextImpl(): void {
     if (this.bucket >= 0) this.index++
   }
 
-  process(processor: RecordProcessor, writable: boolean): boolean {
+  protected processImpl(processor: RecordProcessor, writable: boolean): boolean {
     while (this.bucket >= 0) {
       while (this.index < this.keys.length) {
         const key = this.keys[this.index]

@@ -1,5 +1,5 @@
 import {LEXICAL, findComparator, type NamedComparator} from '../comparators.js'
-import {AppendTail, DBMIterator, NOOP, REMOVE, toBuffer, type Bytes, type DBMIterator as Iterator, type InspectList, type ProcessResult, type RebuildParams, type RecordProcessor} from '../dbm.js'
+import {AppendTail, DBMIterator, NOOP, REMOVE, type DBM, type DBMIterator as Iterator, type InspectList, type ProcessResult, type RebuildParams, type RecordProcessor} from '../dbm.js'
 import {ParamReader} from '../params.js'
 import {BPlusTree, keyOrder, type Leaf, type Position} from './bptree.js'
 import {MemoryDBM} from './memory-dbm.js'
@@ -24,7 +24,7 @@ export class BabyDBM extends MemoryDBM {
     this.tree = new BPlusTree(keyOrder(this.comparator))
   }
 
-  process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
+  protected processImpl(key: Buffer, processor: RecordProcessor, writable: boolean): void {
     const {leaf, index, found} = this.tree.locate(key)
     const result = processAt(leaf, index, found, key, processor)
     if (writable) storeAt(this.tree, leaf, index, found, key, result)
@@ -34,11 +34,11 @@ export class BabyDBM extends MemoryDBM {
     return this.tree.order.compare(a, b)
   }
 
-  makeIterator(): Iterator {
-    return new TreeIterator(this.tree)
+  protected makeIteratorImpl(): Iterator {
+    return new TreeIterator(this, this.tree)
   }
 
-  count(): number {
+  protected countImpl(): number {
     return this.tree.size
   }
 
@@ -59,12 +59,11 @@ export class BabyDBM extends MemoryDBM {
     return [['tree_level', String(this.tree.height())]]
   }
 
-  rebuild(params: RebuildParams = {}): void {
-    this.checkOpen()
+  protected rebuildImpl(params: RebuildParams = {}): void {
     ParamReader.fromObject(params).finish()
   }
 
-  inspect(): InspectList {
+  protected inspectImpl(): InspectList {
     return [...this.baseInspect(), ['tree_level', String(this.tree.height())]]
   }
 
@@ -82,8 +81,11 @@ export class TreeIterator extends DBMIterator {
   private pos: Position | undefined
   private version = -1
 
-  constructor(private readonly tree: BPlusTree) {
-    super()
+  constructor(
+    owner: DBM,
+    private readonly tree: BPlusTree,
+  ) {
+    super(owner)
   }
 
   private moveTo(pos: Position | undefined): void {
@@ -99,41 +101,41 @@ export class TreeIterator extends DBMIterator {
     return this.pos
   }
 
-  first(): void {
+  protected firstImpl(): void {
     this.moveTo(this.tree.first())
   }
 
-  last(): void {
+  protected lastImpl(): void {
     this.moveTo(this.tree.last())
   }
 
-  jump(key: Bytes): void {
-    this.moveTo(this.tree.seekUpper(toBuffer(key), true))
+  protected jumpImpl(key: Buffer): void {
+    this.moveTo(this.tree.seekUpper(key, true))
   }
 
-  jumpLower(key: Bytes, inclusive = false): void {
-    this.moveTo(this.tree.seekLower(toBuffer(key), inclusive))
+  protected jumpLowerImpl(key: Buffer, inclusive: boolean): void {
+    this.moveTo(this.tree.seekLower(key, inclusive))
   }
 
-  jumpUpper(key: Bytes, inclusive = false): void {
-    this.moveTo(this.tree.seekUpper(toBuffer(key), inclusive))
+  protected jumpUpperImpl(key: Buffer, inclusive: boolean): void {
+    this.moveTo(this.tree.seekUpper(key, inclusive))
   }
 
-  next(): void {
+  protected nextImpl(): void {
     const key = this.key
     if (key === undefined) return
     if (this.version !== this.tree.version) this.moveTo(this.tree.seekUpper(key, false))
     else this.moveTo(this.pos && this.tree.nextOf(this.pos))
   }
 
-  previous(): void {
+  protected previousImpl(): void {
     const key = this.key
     if (key === undefined) return
     if (this.version !== this.tree.version) this.moveTo(this.tree.seekLower(key, false))
     else this.moveTo(this.pos && this.tree.previousOf(this.pos))
   }
 
-  process(processor: RecordProcessor, writable: boolean): boolean {
+  protected processImpl(processor: RecordProcessor, writable: boolean): boolean {
     const pos = this.current()
     if (!pos) return false
     const {leaf, index} = pos

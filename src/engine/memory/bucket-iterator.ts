@@ -1,4 +1,4 @@
-import {UnorderedIterator, REMOVE, toBuffer, type Bytes, type ProcessResult, type RecordProcessor} from '../dbm.js'
+import {UnorderedIterator, REMOVE, type DBM, type ProcessResult, type RecordProcessor} from '../dbm.js'
 import {processRecord, storeResult, type ByteHashTable} from './byte-hash-table.js'
 
 /**
@@ -11,11 +11,12 @@ export class BucketIterator extends UnorderedIterator {
   private index = 0
 
   constructor(
+    owner: DBM,
     private readonly table: ByteHashTable,
     // How writes through the cursor reach the database, so a class can keep its accounting.
     private readonly store: (id: number, key: Buffer, result: ProcessResult) => void = (id, key, result) => void storeResult(table, id, key, result),
   ) {
-    super()
+    super(owner)
   }
 
   private enter(bucket: number): void {
@@ -37,12 +38,12 @@ export class BucketIterator extends UnorderedIterator {
     return undefined
   }
 
-  first(): void {
+  protected firstImpl(): void {
     this.enter(0)
   }
 
-  jump(key: Bytes): void {
-    const wanted = toBuffer(key)
+  protected jumpImpl(key: Buffer): void {
+    const wanted = key
     if (this.table.find(wanted) === 0) {
       this.enter(-1)
       return
@@ -53,11 +54,11 @@ export class BucketIterator extends UnorderedIterator {
 
 
   /** Steps past the slot it stands on, even if that record was removed meanwhile. */
-  next(): void {
+  protected nextImpl(): void {
     if (this.bucket >= 0) this.index++
   }
 
-  process(processor: RecordProcessor, writable: boolean): boolean {
+  protected processImpl(processor: RecordProcessor, writable: boolean): boolean {
     const key = this.current()
     if (key === undefined) return false
     const id = this.table.find(key)

@@ -43,7 +43,7 @@ export class CacheDBM extends MemoryDBM {
     if (Number.isSafeInteger(memSize) && memSize >= 0) this.capMemSize = memSize
   }
 
-  process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
+  protected processImpl(key: Buffer, processor: RecordProcessor, writable: boolean): void {
     const id = this.table.find(key)
     const result = processRecord(this.table, id, key, processor)
     if (writable && result !== NOOP) this.apply(id, key, result, true)
@@ -120,12 +120,12 @@ export class CacheDBM extends MemoryDBM {
     return this.effDataSize + this.table.size * RECORD_OVERHEAD
   }
 
-  makeIterator(): DBMIterator {
+  protected makeIteratorImpl(): DBMIterator {
     // Writes through a cursor keep the accounting right but do not count as use.
-    return new BucketIterator(this.table, (id, key, result) => this.apply(id, key, result, false))
+    return new BucketIterator(this, this.table, (id, key, result) => this.apply(id, key, result, false))
   }
 
-  count(): number {
+  protected countImpl(): number {
     return this.table.size
   }
 
@@ -152,8 +152,7 @@ export class CacheDBM extends MemoryDBM {
     ]
   }
 
-  rebuild(params: RebuildParams = {}): void {
-    this.checkOpen()
+  protected rebuildImpl(params: RebuildParams = {}): void {
     const reader = ParamReader.fromObject(params)
     this.capRecNum = reader.int('cap_rec_num', this.capRecNum, 1)
     this.capMemSize = reader.int('cap_mem_size', this.capMemSize, 0)
@@ -161,7 +160,7 @@ export class CacheDBM extends MemoryDBM {
     this.evict()
   }
 
-  inspect(): InspectList {
+  protected inspectImpl(): InspectList {
     return [
       ...this.baseInspect(),
       ['eff_data_size', String(this.effDataSize)],

@@ -27,7 +27,7 @@ export abstract class MemoryDBM extends DBM {
   /** Takes tuning the file recorded, for settings not given at open. Called before records load. */
   protected applyMetadata(_meta: Map<string, string>): void {}
 
-  open(path: string, writable: boolean, options: OpenOptions = {}): void {
+  protected openImpl(path: string, writable: boolean, options: OpenOptions = {}): void {
     if (this.opened) throw new StatusError(Code.PRECONDITION_ERROR, 'opened database')
     if (path === '') {
       this.path = path
@@ -78,8 +78,7 @@ export abstract class MemoryDBM extends DBM {
     }
   }
 
-  close(): void {
-    this.checkOpen()
+  protected closeImpl(): void {
     try {
       if (this.writable && this.path !== '') this.save(false)
     } finally {
@@ -90,8 +89,7 @@ export abstract class MemoryDBM extends DBM {
     }
   }
 
-  synchronize(hard = false): void {
-    this.checkOpen()
+  protected synchronizeImpl(hard = false): void {
     if (this.writable && this.path !== '') this.save(hard)
   }
 
@@ -134,13 +132,9 @@ export abstract class MemoryDBM extends DBM {
     this.lock = tempLock
   }
 
-  protected checkOpen(): void {
-    if (!this.opened) throw new StatusError(Code.PRECONDITION_ERROR, 'not opened database')
-  }
 
   /** The size of the file the records were last written to; 0 without one. */
-  getFileSize(): number {
-    this.checkOpen()
+  protected getFileSizeImpl(): number {
     if (this.path === '') return 0
     try {
       return fs.statSync(this.path).size
@@ -165,13 +159,11 @@ export abstract class MemoryDBM extends DBM {
     return this.opened
   }
 
-  shouldBeRebuilt(): boolean {
+  protected shouldBeRebuiltImpl(): boolean {
     return false
   }
 
-  clear(): void {
-    this.checkOpen()
-    this.checkWritable()
+  protected clearImpl(): void {
     this.clearRecords()
   }
 

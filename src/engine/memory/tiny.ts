@@ -23,18 +23,18 @@ export class TinyDBM extends MemoryDBM {
     if (!this.bucketsGiven && Number.isSafeInteger(buckets) && buckets > 0 && this.table.size === 0) this.table.resize(buckets)
   }
 
-  process(key: Buffer, processor: RecordProcessor, writable: boolean): void {
+  protected processImpl(key: Buffer, processor: RecordProcessor, writable: boolean): void {
     const table = this.table
     const id = table.find(key)
     const result = processRecord(table, id, key, processor)
     if (writable) storeResult(table, id, key, result)
   }
 
-  makeIterator(): DBMIterator {
-    return new BucketIterator(this.table)
+  protected makeIteratorImpl(): DBMIterator {
+    return new BucketIterator(this, this.table)
   }
 
-  count(): number {
+  protected countImpl(): number {
     return this.table.size
   }
 
@@ -55,15 +55,14 @@ export class TinyDBM extends MemoryDBM {
   }
 
   /** Re-sizes the buckets: to `num_buckets`, or to twice the record count (at least the default). */
-  rebuild(params: RebuildParams = {}): void {
-    this.checkOpen()
+  protected rebuildImpl(params: RebuildParams = {}): void {
     const reader = ParamReader.fromObject(params)
     const buckets = reader.int('num_buckets', Math.max(this.table.size * 2, TINY_DEFAULT_BUCKETS), 1)
     reader.finish()
     this.table.resize(buckets)
   }
 
-  inspect(): InspectList {
+  protected inspectImpl(): InspectList {
     return [...this.baseInspect(), ['num_buckets', String(this.table.numBuckets)]]
   }
 
