@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {KvCommand} from '../src/cli/base-command.js'
 import {runServer} from '../src/rpc/server/run.js'
 import {LOG_DATE_FORMATS, LOG_LEVELS} from '../src/rpc/server/logger.js'
+import {DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT} from '../src/rpc/server/server.js'
 
 export default class Serve extends KvCommand {
   static override description = `Serve databases over gRPC, as the Tkrzw-RPC service tkrzw_rpc.DBMService.
@@ -23,8 +24,20 @@ with the current time rather than the epoch; CompareExchangeMulti does not add a
 "the empty key is absent" expectation; the backup suffix of Synchronize make_backup= is
 zero-padded; a negative dbm_index with retry_wait is an INVALID_ARGUMENT like any other.
 
+Every write a reply acknowledges is in the operating system's hands before the reply leaves:
+killing the server loses nothing acknowledged (Synchronize with hard is what survives a power
+loss). A write that does not fit on the disk fails with SYSTEM_ERROR and changes nothing;
+such failures are logged, and the server exits with status 1 when it stops.
+
+A client that stops reading its answers gets no more of its requests served, unary or
+streamed, until it reads again: at most 16 MB of answers wait per connection. A connection
+that does not begin HTTP/2 within --handshake_timeout is dropped, at --max_connections the
+oldest such connection makes room for a new one, and a connection without calls for
+--idle_timeout is closed (gRPC clients reconnect by themselves).
+
 SIGHUP reopens the log file; SIGINT, SIGTERM and SIGQUIT stop taking calls, let the ones in
-flight finish (up to --shutdown_wait seconds) and close the databases cleanly.`
+flight finish (up to --shutdown_wait seconds), close the databases cleanly and end the
+process; a second signal ends it at once.`
   static override examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --address 0.0.0.0:1978 casket.tkh "queue.tkmb#key_comparator=dec"',
@@ -50,6 +63,20 @@ flight finish (up to --shutdown_wait seconds) and close the databases cleanly.`
     daemon: Flags.boolean({description: 'run in the background, detached from the terminal'}),
     shutdown_wait: Flags.integer({description: 'seconds to let calls in flight finish when stopping', default: 60, min: 0}),
     read_only: Flags.boolean({description: 'open every database read-only'}),
+    max_connections: Flags.integer({
+      description: 'connections held at once; beyond it, the oldest still in its handshake makes room, else the new one is refused (default: the open-file limit less 64)',
+      min: 1,
+    }),
+    handshake_timeout: Flags.integer({
+      description: 'seconds a new connection may take to start speaking HTTP/2 (and TLS) before it is dropped; 0 for no limit',
+      default: DEFAULT_HANDSHAKE_TIMEOUT,
+      min: 0,
+    }),
+    idle_timeout: Flags.integer({
+      description: 'seconds a connection may stay without calls before it is closed (clients reconnect by themselves); 0 for no limit',
+      default: DEFAULT_IDLE_TIMEOUT,
+      min: 0,
+    }),
   }
 
   async run(): Promise<void> {
@@ -68,7 +95,13 @@ flight finish (up to --shutdown_wait seconds) and close the databases cleanly.`
       shutdownWait: flags.shutdown_wait,
       readOnly: flags.read_only,
       version: this.config.version,
+      maxConnections: flags.max_connections,
+      handshakeTimeout: flags.handshake_timeout,
+      idleTimeout: flags.idle_timeout,
     })
-    process.exitCode = status
+    // End now: a connection whose client stopped reading can keep the event loop alive
+    // long after the databases are closed, and the shutdown promised to end within
+    // --shutdown_wait.
+    process.exit(status)
   }
 }

@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {parseConfig} from '../../engine/params.js'
+import {fromSystemError} from '../../engine/status.js'
 import {Logger, type LogDateFormat, type LogLevel} from './logger.js'
 import {KvServer} from './server.js'
 
@@ -19,6 +20,9 @@ export interface RunServerOptions {
   shutdownWait: number
   readOnly: boolean
   version: string
+  maxConnections?: number
+  handshakeTimeout?: number
+  idleTimeout?: number
 }
 
 const DAEMON_ENV = 'KV_SERVE_DAEMON_CHILD'
@@ -31,46 +35,79 @@ const DAEMON_ENV = 'KV_SERVE_DAEMON_CHILD'
 export async function runServer(options: RunServerOptions): Promise<number> {
   if (options.daemon && process.env[DAEMON_ENV] !== '1') return startDaemon(options)
   const logger = new Logger({file: options.logFile, level: options.logLevel, dateFormat: options.logDate, timeDifference: options.logTd})
+  // Signals are caught from the start: one that arrives while the server is still starting
+  // stops it as soon as it is up, rather than killing it half-open.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const
+  let caught: string | undefined
+  let onSignal: ((signal: string) => void) | undefined
+  const catcher = (signal: string) => {
+    caught ??= signal
+    onSignal?.(signal)
+  }
+  for (const name of signals) process.on(name, catcher)
+  const reopenLog = () => {
+    logger.info('caught SIGHUP: reopening the log file')
+    logger.reopen()
+  }
+  process.on('SIGHUP', reopenLog)
+  const release = () => {
+    for (const name of signals) process.removeListener(name, catcher)
+    process.removeListener('SIGHUP', reopenLog)
+  }
   let server: KvServer
   try {
+    // A pid file that cannot be written is a failure to start, not a warning.
+    if (options.pidFile) writePidFile(options.pidFile)
     server = await KvServer.start({
       configs: options.configs,
       address: options.address,
       auth: options.auth,
       readOnly: options.readOnly,
+      maxConnections: options.maxConnections,
+      handshakeTimeout: options.handshakeTimeout,
+      idleTimeout: options.idleTimeout,
       logger,
       version: options.version,
     })
   } catch (error) {
+    release()
+    if (options.pidFile) fs.rmSync(options.pidFile, {force: true})
     logger.error((error as Error).message)
     process.send?.({error: (error as Error).message})
     throw error
   }
   logger.info(`server_id=${options.serverId} pid=${process.pid} databases=${server.registry.size}`)
-  if (options.pidFile) fs.writeFileSync(options.pidFile, `${process.pid}\n`)
   if (process.send) {
     process.send({ready: server.boundAddress})
     process.disconnect()
   }
   const openFailed = server.registry.failures().length > 0
   const closeErrors = await new Promise<string[]>((resolve) => {
-    const stop = (signal: string) => {
+    let stopping = false
+    onSignal = (signal) => {
+      if (stopping) {
+        // A second signal while draining cuts the wait short.
+        logger.warn(`caught ${signal} again: exiting at once`)
+        process.exit(1)
+      }
+      stopping = true
       logger.info(`caught ${signal}`)
-      for (const name of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.removeAllListeners(name)
-      // A second signal while draining cuts the wait short.
-      for (const name of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.once(name, () => process.exit(1))
       server.shutdown(options.shutdownWait).then(resolve, (error: Error) => resolve([error.message]))
     }
-    for (const name of ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const) process.once(name, () => stop(name))
-    process.on('SIGHUP', () => {
-      logger.info('caught SIGHUP: reopening the log file')
-      logger.reopen()
-    })
+    if (caught !== undefined) onSignal(caught)
   })
-  process.removeAllListeners('SIGHUP')
+  release()
   if (options.pidFile) fs.rmSync(options.pidFile, {force: true})
   logger.close()
   return openFailed || closeErrors.length > 0 ? 1 : 0
+}
+
+function writePidFile(file: string): void {
+  try {
+    fs.writeFileSync(file, `${process.pid}\n`)
+  } catch (error) {
+    throw fromSystemError(error, `cannot write the pid file ${file}`)
+  }
 }
 
 /** Absolute paths for everything a daemon, which runs from "/", reads or writes. */
@@ -104,6 +141,9 @@ function argvOf(options: RunServerOptions): string[] {
   if (options.logTd !== undefined) args.push('--log_td', String(options.logTd))
   if (options.pidFile) args.push('--pid_file', options.pidFile)
   if (options.readOnly) args.push('--read_only')
+  if (options.maxConnections !== undefined) args.push('--max_connections', String(options.maxConnections))
+  if (options.handshakeTimeout !== undefined) args.push('--handshake_timeout', String(options.handshakeTimeout))
+  if (options.idleTimeout !== undefined) args.push('--idle_timeout', String(options.idleTimeout))
   args.push('--daemon', ...options.configs)
   return args
 }

@@ -5,9 +5,11 @@ import {HealthImplementation} from 'grpc-health-check'
 import {Code, StatusError} from '../../engine/status.js'
 import {parseAuth, type AuthFiles} from '../auth.js'
 import {packageDefinition, protocol, SERVICE_NAME} from '../protocol.js'
+import {defaultMaxConnections, guardConnections} from './connection-guard.js'
 import {applyGrpcFixes} from './grpc-fixes.js'
 import type {Logger} from './logger.js'
 import {DatabaseRegistry} from './registry.js'
+import {ReplyBudget} from './reply-budget.js'
 import {DBMServiceImpl} from './service.js'
 
 export interface ServeOptions {
@@ -20,7 +22,16 @@ export interface ServeOptions {
   readOnly: boolean
   logger: Logger
   version: string
+  /** Connections held at once (default: what the open-file limit allows, less a reserve). */
+  maxConnections?: number
+  /** Seconds a new connection may take to start speaking HTTP/2; 0 for no limit. */
+  handshakeTimeout?: number
+  /** Seconds an established connection may stay without calls before it is closed; 0 for no limit. */
+  idleTimeout?: number
 }
+
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10
+export const DEFAULT_IDLE_TIMEOUT = 3600
 
 /**
  * A running database server: the DBMService on the databases of the command line, plus
@@ -49,7 +60,11 @@ export class KvServer {
       else logger.info(`opened database ${i}: ${entry.config || '(on-memory)'} class=${entry.dbm!.className}${options.readOnly ? ' read-only' : ''}`)
     })
     const service = new DBMServiceImpl(registry, logger, {version: options.version, startedAt: Date.now() / 1000, replMaxTimestamp: () => 0})
-    const server = new grpc.Server()
+    const idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT
+    const server = new grpc.Server({
+      interceptors: [new ReplyBudget().interceptor()],
+      ...(idleTimeout > 0 ? {'grpc.max_connection_idle_ms': idleTimeout * 1000} : {}),
+    })
     server.addService(protocol().tkrzw_rpc.DBMService.service, service.handlers())
     const health = new HealthImplementation({'': 'SERVING', [SERVICE_NAME]: 'SERVING'})
     health.addToServer(server)
@@ -63,6 +78,14 @@ export class KvServer {
       registry.closeAll()
       throw new StatusError(Code.NETWORK_ERROR, `cannot listen on ${options.address}: ${(error as Error).message}`)
     }
+    guardConnections(
+      server,
+      {
+        maxConnections: options.maxConnections ?? defaultMaxConnections(),
+        handshakeMs: (options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT) * 1000,
+      },
+      logger,
+    )
     const bound = address.startsWith('unix:') ? address : `${address.slice(0, address.lastIndexOf(':'))}:${port}`
     logger.info(`listening on ${bound}${options.auth ? ' with TLS' : ''}`)
     return new KvServer(server, registry, service, health, logger, bound)

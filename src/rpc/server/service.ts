@@ -95,21 +95,30 @@ export class DBMServiceImpl {
     return (call, callback) => {
       this.begin()
       if (this.logger.enabled('debug')) this.logger.debug(`${name} from ${call.getPeer()}: ${describe(call.request)}`)
-      Promise.resolve()
-        .then(() => body(call.request))
-        .then(
-          (response) => callback(null, {status: OK, ...response} as Res),
-          (error: unknown) => {
-            if (error instanceof RpcError) {
-              callback({code: error.grpcCode, details: error.message})
-              return
-            }
-            if (!(error instanceof StatusError)) this.logger.error(`${name}: ${(error as Error)?.stack ?? String(error)}`)
-            this.failures.note(name, (call.request as {dbm_index?: number}).dbm_index ?? 0, error)
-            callback(null, {...(partial?.(call.request) ?? {}), status: statusOf(error)} as Res)
-          },
-        )
-        .finally(() => this.end())
+      const succeed = (response: Res) => {
+        callback(null, {status: OK, ...response} as Res)
+        this.end()
+      }
+      const fail = (error: unknown) => {
+        if (error instanceof RpcError) {
+          callback({code: error.grpcCode, details: error.message})
+        } else {
+          if (!(error instanceof StatusError)) this.logger.error(`${name}: ${(error as Error)?.stack ?? String(error)}`)
+          this.failures.note(name, (call.request as {dbm_index?: number}).dbm_index ?? 0, error)
+          callback(null, {...(partial?.(call.request) ?? {}), status: statusOf(error)} as Res)
+        }
+        this.end()
+      }
+      // Answer synchronously when the body is: the reply is then counted against the
+      // connection's budget before the next request is served.
+      let result: Res | Promise<Res>
+      try {
+        result = body(call.request)
+      } catch (error) {
+        return fail(error)
+      }
+      if (result instanceof Promise) result.then(succeed, fail)
+      else succeed(result)
     }
   }
 
@@ -370,7 +379,12 @@ export class DBMServiceImpl {
       if (ended) return
       try {
         const response = handle(request)
-        if (response !== undefined) call.write(response)
+        // A client that does not read its answers gets no more of its requests read
+        // until it does; the connection's reply budget bounds what is waiting meanwhile.
+        if (response !== undefined && !call.write(response)) {
+          call.pause()
+          call.once('drain', () => call.resume())
+        }
       } catch (error) {
         const rpc = error instanceof RpcError ? error : new RpcError(grpc.status.INTERNAL, (error as Error).message)
         call.emit('error', {code: rpc.grpcCode, details: rpc.message})
