@@ -5,6 +5,7 @@ import {Flags} from '@oclif/core'
 import type {DBM} from '../engine/dbm.js'
 import {parseConfig, parseParams, selectClass, type Params} from '../engine/params.js'
 import {openDBM} from '../engine/poly.js'
+import {Code, StatusError} from '../engine/status.js'
 
 /** Flags every `kv dbm` command takes, named as in tkrzw_dbm_util. */
 export const commonDbmFlags = {
@@ -64,6 +65,14 @@ export function tuningParams(flags: DbmFlagValues): Params {
  * configuration string, and --params and the tuning flags add to it.
  */
 export function dbmTarget(file: string, flags: DbmFlagValues): {path: string; params: Params} {
+  const target = configTarget(file, flags)
+  // A database without a file would vanish when the command ends: nothing to work on.
+  if (target.path === '') throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `no database file in "${file}"`)
+  return target
+}
+
+/** The same, where an on-memory database without a file is allowed (benchmarks). */
+function configTarget(file: string, flags: DbmFlagValues): {path: string; params: Params} {
   const {path, params} = parseConfig(file)
   if (flags.params) for (const [name, value] of parseParams(flags.params)) params.set(name, value)
   if (flags.dbm && flags.dbm !== 'auto') params.set('dbm', flags.dbm)
@@ -120,7 +129,8 @@ export function openPerfTarget(flags: DbmFlagValues & {path?: string}, truncate 
     cleanup = () => fs.rmSync(dir, {recursive: true, force: true})
   }
   try {
-    return {dbm: openTarget(file, flags, true, truncate), cleanup}
+    const {path, params} = configTarget(file, flags)
+    return {dbm: openDBM(path, params, {writable: true, truncate}), cleanup}
   } catch (error) {
     cleanup()
     throw error

@@ -49,6 +49,8 @@ export function fromSystemError(error: unknown, what: string): StatusError {
     case 'EACCES':
     case 'EPERM':
       return new StatusError(Code.PERMISSION_ERROR, message)
+    case 'ENAMETOOLONG':
+      return new StatusError(Code.INVALID_ARGUMENT_ERROR, message)
     default:
       return new StatusError(Code.SYSTEM_ERROR, message)
   }

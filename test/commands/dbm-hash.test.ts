@@ -119,6 +119,35 @@ describe('kv dbm on .tkh files', () => {
     }
   })
 
+  it('refuses bucket counts the format cannot hold, leaving nothing behind', () => {
+    const file = path.join(dir, 'huge.tkh')
+    for (const args of [['--buckets', '1099511627689'], ['--buckets', '2000000000000'], ['--buckets', '100m', '--offset_width', '3']]) {
+      const result = kv(['dbm', 'create', ...args, file])
+      assert.equal(result.status, 1, args.join(' '))
+      assert.match(result.stderr, /^kv: INVALID_ARGUMENT_ERROR: num_buckets/)
+      assert.equal(result.stderr.trim().split('\n').length, 1)
+      assert.deepEqual(fs.readdirSync(dir).filter((name) => name.startsWith('huge.tkh')), [])
+    }
+  })
+
+  it('leaves a damaged file byte for byte as it was when a rebuild fails', () => {
+    const file = path.join(dir, 'damaged-rebuild.tkh')
+    const dbm = new HashDBM(new ParamReader(parseParams('num_buckets=10')))
+    dbm.open(file, true)
+    for (let i = 0; i < 50; i++) dbm.set(`key${i}`, `value${i}`.repeat(10))
+    dbm.close()
+    // Break the header of the first record: a chain reaches it, the rebuild reads it.
+    const bytes = fs.readFileSync(file)
+    const recordBase = Number(JSON.parse(kv(['dbm', 'inspect', '--json', file]).stdout).record_base)
+    bytes.fill(0xee, recordBase, recordBase + 16)
+    fs.writeFileSync(file, bytes)
+    const result = kv(['dbm', 'rebuild', file])
+    assert.equal(result.status, 1, result.stderr)
+    assert.match(result.stderr, /BROKEN_DATA_ERROR/)
+    assert.deepEqual(fs.readFileSync(file), bytes, 'the failed rebuild changed the file')
+    assert.deepEqual(fs.readdirSync(dir).filter((name) => name.startsWith('damaged-rebuild.tkh.')), [])
+  })
+
   it('benchmarks a hash file without --path', () => {
     const result = kv(['dbm', 'perf', 'sequence', '--dbm', 'hash', '--iter', '2000', '--json'])
     assert.equal(result.status, 0, result.stderr)

@@ -90,6 +90,8 @@ describe('kv dbm commands', () => {
       [['dbm', 'set', '--incr', 'x', file, 'k', '1'], /not an integer/, 2],
       [['dbm', 'list', '--move', 'sideways', file], /Expected --move=sideways/, 2],
       [['dbm', 'set', file], /Missing 2 required args/, 2],
+      [['dbm', 'create', ''], /INVALID_ARGUMENT_ERROR: no database file/, 1],
+      [['dbm', 'create', '#num_buckets=10'], /INVALID_ARGUMENT_ERROR: no database file/, 1],
     ]
     for (const [args, message, status] of cases) {
       const result = kv(args)
@@ -114,6 +116,16 @@ describe('kv dbm commands', () => {
         assert.deepEqual(fs.readFileSync(file), damaged, 'the file is left as it was')
       }
     }
+  })
+
+  it('clears what an interrupted save left beside an on-memory database file', () => {
+    const file = path.join(dir, 'leftovers.tkmt')
+    kv(['dbm', 'set', file, 'k', 'v'])
+    for (const suffix of ['.tmp.export', '.tmp.12345']) fs.writeFileSync(file + suffix, 'half-written')
+    fs.writeFileSync(`${file}.tmp.notours`, 'someone else')
+    assert.equal(kv(['dbm', 'set', file, 'k2', 'v2']).status, 0)
+    assert.deepEqual(fs.readdirSync(dir).filter((name) => name.startsWith('leftovers.tkmt.')), ['leftovers.tkmt.tmp.notours'])
+    assert.equal(kv(['dbm', 'get', file, 'k']).stdout, 'v\n')
   })
 
   it('measures with perf sequence and wicked', () => {

@@ -191,6 +191,7 @@ describe('kv serve, driven by RemoteDBM', () => {
     assert.ok(fs.existsSync(backup))
     assert.ok((await db.getFileSize()) > 0)
     await rejects(Code.INVALID_ARGUMENT_ERROR, db.synchronize(false, {reducer: 'total'}))
+    await rejects(Code.INVALID_ARGUMENT_ERROR, db.synchronize(false, {make_backup: 'x'.repeat(300)}), /file name would be/)
     db.setDBMIndex(0)
     await rejects(Code.INFEASIBLE_ERROR, db.synchronize(false, {make_backup: ''}))
   })

@@ -27,6 +27,7 @@ import {
   DEFAULT_ALIGN_POW,
   DEFAULT_NUM_BUCKETS,
   DEFAULT_OFFSET_WIDTH,
+  MAX_NUM_BUCKETS,
   FBP_SECTION_SIZE,
   METADATA_SIZE,
   OP_ADD,
@@ -105,6 +106,8 @@ export class HashDBM extends DBM {
    * from then on writes are refused with it, and closing leaves the file marked unclean.
    */
   private failure: StatusError | undefined
+  /** Whether the metadata on disk says "not closed" because this database changed the file. */
+  private unclean = false
 
   private readonly header = new RecordHeader()
   private encodeBuffer = Buffer.alloc(4096)
@@ -155,8 +158,19 @@ export class HashDBM extends DBM {
     } else {
       this.loadMetadata()
     }
+    this.unclean = false
     this.opened = true
-    if (writable && this.healthy) this.writeMetadata(false)
+  }
+
+  /**
+   * Marks the file "not closed" on disk before its first change, so that a crash from here
+   * on is detected at the next open. Until something changes, the file is left exactly as
+   * it was: an open (or a failed operation) that writes nothing touches nothing.
+   */
+  private markUnclean(): void {
+    if (this.unclean) return
+    this.unclean = true
+    this.writeMetadata(false)
   }
 
   /** Lays out a new file with the tuning given, or the defaults. */
@@ -164,11 +178,20 @@ export class HashDBM extends DBM {
     const t = this.tuning
     this.offsetWidth = t.offsetWidth > 0 ? t.offsetWidth : DEFAULT_OFFSET_WIDTH
     this.alignPow = t.alignPow >= 0 ? t.alignPow : DEFAULT_ALIGN_POW
+    if (t.numBuckets > MAX_NUM_BUCKETS) {
+      throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `num_buckets: at most ${MAX_NUM_BUCKETS}, not ${t.numBuckets}`)
+    }
     this.numBuckets = hashBucketSize(t.numBuckets > 0 ? t.numBuckets : DEFAULT_NUM_BUCKETS)
     this.updateMode = t.updateMode > 0 ? t.updateMode : UPDATE_IN_PLACE
     this.crcWidth = t.crcWidth >= 0 ? t.crcWidth : 0
     this.compMode = t.compMode >= 0 ? t.compMode : 0
     this.applyLayout()
+    if (this.recordBase >= this.maxFileSize) {
+      throw new StatusError(
+        Code.INVALID_ARGUMENT_ERROR,
+        `num_buckets ${this.numBuckets} needs ${this.recordBase} bytes of buckets, more than the ${this.maxFileSize} bytes a file with offset_width ${this.offsetWidth} and align_pow ${this.alignPow} can address`,
+      )
+    }
     this.numRecords = 0
     this.effDataSize = 0
     this.cyclicMagic = 0
@@ -230,7 +253,7 @@ export class HashDBM extends DBM {
     const closed = (meta.closureFlags & CLOSURE_FLAG_CLOSE) !== 0
     this.healthy = closed && metadataConsistent(raw) && file.size >= meta.fileSize && meta.fileSize >= this.recordBase
     // Null padding after the content is allowed; the content ends where the metadata says.
-    if (this.healthy && file.size > meta.fileSize) file.truncate(meta.fileSize)
+    if (this.healthy && file.size > meta.fileSize) file.setContentSize(meta.fileSize)
     if (this.healthy) this.loadFreeBlocks()
   }
 
@@ -239,7 +262,7 @@ export class HashDBM extends DBM {
     const mode = this.tuning.restoreMode
     if (mode === 'noop') {
       this.healthy = true
-      this.writeMetadata(false)
+      this.markUnclean()
       return
     }
     if (mode === 'read_only') {
@@ -279,7 +302,7 @@ export class HashDBM extends DBM {
     const file = this.file!
     try {
       if (this.failure) throw this.failure
-      if (this.writable) {
+      if (this.writable && this.unclean) {
         this.saveFreeBlocks()
         this.writeMetadata(true)
       }
@@ -301,8 +324,8 @@ export class HashDBM extends DBM {
     const file = this.file!
     try {
       // With hard, the records reach the device before the metadata that counts them.
-      if (hard) file.sync(true)
-      this.writeMetadata(false)
+      if (hard && this.unclean) file.sync(true)
+      if (this.unclean) this.writeMetadata(false)
       file.sync(hard)
     } catch (error) {
       this.failure = fromSystemError(error, `cannot synchronize ${this.path}`)
@@ -367,6 +390,7 @@ export class HashDBM extends DBM {
   }
 
   private zeroRange(start: number, end: number): void {
+    this.markUnclean()
     const zeros = Buffer.alloc(Math.min(1 << 20, Math.max(0, end - start)))
     for (let pos = start; pos < end; pos += zeros.length) {
       this.file!.write(pos, zeros, 0, Math.min(zeros.length, end - pos))
@@ -384,10 +408,12 @@ export class HashDBM extends DBM {
   }
 
   private writeBucket(index: number, offset: number): void {
+    this.markUnclean()
     this.file!.writeUint(METADATA_SIZE + index * this.offsetWidth, offset / this.alignment, this.offsetWidth)
   }
 
   private writeChild(recordOffset: number, child: number): void {
+    this.markUnclean()
     this.file!.writeUint(recordOffset + 1, child / this.alignment, this.offsetWidth)
   }
 
@@ -571,6 +597,7 @@ export class HashDBM extends DBM {
   }
 
   private writeRecordAt(offset: number, regionSize: number, op: number, child: number, key: Buffer, stored: Buffer): void {
+    this.markUnclean()
     const crc = this.crcWidth > 0 ? recordCrc(this.crcWidth, key, stored) : 0
     const file = this.file!
     // Most records fit in one cached page: encode them straight into it.
@@ -651,6 +678,7 @@ export class HashDBM extends DBM {
 
   protected clearImpl(): void {
     const file = this.file!
+    this.markUnclean()
     file.truncate(this.recordBase)
     this.zeroRange(METADATA_SIZE, this.recordBase - RECORD_HEADER_SECTION_SIZE)
     this.fbp.clear()

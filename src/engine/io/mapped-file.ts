@@ -49,6 +49,8 @@ export class MappedFile {
   private physicalSize: number
   private logicalSize: number
   private scratch = Buffer.alloc(4096)
+  /** Whether anything was written, cut or allocated: a file left untouched is closed untouched. */
+  private modified = false
   /** Where `span` placed the requested bytes in the buffer it returned. */
   base = 0
 
@@ -162,6 +164,7 @@ export class MappedFile {
       const what = `cannot allocate ${length} bytes at ${offset} in ${this.pathName}`
       throw new StatusError(Code.SYSTEM_ERROR, `${what}: ${systemError(rc, 'fallocate').message}`)
     }
+    this.modified = true
     if (offset + length > this.physicalSize) {
       // The last segment maps only to the old end: map it again when it is next used.
       this.unmapFrom(Math.floor(this.physicalSize / SEGMENT_SIZE))
@@ -216,6 +219,7 @@ export class MappedFile {
 
   /** Makes room for a write to [offset, offset + length) and moves the logical end past it. */
   private extendTo(end: number): void {
+    this.modified = true
     if (end > this.physicalSize) this.reserve(end)
     if (end > this.logicalSize) this.logicalSize = end
   }
@@ -285,6 +289,7 @@ export class MappedFile {
   truncate(size: number): void {
     if (size < this.physicalSize) {
       if (!this.writable) throw new StatusError(Code.PRECONDITION_ERROR, `${this.pathName} is open read-only`)
+      this.modified = true
       this.unmapFrom(Math.floor(size / SEGMENT_SIZE))
       try {
         fs.ftruncateSync(this.fd, size)
@@ -295,6 +300,15 @@ export class MappedFile {
     } else if (size > this.physicalSize) {
       this.reserve(size)
     }
+    this.logicalSize = size
+  }
+
+  /**
+   * Declares where the content ends, within the file, without changing the file: what
+   * follows is padding, cut at the next synchronize or close if the file is written.
+   */
+  setContentSize(size: number): void {
+    if (size > this.physicalSize) throw new StatusError(Code.BROKEN_DATA_ERROR, `${this.pathName} is shorter than its content`)
     this.logicalSize = size
   }
 
@@ -320,7 +334,7 @@ export class MappedFile {
   }
 
   private trim(): void {
-    if (this.physicalSize === this.logicalSize) return
+    if (this.physicalSize === this.logicalSize || !this.modified) return
     this.unmapFrom(Math.floor(this.logicalSize / SEGMENT_SIZE))
     try {
       fs.ftruncateSync(this.fd, this.logicalSize)

@@ -24,6 +24,9 @@ export interface ServerFacts {
   replMaxTimestamp: () => number
 }
 
+/** The longest file name most file systems take. */
+const MAX_FILE_NAME_BYTES = 255
+
 /** A blocked call re-checks at least this often, even without a notification. */
 const MAX_WAIT_SLICE_MS = 5000
 
@@ -298,7 +301,12 @@ export class DBMServiceImpl {
         if (backup !== undefined) {
           const path = dbm.getFilePath()
           if (path === '') throw new StatusError(Code.INFEASIBLE_ERROR, 'no file is associated')
-          dbm.copyFileData(`${path}.backup.${backupSuffix(backup)}`, request.hard)
+          const dest = `${path}.backup.${backupSuffix(backup)}`
+          const nameBytes = Buffer.byteLength(dest.slice(dest.lastIndexOf('/') + 1))
+          if (nameBytes > MAX_FILE_NAME_BYTES) {
+            throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `make_backup: the backup's file name would be ${nameBytes} bytes long, more than ${MAX_FILE_NAME_BYTES}`)
+          }
+          dbm.copyFileData(dest, request.hard)
           return {}
         }
         if (params.has('reducer')) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'unsupported parameter: reducer')
