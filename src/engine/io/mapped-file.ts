@@ -206,13 +206,18 @@ export class MappedFile {
   }
 
   copyOut(offset: number, length: number, target: Uint8Array, targetStart: number): void {
+    this.eachPiece(offset, length, (segment, within, done, n) => segment.copy(target, targetStart + done, within, within + n))
+  }
+
+  /** Visits [offset, offset + length) segment by segment: the piece's place in its segment, and how far into the range it starts. */
+  private eachPiece(offset: number, length: number, visit: (segment: Buffer, within: number, done: number, n: number) => void): void {
     let done = 0
     while (done < length) {
       const position = offset + done
       const index = Math.floor(position / SEGMENT_SIZE)
       const within = position - index * SEGMENT_SIZE
       const n = Math.min(length - done, SEGMENT_SIZE - within)
-      this.segment(index).copy(target, targetStart + done, within, within + n)
+      visit(this.segment(index), within, done, n)
       done += n
     }
   }
@@ -228,15 +233,7 @@ export class MappedFile {
   write(offset: number, data: Uint8Array, start = 0, end = data.length): void {
     const length = end - start
     this.extendTo(offset + length)
-    let done = 0
-    while (done < length) {
-      const position = offset + done
-      const index = Math.floor(position / SEGMENT_SIZE)
-      const within = position - index * SEGMENT_SIZE
-      const n = Math.min(length - done, SEGMENT_SIZE - within)
-      this.segment(index).set(data.subarray(start + done, start + done + n), within)
-      done += n
-    }
+    this.eachPiece(offset, length, (segment, within, done, n) => segment.set(data.subarray(start + done, start + done + n), within))
   }
 
   /**
