@@ -18,12 +18,17 @@ function rssOf(pid: number): number {
 }
 
 /** Opens a Stream, asks for the big value `count` times and never reads an answer. */
-async function floodWithoutReading(server: RunningServer, count: number): Promise<RemoteDBM> {
+async function floodWithoutReading(server: RunningServer, count: number): Promise<{close: () => void}> {
   const db = await RemoteDBM.connect(server.address, {timeout: 30})
   const call = db.client.Stream()
   call.on('error', () => {})
   for (let i = 0; i < count; i++) call.write({get_request: {key: Buffer.from('big')}})
-  return db
+  return {
+    close: () => {
+      call.cancel()
+      db.close()
+    },
+  }
 }
 
 /** The largest resident size the process reaches over a while. */
@@ -48,6 +53,24 @@ describe('kv serve holds up against misbehaving clients', () => {
     assert.ok(peak - before < 400 << 20, `the server grew by ${Math.round((peak - before) / 2 ** 20)} MB`)
     // Other clients are served meanwhile.
     assert.equal(await seeder.echo('still here'), 'still here')
+    flooder.close()
+    seeder.close()
+    assert.equal(await server.stop(), 0)
+  })
+
+  it('holds back only the stream whose answers are not read: other calls are served, on a unix socket too', async () => {
+    const socket = path.join(dir, 'flood.sock')
+    const server = await startServer([], `unix:${socket}`)
+    const seeder = await RemoteDBM.connect(server.address, {timeout: 30})
+    await seeder.set('big', BIG)
+    const flooder = await floodWithoutReading(server, 300)
+    await sleep(500)
+    // Other calls are served at once, big answers included (grpc-js clients in one process
+    // share one connection, so this is the same connection as the stream's).
+    const other = await RemoteDBM.connect(server.address, {timeout: 5})
+    assert.equal(await other.echo('mine'), 'mine')
+    assert.equal((await other.get('big'))?.length, BIG.length)
+    other.close()
     flooder.close()
     seeder.close()
     assert.equal(await server.stop(), 0)

@@ -19,7 +19,7 @@ interface Connection {
  * however many requests a client pushes without reading the answers.
  */
 export class ReplyBudget {
-  private readonly connections = new Map<string, Connection>()
+  private readonly connections = new Map<ConnectionKey, Connection>()
 
   constructor(private readonly bound = DEFAULT_REPLY_BOUND) {}
 
@@ -30,11 +30,11 @@ export class ReplyBudget {
   }
 
   /** Bytes waiting on a connection (for tests and metrics). */
-  pendingOf(key: string): number {
+  pendingOf(key: ConnectionKey): number {
     return this.connections.get(key)?.pending ?? 0
   }
 
-  charge(key: string, bytes: number): void {
+  charge(key: ConnectionKey, bytes: number): void {
     let connection = this.connections.get(key)
     if (!connection) {
       connection = {pending: 0, waiting: []}
@@ -43,7 +43,7 @@ export class ReplyBudget {
     connection.pending += bytes
   }
 
-  release(key: string, bytes: number): void {
+  release(key: ConnectionKey, bytes: number): void {
     const connection = this.connections.get(key)
     if (!connection) return
     connection.pending -= bytes
@@ -56,14 +56,24 @@ export class ReplyBudget {
   }
 
   /** Runs `read` now, or once the connection's waiting replies drain; in order either way. */
-  whenReadable(key: string, read: () => void): void {
+  whenReadable(key: ConnectionKey, read: () => void): void {
     const connection = this.connections.get(key)
     if (!connection || (connection.pending <= this.bound && connection.waiting.length === 0)) return read()
     connection.waiting.push(read)
   }
 }
 
-function connectionKey(call: grpc.ServerInterceptingCallInterface): string {
+/** What identifies a connection: its HTTP/2 session, or failing that its addresses. */
+type ConnectionKey = object | string
+
+/**
+ * The call's HTTP/2 session, which grpc-js keeps in a private field of its own call: the
+ * only identity that tells apart clients on a unix socket, which have no port. Where a
+ * later grpc-js hides it, the addresses serve (unix-socket clients then share a budget).
+ */
+function connectionKey(call: grpc.ServerInterceptingCallInterface): ConnectionKey {
+  const session = (call as unknown as {stream?: {session?: object}}).stream?.session
+  if (session) return session
   try {
     const info = call.getConnectionInfo()
     return `${info.remoteAddress ?? ''}:${info.remotePort ?? ''}:${info.localPort ?? ''}`
@@ -91,7 +101,7 @@ class BudgetedCall implements grpc.ServerInterceptingCallInterface {
 
   constructor(
     private readonly budget: ReplyBudget,
-    private readonly key: string,
+    private readonly key: ConnectionKey,
     private readonly next: grpc.ServerInterceptingCallInterface,
   ) {}
 
