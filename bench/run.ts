@@ -116,17 +116,31 @@ function startServer(program: string, args: string[], address: string): Promise<
 function kvPerf(address: string, args: string[]): {qps: number; p50: number; p99: number; errors: number}[] {
   const result = spawnSync(process.execPath, [KV, 'perf', ...args, '--address', address, '--json'], {encoding: 'utf8', maxBuffer: 64 << 20})
   if (result.status !== 0 && !result.stdout) throw new Error(`kv perf ${args.join(' ')} failed: ${result.stderr}`)
-  const report = JSON.parse(result.stdout) as {phases?: {qps: number; latency: {p50: number; p99: number}}[]; qps?: number; latency?: {p50: number; p99: number}; errors?: string[]}
+  const report = JSON.parse(result.stdout) as {
+    phases?: {qps: number; latency: {p50: number; p99: number}}[]
+    qps?: number
+    latency?: {p50: number; p99: number}
+    errors?: string[]
+  }
   const phases = report.phases ?? [report as {qps: number; latency: {p50: number; p99: number}}]
   return phases.map((phase) => ({qps: phase.qps, p50: phase.latency.p50, p99: phase.latency.p99, errors: report.errors?.length ?? 0}))
 }
 
-async function benchServer(name: string, program: string, argsFor: (address: string, dir: string) => string[], dir: string, port: number): Promise<ServerRow[]> {
+async function benchServer(
+  name: string,
+  program: string,
+  argsFor: (address: string, dir: string) => string[],
+  dir: string,
+  port: number,
+): Promise<ServerRow[]> {
   const address = `127.0.0.1:${port}`
   const server = await startServer(program, argsFor(address, dir), address)
   const rows: ServerRow[] = []
   try {
-    for (const [index, database] of [[0, 'tiny'], [1, 'hash']] as const) {
+    for (const [index, database] of [
+      [0, 'tiny'],
+      [1, 'hash'],
+    ] as const) {
       note(`server: ${name}, ${database}`)
       const common = ['--index', String(index), '--iter', String(REMOTE_ITER), '--threads', String(THREADS), '--separate']
       const sequence = kvPerf(address, ['sequence', ...common, '--set_only'])
@@ -151,7 +165,12 @@ const count = (n?: number): string => (n === undefined ? '' : Math.round(n).toLo
 const mb = (n?: number): string => (n ? `${(n / 1e6).toFixed(0)} MB` : '')
 
 function markdown(local: LocalRow[], server: ServerRow[]): string {
-  const lines = [`# kv benchmark, ${new Date().toISOString()}`, '', `Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.cpus()[0]?.model ?? ''}`, '']
+  const lines = [
+    `# kv benchmark, ${new Date().toISOString()}`,
+    '',
+    `Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.cpus()[0]?.model ?? ''}`,
+    '',
+  ]
   lines.push(`## Local engine: \`kv dbm perf sequence --iter ${ITER}\` next to \`tkrzw_dbm_perf sequence\``, '')
   lines.push('| class | phase | kv ops/s | Tkrzw ops/s | ratio |', '|---|---|---|---|---|')
   for (const row of local) {
@@ -162,21 +181,39 @@ function markdown(local: LocalRow[], server: ServerRow[]): string {
   }
   lines.push('', `## Server: \`kv perf\`, ${REMOTE_ITER} calls per worker`, '')
   lines.push('| server | database | scenario | calls/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|---|')
-  for (const row of server) lines.push(`| ${row.server} | ${row.database} | ${row.scenario} | ${count(row.qps)} | ${row.p50.toFixed(3)} | ${row.p99.toFixed(3)} | ${row.errors} |`)
+  for (const row of server)
+    lines.push(`| ${row.server} | ${row.database} | ${row.scenario} | ${count(row.qps)} | ${row.p50.toFixed(3)} | ${row.p99.toFixed(3)} | ${row.errors} |`)
   return `${lines.join('\n')}\n`
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-bench-'))
 try {
   const local = benchLocal(dir)
-  const server = await benchServer('kv serve', process.execPath, (address, where) => [KV, 'serve', '--address', address, '#dbm=tiny', path.join(where, 'server.tkh')], dir, 19781)
+  const server = await benchServer(
+    'kv serve',
+    process.execPath,
+    (address, where) => [KV, 'serve', '--address', address, '#dbm=tiny', path.join(where, 'server.tkh')],
+    dir,
+    19781,
+  )
   if (has('tkrzw_server')) {
-    server.push(...(await benchServer('tkrzw_server', 'tkrzw_server', (address, where) => ['--address', address, '#dbm=tiny', path.join(where, 'tkrzw-server.tkh')], dir, 19782)))
+    server.push(
+      ...(await benchServer(
+        'tkrzw_server',
+        'tkrzw_server',
+        (address, where) => ['--address', address, '#dbm=tiny', path.join(where, 'tkrzw-server.tkh')],
+        dir,
+        19782,
+      )),
+    )
   } else {
     note('tkrzw_server is not on the PATH: the server rows show kv serve alone')
   }
   fs.mkdirSync(OUT, {recursive: true})
-  fs.writeFileSync(path.join(OUT, 'bench-report.json'), `${JSON.stringify({iterations: ITER, remoteIterations: REMOTE_ITER, threads: THREADS, local, server}, null, 2)}\n`)
+  fs.writeFileSync(
+    path.join(OUT, 'bench-report.json'),
+    `${JSON.stringify({iterations: ITER, remoteIterations: REMOTE_ITER, threads: THREADS, local, server}, null, 2)}\n`,
+  )
   const report = markdown(local, server)
   fs.writeFileSync(path.join(OUT, 'bench-report.md'), report)
   process.stdout.write(report)

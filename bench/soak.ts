@@ -138,7 +138,10 @@ async function main(): Promise<void> {
     const peak = Math.max(...samples.map((s) => s.anon))
     const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`
     const every5 = (pick: (s: {anon: number; file: number}) => number) =>
-      samples.filter((_, i) => i % 5 === 4).map((s) => (pick(s) / 2 ** 20).toFixed(0)).join(' ')
+      samples
+        .filter((_, i) => i % 5 === 4)
+        .map((s) => (pick(s) / 2 ** 20).toFixed(0))
+        .join(' ')
     process.stdout.write(
       `${CLIENTS} clients, ${SECONDS} s: ${operations} operations (${Math.round(operations / SECONDS)}/s), ${errors.length} errors\n` +
         `server memory (RssAnon): ${mb(atWarm)} on average just after the ${WARMUP} s warm-up, ${mb(atEnd)} at the end, ${mb(peak)} at most\n` +

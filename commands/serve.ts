@@ -64,7 +64,8 @@ process; a second signal ends it at once.`
     shutdown_wait: Flags.integer({description: 'seconds to let calls in flight finish when stopping', default: 60, min: 0}),
     read_only: Flags.boolean({description: 'open every database read-only'}),
     max_connections: Flags.integer({
-      description: 'connections held at once; beyond it, the oldest still in its handshake makes room, else the new one is refused (default: the open-file limit less 64)',
+      description:
+        'connections held at once; beyond it, the oldest still in its handshake makes room, else the new one is refused (default: the open-file limit less 64)',
       min: 1,
     }),
     handshake_timeout: Flags.integer({

@@ -9,7 +9,11 @@ const manifest = JSON.parse(readFileSync('oclif.manifest.json', 'utf8'))
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
 const check = process.argv.includes('--check')
 
-const esc = (text) => String(text ?? '').replace(/\\/g, '\\e').replace(/^\./gm, '\\&.').replace(/-/g, '\\-')
+const esc = (text) =>
+  String(text ?? '')
+    .replace(/\\/g, '\\e')
+    .replace(/^\./gm, '\\&.')
+    .replace(/-/g, '\\-')
 
 function page(id, cmd) {
   const name = `kv ${id.replace(/:/g, ' ')}`

@@ -5,10 +5,7 @@ import {importRecords} from '../../src/cli/transfer.js'
 
 export default class Import extends KvCommand {
   static override description = 'Store every record of a flat record file (or TSV) in a database.'
-  static override examples = [
-    '<%= config.bin %> dbm import casket.tkmt casket.flat',
-    '<%= config.bin %> dbm import --tsv --escape casket.tkmb casket.tsv',
-  ]
+  static override examples = ['<%= config.bin %> dbm import casket.tkmt casket.flat', '<%= config.bin %> dbm import --tsv --escape casket.tkmb casket.tsv']
   static override args = {
     dbm_file: Args.string({description: 'database file or configuration string', required: true}),
     rec_file: Args.string({description: 'the record file to read', required: true}),

@@ -6,10 +6,7 @@ import {NOOP} from '../../src/engine/dbm.js'
 
 export default class Merge extends KvCommand {
   static override description = 'Copy every record of source databases into a destination database.'
-  static override examples = [
-    '<%= config.bin %> dbm merge all.tkmb part-1.tkmb part-2.tkmb',
-    '<%= config.bin %> dbm merge --no_overwrite all.tkmt new.tkmt',
-  ]
+  static override examples = ['<%= config.bin %> dbm merge all.tkmb part-1.tkmb part-2.tkmb', '<%= config.bin %> dbm merge --no_overwrite all.tkmt new.tkmt']
   static override strict = false
   static override args = {
     dest_file: Args.string({description: 'the database to fill', required: true}),

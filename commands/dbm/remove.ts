@@ -13,8 +13,6 @@ export default class Remove extends KvCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Remove)
-    await withDbm(openTarget(args.file, flags, true), flags.sync_hard, (dbm) =>
-      flags.multi ? dbm.removeMulti([args.key]) : dbm.remove(args.key),
-    )
+    await withDbm(openTarget(args.file, flags, true), flags.sync_hard, (dbm) => (flags.multi ? dbm.removeMulti([args.key]) : dbm.remove(args.key)))
   }
 }

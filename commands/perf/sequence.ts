@@ -60,33 +60,32 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
       )
     }
     let phaseIndex = 0
-    const results = await runRemoteSequence(
-      remoteTarget(flags),
-      {
-        iterations: flags.iter,
-        processes: workerThreadCount(flags.worker_threads),
-        valueSize: flags.size,
-        threads: flags.threads,
-        separate: flags.separate,
-        seed: flags.random_seed,
-        randomKey: flags.random_key,
-        randomValue: flags.random_value,
-        phases,
-        stream: flags.stream,
-        ignoreResult: flags.ignore_result,
-        multi: flags.multi,
-        onPhase: (result) => {
-          print(result)
-          phaseIndex++
-        },
-        onProgress: (completed) => {
-          progress ??= new Progress(LABELS[phases[phaseIndex]] ?? 'Running', flags.iter * flags.threads)
-          progress.tick(completed)
-        },
+    const results = await runRemoteSequence(remoteTarget(flags), {
+      iterations: flags.iter,
+      processes: workerThreadCount(flags.worker_threads),
+      valueSize: flags.size,
+      threads: flags.threads,
+      separate: flags.separate,
+      seed: flags.random_seed,
+      randomKey: flags.random_key,
+      randomValue: flags.random_value,
+      phases,
+      stream: flags.stream,
+      ignoreResult: flags.ignore_result,
+      multi: flags.multi,
+      onPhase: (result) => {
+        print(result)
+        phaseIndex++
       },
-    )
+      onProgress: (completed) => {
+        progress ??= new Progress(LABELS[phases[phaseIndex]] ?? 'Running', flags.iter * flags.threads)
+        progress.tick(completed)
+      },
+    })
     if (flags.json) {
-      await this.write(`${JSON.stringify({scenario: 'sequence', address: flags.address, iterations: flags.iter, threads: flags.threads, value_size: flags.size, phases: results}, null, 2)}\n`)
+      await this.write(
+        `${JSON.stringify({scenario: 'sequence', address: flags.address, iterations: flags.iter, threads: flags.threads, value_size: flags.size, phases: results}, null, 2)}\n`,
+      )
     }
   }
 }

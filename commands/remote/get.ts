@@ -6,7 +6,11 @@ import {Code, StatusError} from '../../src/engine/status.js'
 
 export default class Get extends KvCommand {
   static override description = 'Print the value of a record on the server.'
-  static override examples = ['<%= config.bin %> remote get apple', '<%= config.bin %> remote get --multi a b c', '<%= config.bin %> remote get --index 1 --escape key']
+  static override examples = [
+    '<%= config.bin %> remote get apple',
+    '<%= config.bin %> remote get --multi a b c',
+    '<%= config.bin %> remote get --index 1 --escape key',
+  ]
   static override strict = false
   static override args = {key: Args.string({description: 'the key', required: true})}
   static override flags = {

@@ -6,7 +6,11 @@ export default class Rebuild extends KvCommand {
   static override description = `Rebuild a database on the server, with tuning parameters if given.
 
 The server keeps answering other calls while a file hash database rebuilds.`
-  static override examples = ['<%= config.bin %> remote rebuild', '<%= config.bin %> remote rebuild num_buckets=2000000', '<%= config.bin %> remote rebuild --index 1 update_mode=appending,record_comp_mode=zstd']
+  static override examples = [
+    '<%= config.bin %> remote rebuild',
+    '<%= config.bin %> remote rebuild num_buckets=2000000',
+    '<%= config.bin %> remote rebuild --index 1 update_mode=appending,record_comp_mode=zstd',
+  ]
   static override strict = false
   static override flags = {...remoteFlags}
 

@@ -8,7 +8,11 @@ export default class Sync extends KvCommand {
 
 The backup goes to PATH.backup.SUFFIX beside the database file (an empty suffix means the
 UTC time, YYYYMMDDhhmmss). --hard waits until the device has the data.`
-  static override examples = ['<%= config.bin %> remote sync --hard', '<%= config.bin %> remote sync make_backup=nightly', '<%= config.bin %> remote sync --index 1 make_backup=']
+  static override examples = [
+    '<%= config.bin %> remote sync --hard',
+    '<%= config.bin %> remote sync make_backup=nightly',
+    '<%= config.bin %> remote sync --index 1 make_backup=',
+  ]
   static override strict = false
   static override flags = {...remoteFlags, hard: Flags.boolean({description: 'synchronize to the device, not only the file system'})}
 

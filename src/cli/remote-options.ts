@@ -36,7 +36,11 @@ export async function withRemote<T>(flags: RemoteFlagValues, work: (db: RemoteDB
 export function remoteTarget(flags: RemoteFlagValues): RemoteTarget {
   const timeout = Number(flags.timeout)
   if (!Number.isFinite(timeout)) throw new Error(`--timeout: not a number: "${flags.timeout}"`)
-  return {address: flags.address, connect: {timeout: timeout < 0 ? undefined : timeout, connectTimeout: timeout < 0 ? 10 : timeout, auth: flags.auth}, index: flags.index}
+  return {
+    address: flags.address,
+    connect: {timeout: timeout < 0 ? undefined : timeout, connectTimeout: timeout < 0 ? 10 : timeout, auth: flags.auth},
+    index: flags.index,
+  }
 }
 
 /** `--worker_threads`: how many worker threads a benchmark's workers are spread over. */

@@ -102,7 +102,10 @@ export interface NamedComparator {
  * (LexicalKeyComparator...), case-insensitive; the pair variants take a `pair` prefix.
  */
 export function findComparator(text: string): NamedComparator {
-  let name = text.trim().toLowerCase().replace(/keycomparator$/, '')
+  let name = text
+    .trim()
+    .toLowerCase()
+    .replace(/keycomparator$/, '')
   let isPair = false
   if (name.startsWith('pair')) {
     isPair = true

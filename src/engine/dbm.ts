@@ -504,8 +504,7 @@ export abstract class DBM {
   compareExchangeMulti(expected: [Bytes, Expected][], desired: [Bytes, Bytes | null][]): void {
     for (const [key, want] of expected) {
       const value = this.get(key)
-      const ok =
-        want === null ? value === undefined : want === ANY_VALUE ? value !== undefined : value?.equals(toBuffer(want)) === true
+      const ok = want === null ? value === undefined : want === ANY_VALUE ? value !== undefined : value?.equals(toBuffer(want)) === true
       if (!ok) throw new StatusError(Code.INFEASIBLE_ERROR)
     }
     this.checkWritable()

@@ -3,8 +3,23 @@ import {Code, StatusError} from './status.js'
 
 /** Every search mode, as the wire and the command line name them. */
 export const SEARCH_MODES = [
-  'contain', 'contain*', 'containcase', 'containcase*', 'containword', 'containword*', 'containcaseword',
-  'containcaseword*', 'begin', 'end', 'regex', 'edit', 'editbin', 'upper', 'upperinc', 'lower', 'lowerinc',
+  'contain',
+  'contain*',
+  'containcase',
+  'containcase*',
+  'containword',
+  'containword*',
+  'containcaseword',
+  'containcaseword*',
+  'begin',
+  'end',
+  'regex',
+  'edit',
+  'editbin',
+  'upper',
+  'upperinc',
+  'lower',
+  'lowerinc',
 ] as const
 
 export type SearchMode = (typeof SEARCH_MODES)[number]

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import {DBM, DBMIterator, toBuffer, type Bytes, type InspectList, type OpenOptions, type RebuildParams, type RecordProcessor} from './dbm.js'
+import {DBM, DBMIterator, type InspectList, type OpenOptions, type RebuildParams, type RecordProcessor} from './dbm.js'
 import {secondaryHash} from './io/hashing.js'
 import {Code, StatusError} from './status.js'
 
@@ -35,9 +35,7 @@ export class ShardDBM extends DBM {
   private opened = false
   private basePath = ''
 
-  constructor(
-    private readonly shards: DBM[],
-  ) {
+  constructor(private readonly shards: DBM[]) {
     super()
     if (shards.length === 0) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'no shards')
     this.className = shards[0].className

@@ -51,10 +51,12 @@ export function runSequence(dbm: DBM, options: SequenceOptions): PhaseResult[] {
   const value = Buffer.alloc(options.valueSize, 0x78)
   const run = (name: string, body: (next: () => number) => number): void => {
     const random = makeRandom(options.seed)
-    const pick = options.randomKey ? () => Math.floor(random() * options.iterations) : (() => {
-      let i = 0
-      return () => i++
-    })()
+    const pick = options.randomKey
+      ? () => Math.floor(random() * options.iterations)
+      : (() => {
+          let i = 0
+          return () => i++
+        })()
     const start = performance.now()
     const iterations = body(pick)
     const elapsed = (performance.now() - start) / 1000

@@ -171,10 +171,15 @@ export async function runRemoteWicked(target: RemoteTarget, options: WickedOptio
                 model.set(key, desired)
               } else if (r < 0.97 || !options.iterator) {
                 const exists = model.has(key)
-                const result = await recorder.time(db.compareExchange(key, ANY_VALUE, ANY_VALUE).then(() => true, (error: unknown) => {
-                  if (error instanceof StatusError && error.code === Code.INFEASIBLE_ERROR) return false
-                  throw error
-                }))
+                const result = await recorder.time(
+                  db.compareExchange(key, ANY_VALUE, ANY_VALUE).then(
+                    () => true,
+                    (error: unknown) => {
+                      if (error instanceof StatusError && error.code === Code.INFEASIBLE_ERROR) return false
+                      throw error
+                    },
+                  ),
+                )
                 if (result !== exists) report(`existence of ${key}: server says ${result}, expected ${exists}`)
               } else {
                 // Walk a few records; this worker's own keys must match its model.

@@ -7,18 +7,22 @@ const {target, options, ids} = workerData as {target: RemoteTarget; options: Pla
 const port = parentPort!
 let pending = 0
 let lastReport = 0
-const pool = await LocalPool.start(target, {
-  ...options,
-  onProgress: (completed) => {
-    pending += completed
-    const now = Date.now()
-    if (now - lastReport >= 100) {
-      port.postMessage({kind: 'progress', completed: pending})
-      pending = 0
-      lastReport = now
-    }
+const pool = await LocalPool.start(
+  target,
+  {
+    ...options,
+    onProgress: (completed) => {
+      pending += completed
+      const now = Date.now()
+      if (now - lastReport >= 100) {
+        port.postMessage({kind: 'progress', completed: pending})
+        pending = 0
+        lastReport = now
+      }
+    },
   },
-}, ids).catch((error: Error) => {
+  ids,
+).catch((error: Error) => {
   port.postMessage({kind: 'error', error: error.message})
   throw error
 })

@@ -14,7 +14,22 @@ describe('kv dbm on .tkh files', () => {
 
   it('creates with the tuning flags, fills, inspects, validates and rebuilds', () => {
     const file = path.join(dir, 'tuned.tkh')
-    const created = kv(['dbm', 'create', '--buckets', '1000', '--append', '--record_crc', '16', '--record_comp', 'zlib', '--offset_width', '5', '--align_pow', '4', file])
+    const created = kv([
+      'dbm',
+      'create',
+      '--buckets',
+      '1000',
+      '--append',
+      '--record_crc',
+      '16',
+      '--record_comp',
+      'zlib',
+      '--offset_width',
+      '5',
+      '--align_pow',
+      '4',
+      file,
+    ])
     assert.equal(created.status, 0, created.stderr)
     for (let i = 0; i < 20; i++) assert.equal(kv(['dbm', 'set', file, `k${i}`, `value ${i}`]).status, 0)
     assert.equal(kv(['dbm', 'remove', file, 'k3']).status, 0)
@@ -103,7 +118,10 @@ describe('kv dbm on .tkh files', () => {
   })
 
   it('honours restore_mode read_only and noop', () => {
-    for (const [mode, writable] of [['read_only', false], ['noop', true]] as const) {
+    for (const [mode, writable] of [
+      ['read_only', false],
+      ['noop', true],
+    ] as const) {
       const file = path.join(dir, `mode-${mode}.tkh`)
       const dbm = new HashDBM()
       dbm.open(file, true)
@@ -121,12 +139,19 @@ describe('kv dbm on .tkh files', () => {
 
   it('refuses bucket counts the format cannot hold, leaving nothing behind', () => {
     const file = path.join(dir, 'huge.tkh')
-    for (const args of [['--buckets', '1099511627689'], ['--buckets', '2000000000000'], ['--buckets', '100m', '--offset_width', '3']]) {
+    for (const args of [
+      ['--buckets', '1099511627689'],
+      ['--buckets', '2000000000000'],
+      ['--buckets', '100m', '--offset_width', '3'],
+    ]) {
       const result = kv(['dbm', 'create', ...args, file])
       assert.equal(result.status, 1, args.join(' '))
       assert.match(result.stderr, /^kv: INVALID_ARGUMENT_ERROR: num_buckets/)
       assert.equal(result.stderr.trim().split('\n').length, 1)
-      assert.deepEqual(fs.readdirSync(dir).filter((name) => name.startsWith('huge.tkh')), [])
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((name) => name.startsWith('huge.tkh')),
+        [],
+      )
     }
   })
 
@@ -145,14 +170,20 @@ describe('kv dbm on .tkh files', () => {
     assert.equal(result.status, 1, result.stderr)
     assert.match(result.stderr, /BROKEN_DATA_ERROR/)
     assert.deepEqual(fs.readFileSync(file), bytes, 'the failed rebuild changed the file')
-    assert.deepEqual(fs.readdirSync(dir).filter((name) => name.startsWith('damaged-rebuild.tkh.')), [])
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((name) => name.startsWith('damaged-rebuild.tkh.')),
+      [],
+    )
   })
 
   it('benchmarks a hash file without --path', () => {
     const result = kv(['dbm', 'perf', 'sequence', '--dbm', 'hash', '--iter', '2000', '--json'])
     assert.equal(result.status, 0, result.stderr)
     const report = JSON.parse(result.stdout)
-    assert.deepEqual(report.phases.map((p: {name: string}) => p.name), ['set', 'get', 'iterate', 'remove'])
+    assert.deepEqual(
+      report.phases.map((p: {name: string}) => p.name),
+      ['set', 'get', 'iterate', 'remove'],
+    )
     const rebuild = kv(['dbm', 'perf', 'rebuild', '--dbm', 'hash', '--iter', '5000', '--buckets', '500', '--json'])
     assert.equal(rebuild.status, 0, rebuild.stderr)
     assert.equal(JSON.parse(rebuild.stdout).failures.length, 0)

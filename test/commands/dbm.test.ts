@@ -15,7 +15,12 @@ describe('kv dbm commands', () => {
     assert.equal(kv(['dbm', 'create', file]).status, 0)
     assert.ok(fs.existsSync(file))
     assert.equal(kv(['dbm', 'create', file]).status, 1, 'create refuses an existing file')
-    for (const [k, v] of [['b', '2'], ['a', '1'], ['c', '3']]) assert.equal(kv(['dbm', 'set', file, k, v]).status, 0)
+    for (const [k, v] of [
+      ['b', '2'],
+      ['a', '1'],
+      ['c', '3'],
+    ])
+      assert.equal(kv(['dbm', 'set', file, k, v]).status, 0)
     assert.equal(kv(['dbm', 'get', file, 'a']).stdout, '1\n')
     assert.equal(kv(['dbm', 'list', file]).stdout, 'a\t1\nb\t2\nc\t3\n')
     assert.equal(kv(['dbm', 'list', '--move', 'jumpupper', '--jump_key', 'a', '--keys', file]).stdout, 'b\nc\n')
@@ -45,7 +50,10 @@ describe('kv dbm commands', () => {
     assert.equal(kv(['dbm', 'export', src, flat]).status, 0)
     assert.equal(kv(['dbm', 'export', '--tsv', '--escape', src, tsv]).status, 0)
     assert.match(fs.readFileSync(tsv, 'utf8'), /tab\\tkey\tline\\nvalue\n/)
-    for (const [file, extra] of [[flat, []], [tsv, ['--tsv', '--escape']]] as [string, string[]][]) {
+    for (const [file, extra] of [
+      [flat, []],
+      [tsv, ['--tsv', '--escape']],
+    ] as [string, string[]][]) {
       const dest = path.join(dir, `in-${path.basename(file)}.tkmb`)
       assert.equal(kv(['dbm', 'import', ...extra, dest, file]).status, 0)
       assert.equal(kv(['dbm', 'list', '--escape', dest]).stdout, 'plain\tv\ntab\\tkey\tline\\nvalue\n')
@@ -109,7 +117,11 @@ describe('kv dbm commands', () => {
     const cases = [whole.subarray(0, whole.length - 3), Buffer.concat([whole, Buffer.from([0x42, 0x01])]), Buffer.from([0xff, 0x85])]
     for (const damaged of cases) {
       fs.writeFileSync(file, damaged)
-      for (const args of [['set', file, 'x', 'y'], ['get', file, 'key'], ['list', file]]) {
+      for (const args of [
+        ['set', file, 'x', 'y'],
+        ['get', file, 'key'],
+        ['list', file],
+      ]) {
         const result = kv(['dbm', ...args])
         assert.equal(result.status, 1, args.join(' '))
         assert.match(result.stderr, /BROKEN_DATA_ERROR/)
@@ -124,13 +136,19 @@ describe('kv dbm commands', () => {
     for (const suffix of ['.tmp.export', '.tmp.12345']) fs.writeFileSync(file + suffix, 'half-written')
     fs.writeFileSync(`${file}.tmp.notours`, 'someone else')
     assert.equal(kv(['dbm', 'set', file, 'k2', 'v2']).status, 0)
-    assert.deepEqual(fs.readdirSync(dir).filter((name) => name.startsWith('leftovers.tkmt.')), ['leftovers.tkmt.tmp.notours'])
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((name) => name.startsWith('leftovers.tkmt.')),
+      ['leftovers.tkmt.tmp.notours'],
+    )
     assert.equal(kv(['dbm', 'get', file, 'k']).stdout, 'v\n')
   })
 
   it('measures with perf sequence and wicked', () => {
     const seq = JSON.parse(kv(['dbm', 'perf', 'sequence', '--dbm', 'baby', '--iter', '2000', '--json']).stdout)
-    assert.deepEqual(seq.phases.map((p: {name: string}) => p.name), ['set', 'get', 'iterate', 'remove'])
+    assert.deepEqual(
+      seq.phases.map((p: {name: string}) => p.name),
+      ['set', 'get', 'iterate', 'remove'],
+    )
     assert.equal(seq.phases[2].iterations, 2000)
     const text = kv(['dbm', 'perf', 'sequence', '--dbm', 'tiny', '--iter', '1000', '--random_key'])
     assert.match(text.stdout, /Setting done: elapsed_time=[\d.]+ num_records=\d+ qps=\d+ mem=\d+/)

@@ -40,7 +40,10 @@ describe('kv perf against a kv serve child', () => {
     const result = perf('sequence', '--iter', '200', '--threads', '2', '--json')
     assert.equal(result.status, 0, result.stderr)
     const report = JSON.parse(result.stdout)
-    assert.deepEqual(report.phases.map((p: {name: string}) => p.name), ['echo', 'set', 'get', 'iterate', 'remove'])
+    assert.deepEqual(
+      report.phases.map((p: {name: string}) => p.name),
+      ['echo', 'set', 'get', 'iterate', 'remove'],
+    )
     for (const phase of report.phases) {
       assert.equal(phase.operations, 400, phase.name)
       assert.ok(phase.qps > 0)
@@ -70,7 +73,10 @@ describe('kv perf against a kv serve child', () => {
     assert.equal(JSON.parse(threaded.stdout).operations, 900)
     const sequence = perf('sequence', '--iter', '100', '--threads', '4', '--worker_threads', '2', '--set_only', '--get_only', '--json')
     assert.equal(sequence.status, 0, sequence.stderr)
-    assert.deepEqual(JSON.parse(sequence.stdout).phases.map((p: {operations: number}) => p.operations), [400, 400])
+    assert.deepEqual(
+      JSON.parse(sequence.stdout).phases.map((p: {operations: number}) => p.operations),
+      [400, 400],
+    )
   })
 
   it('finds a sound server consistent under wicked, with iterators, clears and rebuilds', () => {
@@ -92,7 +98,11 @@ describe('kv perf wicked against a broken server', () => {
   it('fails when the server drops some writes', async () => {
     // The real service, except that every seventh Set answers success without storing.
     const registry = DatabaseRegistry.open([], false)
-    const service = new DBMServiceImpl(registry, new Logger({file: '/dev/null', level: 'error', dateFormat: 'simple'}), {version: 'stub', startedAt: 0, replMaxTimestamp: () => 0})
+    const service = new DBMServiceImpl(registry, new Logger({file: '/dev/null', level: 'error', dateFormat: 'simple'}), {
+      version: 'stub',
+      startedAt: 0,
+      replMaxTimestamp: () => 0,
+    })
     const handlers = service.handlers()
     let sets = 0
     const realSet = handlers.Set
@@ -116,4 +126,3 @@ describe('kv perf wicked against a broken server', () => {
     }
   })
 })
-

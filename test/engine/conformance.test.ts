@@ -35,7 +35,21 @@ for (const [cls, ordered] of classes) {
   runConformance({
     name: `${cls} in 3 shards`,
     ordered,
-    make: () => openDBM('', new Map([['dbm', cls], ['num_shards', '3']])),
-    readOnly: (fill) => readOnly(new Map([['dbm', cls], ['num_shards', '3']]), fill),
+    make: () =>
+      openDBM(
+        '',
+        new Map([
+          ['dbm', cls],
+          ['num_shards', '3'],
+        ]),
+      ),
+    readOnly: (fill) =>
+      readOnly(
+        new Map([
+          ['dbm', cls],
+          ['num_shards', '3'],
+        ]),
+        fill,
+      ),
   })
 }

@@ -15,8 +15,11 @@ function runOf(seed: number): DurabilityRun {
 }
 
 describe('on-memory databases keep their last synchronized file through SIGKILL', () => {
-  for (const [extension, seed] of [['.tkmt', 11], ['.tkmb', 12], ['.tkmc', 13]] as const) {
-    it(`${extension}: ${SEQUENCES} sequences`, () =>
-      checkDurability({extension, params: '', rebuild: [{}], survives: 'synchronize'}, runOf(seed)))
+  for (const [extension, seed] of [
+    ['.tkmt', 11],
+    ['.tkmb', 12],
+    ['.tkmc', 13],
+  ] as const) {
+    it(`${extension}: ${SEQUENCES} sequences`, () => checkDurability({extension, params: '', rebuild: [{}], survives: 'synchronize'}, runOf(seed)))
   }
 })

@@ -58,7 +58,10 @@ describe('a full disk fails writes cleanly and loses nothing', {skip: disk ? fal
     assert.throws(() => dbm.rebuild(), isFull)
     assert.deepEqual(beside(file), [])
     // So does a backup.
-    assert.throws(() => dbm.copyFileData(`${file}.backup`), (error: unknown) => error instanceof StatusError && error.code === Code.SYSTEM_ERROR)
+    assert.throws(
+      () => dbm.copyFileData(`${file}.backup`),
+      (error: unknown) => error instanceof StatusError && error.code === Code.SYSTEM_ERROR,
+    )
     assert.deepEqual(beside(file), [])
     assert.deepEqual(dbm.validateStructure(), [])
     dbm.close()

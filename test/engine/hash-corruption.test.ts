@@ -64,33 +64,41 @@ function exercise(file: string): void {
 
 type Damage = (data: Buffer, random: () => number) => Buffer
 
-const flip = (start: number, end: number): Damage => (data, random) => {
-  const out = Buffer.from(data)
-  const count = 1 + Math.floor(random() * 4)
-  for (let i = 0; i < count; i++) {
-    const at = start + Math.floor(random() * Math.max(1, Math.min(end, out.length) - start))
-    if (at < out.length) out[at] ^= 1 << Math.floor(random() * 8)
+const flip =
+  (start: number, end: number): Damage =>
+  (data, random) => {
+    const out = Buffer.from(data)
+    const count = 1 + Math.floor(random() * 4)
+    for (let i = 0; i < count; i++) {
+      const at = start + Math.floor(random() * Math.max(1, Math.min(end, out.length) - start))
+      if (at < out.length) out[at] ^= 1 << Math.floor(random() * 8)
+    }
+    return out
   }
-  return out
-}
 
 const DAMAGES: [string, Damage][] = [
   ['truncated', (data, random) => data.subarray(0, Math.floor(random() * data.length))],
   ['flipped header bytes', flip(0, 128)],
   ['flipped bucket bytes', flip(128, 4096 - 1024)],
   ['flipped record bytes', flip(4096, Number.MAX_SAFE_INTEGER)],
-  ['flipped bytes anywhere, left unhealthy', (data, random) => {
-    const out = flip(0, Number.MAX_SAFE_INTEGER)(data, random)
-    out[15] = 0
-    return out
-  }],
-  ['zeroed region', (data, random) => {
-    const out = Buffer.from(data)
-    const start = 4096 + Math.floor(random() * (out.length - 4096))
-    out.fill(0, start, Math.min(out.length, start + Math.floor(random() * 200)))
-    out[15] = 0
-    return out
-  }],
+  [
+    'flipped bytes anywhere, left unhealthy',
+    (data, random) => {
+      const out = flip(0, Number.MAX_SAFE_INTEGER)(data, random)
+      out[15] = 0
+      return out
+    },
+  ],
+  [
+    'zeroed region',
+    (data, random) => {
+      const out = Buffer.from(data)
+      const start = 4096 + Math.floor(random() * (out.length - 4096))
+      out.fill(0, start, Math.min(out.length, start + Math.floor(random() * 200)))
+      out[15] = 0
+      return out
+    },
+  ],
 ]
 
 describe('HashDBM with damaged files', () => {

@@ -14,13 +14,18 @@ const {dir, cleanup} = tempDir()
 after(cleanup)
 
 describe('HashDBM rebuild in slices', () => {
-  for (const [mode, records] of [['in_place', 1_000_000], ['appending', 200_000]] as const) {
+  for (const [mode, records] of [
+    ['in_place', 1_000_000],
+    ['appending', 200_000],
+  ] as const) {
     it(`${mode}: rebuilds ${records} records while another task reads and writes, losing nothing`, async (t) => {
       const dbm = new HashDBM(new ParamReader(parseParams(`num_buckets=${records / 10},update_mode=${mode}`)))
       dbm.open(path.join(dir, `rebuild-${mode}.tkh`), true, {truncate: true})
       try {
         const result = await runRebuildUnderLoad(dbm, {records, seed: 42})
-        t.diagnostic(`${mode}: rebuild took ${result.elapsed.toFixed(0)} ms with ${result.operations} concurrent operations; longest event loop pause ${result.longestPause.toFixed(1)} ms`)
+        t.diagnostic(
+          `${mode}: rebuild took ${result.elapsed.toFixed(0)} ms with ${result.operations} concurrent operations; longest event loop pause ${result.longestPause.toFixed(1)} ms`,
+        )
         assert.deepEqual(result.failures, [])
         assert.deepEqual(result.mismatches, [])
         assert.ok(result.operations > 0)

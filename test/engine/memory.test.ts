@@ -13,7 +13,13 @@ describe('on-memory classes', () => {
   after(() => cleanup())
 
   it('cache evicts the least recently used record', () => {
-    const dbm = openDBM('', new Map([['dbm', 'cache'], ['cap_rec_num', '3']]))
+    const dbm = openDBM(
+      '',
+      new Map([
+        ['dbm', 'cache'],
+        ['cap_rec_num', '3'],
+      ]),
+    )
     for (const key of ['a', 'b', 'c']) dbm.set(key, key)
     dbm.get('a')
     dbm.set('d', 'd')
@@ -27,7 +33,13 @@ describe('on-memory classes', () => {
   })
 
   it('cache evicts by memory size', () => {
-    const dbm = openDBM('', new Map([['dbm', 'cache'], ['cap_mem_size', '10000']]))
+    const dbm = openDBM(
+      '',
+      new Map([
+        ['dbm', 'cache'],
+        ['cap_mem_size', '10000'],
+      ]),
+    )
     for (let i = 0; i < 1000; i++) dbm.set(`key${i}`, 'x'.repeat(100))
     const used = Number(new Map(dbm.inspect()).get('mem_usage'))
     assert.ok(used <= 10000, `mem_usage ${used}`)
@@ -48,7 +60,10 @@ describe('on-memory classes', () => {
       assert.equal(again.count(), 1000)
       assert.equal(again.get('k1')?.toString(), 'v1+tail')
       if (ext === 'tkmt') assert.equal(new Map(again.inspect()).get('num_buckets'), '77')
-      assert.throws(() => again.set('x', 'y'), (e: unknown) => e instanceof StatusError && e.code === Code.PRECONDITION_ERROR)
+      assert.throws(
+        () => again.set('x', 'y'),
+        (e: unknown) => e instanceof StatusError && e.code === Code.PRECONDITION_ERROR,
+      )
       again.close()
     })
   }
@@ -70,7 +85,10 @@ describe('on-memory classes', () => {
     dbm.close()
     const bytes = fs.readFileSync(file)
     fs.writeFileSync(file, bytes.subarray(0, bytes.length - 2))
-    assert.throws(() => openDBM(file, new Map(), {writable: true}), (e: unknown) => e instanceof StatusError && e.code === Code.BROKEN_DATA_ERROR)
+    assert.throws(
+      () => openDBM(file, new Map(), {writable: true}),
+      (e: unknown) => e instanceof StatusError && e.code === Code.BROKEN_DATA_ERROR,
+    )
     assert.deepEqual(fs.readFileSync(file), bytes.subarray(0, bytes.length - 2))
   })
 })

@@ -24,7 +24,26 @@ export function makeCerts(dir: string): TestCerts {
   const issue = (name: string, ca: string, san: string) => {
     openssl(['req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`], dir)
     run('sh', ['-c', `printf 'subjectAltName=${san}\\n' > '${path.join(dir, `${name}.ext`)}'`])
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`], dir)
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        `${ca}.crt`,
+        '-CAkey',
+        `${ca}.key`,
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+      ],
+      dir,
+    )
   }
   issue('server', 'ca', 'IP:127.0.0.1,DNS:localhost')
   issue('client', 'ca', 'DNS:client')

@@ -29,4 +29,3 @@ export function flatRecords(file: string): [Buffer, Buffer][] {
   readFlatPairs(file, (key, value) => records.push([Buffer.from(key), Buffer.from(value)]))
   return records
 }
-

@@ -22,11 +22,31 @@ interface Variant {
 const VARIANTS: Variant[] = [
   {name: 'in place', params: 'num_buckets=101', flags: ['--buckets', '101']},
   {name: 'appending', params: 'num_buckets=101,update_mode=appending', flags: ['--buckets', '101', '--append']},
-  {name: 'in place, crc-8, zlib', params: 'num_buckets=50,record_crc_mode=crc-8,record_comp_mode=zlib', flags: ['--buckets', '50', '--record_crc', '8', '--record_comp', 'zlib']},
-  {name: 'appending, crc-16, lz4', params: 'num_buckets=500,update_mode=appending,record_crc_mode=crc-16,record_comp_mode=lz4', flags: ['--buckets', '500', '--append', '--record_crc', '16', '--record_comp', 'lz4']},
-  {name: 'in place, crc-32, zstd', params: 'num_buckets=300,record_crc_mode=crc-32,record_comp_mode=zstd', flags: ['--buckets', '300', '--record_crc', '32', '--record_comp', 'zstd']},
-  {name: 'appending, zstd, width 5, unaligned', params: 'num_buckets=7,update_mode=appending,record_comp_mode=zstd,offset_width=5,align_pow=0', flags: ['--buckets', '7', '--append', '--record_comp', 'zstd', '--offset_width', '5', '--align_pow', '0']},
-  {name: 'in place, width 3, 512-byte alignment', params: 'num_buckets=1000,offset_width=3,align_pow=9', flags: ['--buckets', '1000', '--offset_width', '3', '--align_pow', '9']},
+  {
+    name: 'in place, crc-8, zlib',
+    params: 'num_buckets=50,record_crc_mode=crc-8,record_comp_mode=zlib',
+    flags: ['--buckets', '50', '--record_crc', '8', '--record_comp', 'zlib'],
+  },
+  {
+    name: 'appending, crc-16, lz4',
+    params: 'num_buckets=500,update_mode=appending,record_crc_mode=crc-16,record_comp_mode=lz4',
+    flags: ['--buckets', '500', '--append', '--record_crc', '16', '--record_comp', 'lz4'],
+  },
+  {
+    name: 'in place, crc-32, zstd',
+    params: 'num_buckets=300,record_crc_mode=crc-32,record_comp_mode=zstd',
+    flags: ['--buckets', '300', '--record_crc', '32', '--record_comp', 'zstd'],
+  },
+  {
+    name: 'appending, zstd, width 5, unaligned',
+    params: 'num_buckets=7,update_mode=appending,record_comp_mode=zstd,offset_width=5,align_pow=0',
+    flags: ['--buckets', '7', '--append', '--record_comp', 'zstd', '--offset_width', '5', '--align_pow', '0'],
+  },
+  {
+    name: 'in place, width 3, 512-byte alignment',
+    params: 'num_buckets=1000,offset_width=3,align_pow=9',
+    flags: ['--buckets', '1000', '--offset_width', '3', '--align_pow', '9'],
+  },
 ]
 
 /** Fills a database with the sample records, then overwrites (growing and shrinking) and removes some. */
@@ -37,7 +57,7 @@ function churn(dbm: DBM): Map<string, Buffer> {
     model.set(key.toString('hex'), value)
   }
   for (const [key, value] of sampleRecords()) put(key, value)
-  for (let i = 0; i < 300; i += 3) put(Buffer.from(`key${i}`), Buffer.from(`grown value ${i} `.repeat(i % 7 + 1)))
+  for (let i = 0; i < 300; i += 3) put(Buffer.from(`key${i}`), Buffer.from(`grown value ${i} `.repeat((i % 7) + 1)))
   for (let i = 1; i < 300; i += 9) put(Buffer.from(`key${i}`), Buffer.from('s'))
   for (let i = 2; i < 300; i += 5) {
     dbm.remove(`key${i}`)
@@ -130,10 +150,24 @@ describe('HashDBM files against tkrzw_dbm_util', {skip}, () => {
     dbm.open(file, false)
     const ours = new Map(dbm.inspect())
     dbm.close()
-    for (const name of ['num_buckets', 'num_records', 'eff_data_size', 'file_size', 'record_base', 'static_flags', 'offset_width', 'align_pow', 'update_mode', 'record_crc_mode', 'record_comp_mode', 'max_file_size', 'timestamp', 'cyclic_magic']) {
+    for (const name of [
+      'num_buckets',
+      'num_records',
+      'eff_data_size',
+      'file_size',
+      'record_base',
+      'static_flags',
+      'offset_width',
+      'align_pow',
+      'update_mode',
+      'record_crc_mode',
+      'record_comp_mode',
+      'max_file_size',
+      'timestamp',
+      'cyclic_magic',
+    ]) {
       assert.equal(ours.get(name), theirs.get(name), name)
     }
     assert.deepEqual([...ours.keys()], [...theirs.keys()])
   })
 })
-

@@ -15,7 +15,10 @@ after(cleanup)
 
 /** Whether /proc/locks shows a classic (process) lock held by the process. */
 function holdsLock(pid: number): boolean {
-  return fs.readFileSync('/proc/locks', 'utf8').split('\n').some((line) => new RegExp(`\\bPOSIX\\s+ADVISORY\\s+WRITE\\s+${pid}\\b`).test(line))
+  return fs
+    .readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .some((line) => new RegExp(`\\bPOSIX\\s+ADVISORY\\s+WRITE\\s+${pid}\\b`).test(line))
 }
 
 describe('locks that Tkrzw sees', {skip}, () => {

@@ -38,7 +38,11 @@ describe('kv serve for operators', () => {
         assert.equal(response.status, 'SERVING', service)
       }
       health.close()
-      const reflection = genericClient(path.join(MODULES, '@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto'), ['grpc', 'reflection', 'v1', 'ServerReflection'], server.address)
+      const reflection = genericClient(
+        path.join(MODULES, '@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto'),
+        ['grpc', 'reflection', 'v1', 'ServerReflection'],
+        server.address,
+      )
       const call = reflection.ServerReflectionInfo() as grpc.ClientDuplexStream<object, {list_services_response?: {service: {name: string}[]}}>
       const names = await new Promise<string[]>((resolve, reject) => {
         call.on('data', (reply) => {
@@ -84,7 +88,17 @@ describe('kv serve for operators', () => {
     const log = path.join(dir, 'daemon.log')
     const data = path.join(dir, 'daemon.tkmt')
     // Relative paths, from this directory: the daemon must turn them into absolute ones.
-    const started = kv(['serve', '--daemon', '--address', '127.0.0.1:0', '--pid_file', path.relative(process.cwd(), pid), '--log_file', path.relative(process.cwd(), log), path.relative(process.cwd(), data)])
+    const started = kv([
+      'serve',
+      '--daemon',
+      '--address',
+      '127.0.0.1:0',
+      '--pid_file',
+      path.relative(process.cwd(), pid),
+      '--log_file',
+      path.relative(process.cwd(), log),
+      path.relative(process.cwd(), data),
+    ])
     assert.equal(started.status, 0, started.stderr)
     const match = /serving on (\S+) as process (\d+)/.exec(started.stderr)
     assert.ok(match, started.stderr)

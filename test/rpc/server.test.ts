@@ -29,11 +29,7 @@ describe('kv serve, driven by RemoteDBM', () => {
   let db: RemoteDBM
   before(async () => {
     ;({dir, cleanup} = tempDir())
-    server = await startServer([
-      '#dbm=tiny',
-      `${path.join(dir, 'ordered.tkmb')}#key_comparator=lexical`,
-      path.join(dir, 'file.tkh'),
-    ])
+    server = await startServer(['#dbm=tiny', `${path.join(dir, 'ordered.tkmb')}#key_comparator=lexical`, path.join(dir, 'file.tkh')])
     db = await RemoteDBM.connect(server.address, {timeout: 10})
   })
   after(async () => {
@@ -47,7 +43,26 @@ describe('kv serve, driven by RemoteDBM', () => {
     const facts = await db.inspectServer()
     assert.deepEqual(
       facts.map(([name]) => name),
-      ['version', 'process_id', 'num_dbms', 'dbm_0_path', 'dbm_0_count', 'dbm_0_class', 'dbm_1_path', 'dbm_1_count', 'dbm_1_class', 'dbm_2_path', 'dbm_2_count', 'dbm_2_class', 'memory_usage', 'memory_capacity', 'repl_max_timestamp', 'num_active_calls', 'current_time', 'running_time'],
+      [
+        'version',
+        'process_id',
+        'num_dbms',
+        'dbm_0_path',
+        'dbm_0_count',
+        'dbm_0_class',
+        'dbm_1_path',
+        'dbm_1_count',
+        'dbm_1_class',
+        'dbm_2_path',
+        'dbm_2_count',
+        'dbm_2_class',
+        'memory_usage',
+        'memory_capacity',
+        'repl_max_timestamp',
+        'num_active_calls',
+        'current_time',
+        'running_time',
+      ],
     )
     const map = new Map(facts)
     assert.equal(map.get('num_dbms'), '3')
@@ -73,12 +88,34 @@ describe('kv serve, driven by RemoteDBM', () => {
   })
 
   it('handles the multi-record calls', async () => {
-    await db.setMulti([['x', '1'], ['y', '2'], ['x', 'first wins? no: the first occurrence']])
+    await db.setMulti([
+      ['x', '1'],
+      ['y', '2'],
+      ['x', 'first wins? no: the first occurrence'],
+    ])
     assert.deepEqual(await db.get('x'), b('1'))
-    assert.deepEqual(await db.getMulti(['y', 'missing', 'x']), [[b('x'), b('1')], [b('y'), b('2')]])
-    await rejects(Code.DUPLICATION_ERROR, db.setMulti([['x', '9'], ['z', '3']], false))
+    assert.deepEqual(await db.getMulti(['y', 'missing', 'x']), [
+      [b('x'), b('1')],
+      [b('y'), b('2')],
+    ])
+    await rejects(
+      Code.DUPLICATION_ERROR,
+      db.setMulti(
+        [
+          ['x', '9'],
+          ['z', '3'],
+        ],
+        false,
+      ),
+    )
     assert.deepEqual(await db.get('z'), b('3'))
-    await db.appendMulti([['x', 'a'], ['w', 'b']], '+')
+    await db.appendMulti(
+      [
+        ['x', 'a'],
+        ['w', 'b'],
+      ],
+      '+',
+    )
     assert.deepEqual(await db.get('x'), b('1+a'))
     await rejects(Code.NOT_FOUND_ERROR, db.removeMulti(['x', 'nope']))
     assert.equal(await db.get('x'), undefined)
@@ -96,7 +133,16 @@ describe('kv serve, driven by RemoteDBM', () => {
     assert.equal(await db.increment('n', 5, 100), 105n)
     assert.equal(await db.increment('n', -10), 95n)
     assert.equal(await db.increment('n', -(2n ** 63n)), 95n)
-    await db.compareExchangeMulti([['n', ANY_VALUE], ['absent', null]], [['n', null], ['p', 'q']])
+    await db.compareExchangeMulti(
+      [
+        ['n', ANY_VALUE],
+        ['absent', null],
+      ],
+      [
+        ['n', null],
+        ['p', 'q'],
+      ],
+    )
     await rejects(Code.INFEASIBLE_ERROR, db.compareExchangeMulti([['n', ANY_VALUE]], [['n', 'x']]))
     // The empty key is an ordinary key: no hidden expectation about it.
     await db.set('', 'empty key')
@@ -104,7 +150,10 @@ describe('kv serve, driven by RemoteDBM', () => {
     await db.rekey('p', 'p2')
     await rejects(Code.NOT_FOUND_ERROR, db.rekey('p', 'p3'))
     await db.rekey('p2', 'p3', true, true)
-    assert.deepEqual(await db.getMulti(['p2', 'p3']), [[b('p2'), b('r')], [b('p3'), b('r')]])
+    assert.deepEqual(await db.getMulti(['p2', 'p3']), [
+      [b('p2'), b('r')],
+      [b('p3'), b('r')],
+    ])
     await db.clear()
   })
 
@@ -335,4 +384,3 @@ describe('kv serve lifecycle', () => {
     assert.equal(fs.existsSync(socket), false)
   })
 })
-

@@ -33,7 +33,9 @@ describe('kv serve with mutual TLS', {skip}, () => {
 
   it('refuses a client whose certificate another CA signed', async () => {
     await assert.rejects(
-      RemoteDBM.connect(server.address, {timeout: 2, auth: `ssl:key=${certs.strangerKey},cert=${certs.strangerCert},root=${certs.ca}`}).then((db) => db.echo('x')),
+      RemoteDBM.connect(server.address, {timeout: 2, auth: `ssl:key=${certs.strangerKey},cert=${certs.strangerCert},root=${certs.ca}`}).then((db) =>
+        db.echo('x'),
+      ),
       (error: unknown) => error instanceof StatusError && error.code === Code.NETWORK_ERROR,
     )
   })
@@ -46,6 +48,9 @@ describe('kv serve with mutual TLS', {skip}, () => {
   })
 
   it('names a missing certificate file plainly', async () => {
-    await assert.rejects(RemoteDBM.connect(server.address, {timeout: 2, auth: 'ssl:key=/nonexistent.key,cert=x,root=y'}), /auth: cannot read key file \/nonexistent\.key/)
+    await assert.rejects(
+      RemoteDBM.connect(server.address, {timeout: 2, auth: 'ssl:key=/nonexistent.key,cert=x,root=y'}),
+      /auth: cannot read key file \/nonexistent\.key/,
+    )
   })
 })

@@ -56,7 +56,9 @@ export default class PerfSequence extends KvCommand {
     }
     const peak = process.resourceUsage().maxRSS * 1024
     if (flags.json) {
-      await this.write(`${JSON.stringify({scenario: 'sequence', dbm: flags.dbm, iterations: flags.iter, value_size: flags.size, peak_rss: peak, phases: results}, null, 2)}\n`)
+      await this.write(
+        `${JSON.stringify({scenario: 'sequence', dbm: flags.dbm, iterations: flags.iter, value_size: flags.size, peak_rss: peak, phases: results}, null, 2)}\n`,
+      )
     } else {
       await this.write(`Peak memory: ${peak}\n`)
     }

@@ -591,7 +591,10 @@ export class HashDBM extends DBM {
   private makeRoomAtEnd(size: number): void {
     const file = this.file!
     if (file.size + size > this.maxFileSize) {
-      throw new StatusError(Code.INFEASIBLE_ERROR, `the file would exceed its maximum size of ${this.maxFileSize} bytes (offset_width ${this.offsetWidth}, align_pow ${this.alignPow})`)
+      throw new StatusError(
+        Code.INFEASIBLE_ERROR,
+        `the file would exceed its maximum size of ${this.maxFileSize} bytes (offset_width ${this.offsetWidth}, align_pow ${this.alignPow})`,
+      )
     }
     file.reserve(file.size + size)
   }
@@ -970,14 +973,12 @@ export class HashDBM extends DBM {
     return readCheckedRecord(this.file!, header, this.crcWidth, this.codec).problem
   }
 
-
   // ---- plain accessors ----
 
   protected override checkWritable(): void {
     super.checkWritable()
     if (this.failure) throw this.failure
   }
-
 
   protected getFileSizeImpl(): number {
     return this.file!.size

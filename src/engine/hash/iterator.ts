@@ -1,4 +1,4 @@
-import {UnorderedIterator, NOOP, REMOVE, toBuffer, type Bytes, type RecordProcessor} from '../dbm.js'
+import {UnorderedIterator, NOOP, REMOVE, type RecordProcessor} from '../dbm.js'
 import type {HashDBM} from './hash-dbm.js'
 
 /**
@@ -50,7 +50,6 @@ export class HashIterator extends UnorderedIterator {
     this.keys = keys
     this.index = at
   }
-
 
   protected nextImpl(): void {
     if (this.bucket >= 0) this.index++

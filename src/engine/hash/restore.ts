@@ -83,8 +83,7 @@ export interface ScannedRecord {
 export function scanRecords(file: MappedFile, layout: SalvagedLayout, end: number, visit: (record: ScannedRecord) => void): {broken: number} {
   const alignment = 2 ** layout.alignPow
   const crcWidth = layout.flags.crcWidth
-  let codec: Codec | undefined
-  codec = codecFor(layout.flags.compMode)
+  const codec: Codec | undefined = codecFor(layout.flags.compMode)
   const header = new RecordHeader()
   const readSize = maxHeaderSize(layout.offsetWidth, crcWidth) + 16
   let offset = layout.recordBase

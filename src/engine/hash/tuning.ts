@@ -1,15 +1,7 @@
 import {COMP_AES, COMP_LZ4, COMP_LZMA, COMP_NONE, COMP_RC4, COMP_ZLIB, COMP_ZSTD} from '../io/compress.js'
 import {ParamReader} from '../params.js'
 import {Code, StatusError} from '../status.js'
-import {
-  DEFAULT_FBP_CAPACITY,
-  DEFAULT_MIN_READ_SIZE,
-  MAX_ALIGN_POW,
-  MAX_OFFSET_WIDTH,
-  MIN_OFFSET_WIDTH,
-  UPDATE_APPENDING,
-  UPDATE_IN_PLACE,
-} from './format.js'
+import {DEFAULT_FBP_CAPACITY, DEFAULT_MIN_READ_SIZE, MAX_ALIGN_POW, MAX_OFFSET_WIDTH, MIN_OFFSET_WIDTH, UPDATE_APPENDING, UPDATE_IN_PLACE} from './format.js'
 
 export type RestoreMode = 'default' | 'sync' | 'read_only' | 'noop'
 

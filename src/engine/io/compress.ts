@@ -73,7 +73,7 @@ const lz4: Codec = {
 function literalLz4Block(data: Buffer): Buffer {
   const length = data.length
   const extra: number[] = []
-  let token = 0
+  let token: number
   if (length >= 15) {
     token = 0xf0
     let rest = length - 15
@@ -108,26 +108,20 @@ export const COMP_NAMES = ['none', 'zlib', 'zstd', 'lz4', 'lzma', 'rc4', 'aes']
 
 /** A codec whose failures on bad input are BROKEN_DATA_ERRORs naming it, whatever the library throws. */
 function guarded(codec: Codec): Codec {
-  const wrap = (what: string, fn: (data: Buffer) => Buffer) => (data: Buffer): Buffer => {
-    try {
-      return fn(data)
-    } catch (error) {
-      if (error instanceof StatusError) throw error
-      throw new StatusError(Code.BROKEN_DATA_ERROR, `cannot ${what} ${codec.name} data: ${(error as Error).message}`)
+  const wrap =
+    (what: string, fn: (data: Buffer) => Buffer) =>
+    (data: Buffer): Buffer => {
+      try {
+        return fn(data)
+      } catch (error) {
+        if (error instanceof StatusError) throw error
+        throw new StatusError(Code.BROKEN_DATA_ERROR, `cannot ${what} ${codec.name} data: ${(error as Error).message}`)
+      }
     }
-  }
   return {name: codec.name, compress: wrap('compress', codec.compress), decompress: wrap('decompress', codec.decompress)}
 }
 
-const CODECS: (Codec | undefined)[] = [
-  undefined,
-  guarded(deflate),
-  guarded(zstd),
-  guarded(lz4),
-  unavailable('lzma'),
-  unavailable('rc4'),
-  unavailable('aes'),
-]
+const CODECS: (Codec | undefined)[] = [undefined, guarded(deflate), guarded(zstd), guarded(lz4), unavailable('lzma'), unavailable('rc4'), unavailable('aes')]
 
 /** The codec of a compression mode; undefined for none. Throws for modes this build lacks. */
 export function codecFor(mode: number): Codec | undefined {

@@ -47,7 +47,7 @@ export class FlatWriter {
     }
     this.buffer[this.used++] = FLAT_DATA
     this.used = writeVarint(this.buffer, this.used, data.length)
-    this.used += this.buffer.write(data, this.used, "latin1")
+    this.used += this.buffer.write(data, this.used, 'latin1')
   }
 
   /** Writes a metadata record: a map serialized as size-prefixed names and values. */

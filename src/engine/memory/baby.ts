@@ -1,5 +1,16 @@
 import {LEXICAL, findComparator, type NamedComparator} from '../comparators.js'
-import {AppendTail, DBMIterator, NOOP, REMOVE, type DBM, type DBMIterator as Iterator, type InspectList, type ProcessResult, type RebuildParams, type RecordProcessor} from '../dbm.js'
+import {
+  AppendTail,
+  DBMIterator,
+  NOOP,
+  REMOVE,
+  type DBM,
+  type DBMIterator as Iterator,
+  type InspectList,
+  type ProcessResult,
+  type RebuildParams,
+  type RecordProcessor,
+} from '../dbm.js'
 import {ParamReader} from '../params.js'
 import {BPlusTree, keyOrder, type Leaf, type Position} from './bptree.js'
 import {MemoryDBM} from './memory-dbm.js'

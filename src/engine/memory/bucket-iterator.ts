@@ -52,7 +52,6 @@ export class BucketIterator extends UnorderedIterator {
     this.index = this.pending.findIndex((candidate) => candidate.equals(wanted))
   }
 
-
   /** Steps past the slot it stands on, even if that record was removed meanwhile. */
   protected nextImpl(): void {
     if (this.bucket >= 0) this.index++

@@ -108,10 +108,7 @@ export class CacheDBM extends MemoryDBM {
   }
 
   private evict(): void {
-    while (
-      this.oldest !== 0 &&
-      (this.table.size > this.capRecNum || (this.capMemSize > 0 && this.memUsage() > this.capMemSize && this.table.size > 1))
-    ) {
+    while (this.oldest !== 0 && (this.table.size > this.capRecNum || (this.capMemSize > 0 && this.memUsage() > this.capMemSize && this.table.size > 1))) {
       this.drop(this.table.keyOf(this.oldest), this.oldest)
     }
   }

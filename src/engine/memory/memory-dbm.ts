@@ -132,7 +132,6 @@ export abstract class MemoryDBM extends DBM {
     this.lock = tempLock
   }
 
-
   /** The size of the file the records were last written to; 0 without one. */
   protected getFileSizeImpl(): number {
     if (this.path === '') return 0

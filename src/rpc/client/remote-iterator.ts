@@ -12,7 +12,10 @@ type Operation = NonNullable<IterateRequest['operation']>
 export class RemoteIterator {
   private readonly queue: DuplexQueue<IterateRequest, IterateResponse__Output>
 
-  constructor(call: grpc.ClientDuplexStream<IterateRequest, IterateResponse__Output>, private readonly index: number) {
+  constructor(
+    call: grpc.ClientDuplexStream<IterateRequest, IterateResponse__Output>,
+    private readonly index: number,
+  ) {
     this.queue = new DuplexQueue(call)
   }
 

@@ -13,7 +13,10 @@ import {checkStatus, compareExchangeRequest, type CompareExchangeResult} from '.
 export class RemoteStream {
   private readonly queue: DuplexQueue<StreamRequest, StreamResponse__Output>
 
-  constructor(call: grpc.ClientDuplexStream<StreamRequest, StreamResponse__Output>, private readonly index: number) {
+  constructor(
+    call: grpc.ClientDuplexStream<StreamRequest, StreamResponse__Output>,
+    private readonly index: number,
+  ) {
     this.queue = new DuplexQueue(call)
   }
 
@@ -67,4 +70,3 @@ export class RemoteStream {
     this.queue.close()
   }
 }
-

@@ -32,7 +32,10 @@ const MAX_WAIT_SLICE_MS = 5000
 
 /** A gRPC-level failure: only for protocol misuse, never for an application result. */
 class RpcError extends Error {
-  constructor(readonly grpcCode: grpc.status, message: string) {
+  constructor(
+    readonly grpcCode: grpc.status,
+    message: string,
+  ) {
     super(message)
   }
 }
@@ -90,11 +93,7 @@ export class DBMServiceImpl {
   }
 
   /** A unary handler: runs the body, turns StatusErrors into statuses and RpcErrors into gRPC errors. */
-  private unary<Req, Res>(
-    name: string,
-    body: (request: Req) => Res | Promise<Res>,
-    partial?: (request: Req) => Partial<Res>,
-  ): grpc.handleUnaryCall<Req, Res> {
+  private unary<Req, Res>(name: string, body: (request: Req) => Res | Promise<Res>, partial?: (request: Req) => Partial<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       this.begin()
       if (this.logger.enabled('debug')) this.logger.debug(`${name} from ${call.getPeer()}: ${describe(call.request)}`)
@@ -237,10 +236,7 @@ export class DBMServiceImpl {
 
       CompareExchangeMulti: this.unary('CompareExchangeMulti', (request) => {
         const dbm = this.database(request.dbm_index)
-        const expected: [Buffer, Expected][] = request.expected.map((state) => [
-          state.key,
-          !state.existence ? null : state.any_value ? ANY_VALUE : state.value,
-        ])
+        const expected: [Buffer, Expected][] = request.expected.map((state) => [state.key, !state.existence ? null : state.any_value ? ANY_VALUE : state.value])
         const desired: [Buffer, Buffer | null][] = request.desired.map((state) => [state.key, state.existence ? state.value : null])
         dbm.compareExchangeMulti(expected, desired)
         return {}
@@ -304,7 +300,10 @@ export class DBMServiceImpl {
           const dest = `${path}.backup.${backupSuffix(backup)}`
           const nameBytes = Buffer.byteLength(dest.slice(dest.lastIndexOf('/') + 1))
           if (nameBytes > MAX_FILE_NAME_BYTES) {
-            throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `make_backup: the backup's file name would be ${nameBytes} bytes long, more than ${MAX_FILE_NAME_BYTES}`)
+            throw new StatusError(
+              Code.INVALID_ARGUMENT_ERROR,
+              `make_backup: the backup's file name would be ${nameBytes} bytes long, more than ${MAX_FILE_NAME_BYTES}`,
+            )
           }
           dbm.copyFileData(dest, request.hard)
           return {}
@@ -577,4 +576,3 @@ function describe(request: unknown): string {
     return value
   })
 }
-
