@@ -1,7 +1,7 @@
 // A plain grpc-js loop: the same calls kv perf makes, with nothing around them, to check
 // that kv perf's own overhead is small. Usage: node dist/bench/grpc-baseline.js ADDRESS ITER [set|get|echo]
 import * as grpc from '@grpc/grpc-js'
-import {protocol} from '../src/rpc/protocol.js'
+import {protocol} from '../src/protocols/grpc/protocol.js'
 
 export async function plainLoop(address: string, iterations: number, method: 'set' | 'get' | 'echo'): Promise<number> {
   const Client = protocol().tkrzw_rpc.DBMService

@@ -9,7 +9,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {RemoteDBM} from '../src/rpc/client/remote-dbm.js'
+import {RemoteDBM} from '../src/client/remote-dbm.js'
 import {makeRandom} from '../src/perf/local.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')

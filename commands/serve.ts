@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {KvCommand} from '../src/cli/base-command.js'
-import {runServer} from '../src/rpc/server/run.js'
-import {LOG_DATE_FORMATS, LOG_LEVELS} from '../src/rpc/server/logger.js'
-import {DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT} from '../src/rpc/server/server.js'
+import {runServer} from '../src/server/lifecycle.js'
+import {LOG_DATE_FORMATS, LOG_LEVELS} from '../src/server/logger.js'
+import {DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT} from '../src/protocols/grpc/grpc-server.js'
 
 export default class Serve extends KvCommand {
   static override description = `Serve databases over gRPC, as the Tkrzw-RPC service tkrzw_rpc.DBMService.

@@ -54,7 +54,7 @@ Use an ordered database (.tkmb, .tkt, .tks) for first-in first-out order.
 
 /** A queue in one record: values pushed as lines at its end, popped from its start, by compare-exchange. */
 async function compexQueue(
-  db: import('../../src/rpc/client/remote-dbm.js').RemoteDBM,
+  db: import('../../src/client/remote-dbm.js').RemoteDBM,
   key: string,
   values: string[],
   retry: number,

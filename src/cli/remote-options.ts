@@ -1,7 +1,7 @@
 import * as os from 'node:os'
 import {Flags} from '@oclif/core'
 import type {RemoteTarget} from '../perf/remote.js'
-import {RemoteDBM} from '../rpc/client/remote-dbm.js'
+import {RemoteDBM} from '../client/remote-dbm.js'
 
 /** Flags every `kv remote` command takes, named as in tkrzw_dbm_remote_util. */
 export const remoteFlags = {

@@ -1,6 +1,6 @@
 import {ANY_VALUE} from '../engine/dbm.js'
 import {Code, StatusError} from '../engine/status.js'
-import {RemoteDBM} from '../rpc/client/remote-dbm.js'
+import {RemoteDBM} from '../client/remote-dbm.js'
 import {makeRandom} from './local.js'
 import {percentiles, perfKey, runRemoteSequence, type Latency, type RemoteTarget} from './remote.js'
 

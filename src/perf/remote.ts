@@ -1,6 +1,6 @@
 import {Worker as NodeWorker} from 'node:worker_threads'
-import {RemoteDBM, type ConnectOptions} from '../rpc/client/remote-dbm.js'
-import type {RemoteStream} from '../rpc/client/remote-stream.js'
+import {RemoteDBM, type ConnectOptions} from '../client/remote-dbm.js'
+import type {RemoteStream} from '../client/remote-stream.js'
 import {Code, StatusError} from '../engine/status.js'
 import {makeRandom} from './local.js'
 

@@ -1,10 +1,10 @@
 import {spawn} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import {parseConfig} from '../../engine/params.js'
-import {fromSystemError} from '../../engine/status.js'
+import {parseConfig} from '../engine/params.js'
+import {fromSystemError} from '../engine/status.js'
 import {Logger, type LogDateFormat, type LogLevel} from './logger.js'
-import {KvServer} from './server.js'
+import {KvServer} from '../protocols/grpc/grpc-server.js'
 
 export interface RunServerOptions {
   configs: string[]

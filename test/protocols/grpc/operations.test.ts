@@ -4,14 +4,14 @@ import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
-import {RemoteDBM} from '../../src/rpc/client/remote-dbm.js'
-import {formatLogDate, LOG_DATE_FORMATS} from '../../src/rpc/server/logger.js'
-import {kv, tempDir} from '../helpers/cli.js'
-import {startServer} from '../helpers/server.js'
+import {RemoteDBM} from '../../../src/client/remote-dbm.js'
+import {formatLogDate, LOG_DATE_FORMATS} from '../../../src/server/logger.js'
+import {kv, tempDir} from '../../helpers/cli.js'
+import {startServer} from '../../helpers/server.js'
 
 // What operators rely on besides the database calls: health checks, reflection, logs,
 // pid files, log rotation and daemon mode.
-const MODULES = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../node_modules')
+const MODULES = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../../node_modules')
 
 function genericClient(protoFile: string, service: string[], address: string): grpc.Client & {[method: string]: (...args: unknown[]) => unknown} {
   const definition = protoLoader.loadSync(protoFile, {keepCase: true, longs: String, enums: String, defaults: true})

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
-import {HashDBM} from '../../src/engine/hash/hash-dbm.js'
-import {RemoteDBM} from '../../src/rpc/client/remote-dbm.js'
-import {run, tempDir} from '../helpers/cli.js'
-import {oracle} from '../helpers/oracle.js'
-import {startServer} from '../helpers/server.js'
-import {mountSmallDisk, SMALL_DISK_SKIP} from '../helpers/small-disk.js'
-import {Code, StatusError} from '../../src/engine/status.js'
+import {HashDBM} from '../../../src/engine/hash/hash-dbm.js'
+import {RemoteDBM} from '../../../src/client/remote-dbm.js'
+import {run, tempDir} from '../../helpers/cli.js'
+import {oracle} from '../../helpers/oracle.js'
+import {startServer} from '../../helpers/server.js'
+import {mountSmallDisk, SMALL_DISK_SKIP} from '../../helpers/small-disk.js'
+import {Code, StatusError} from '../../../src/engine/status.js'
 
 const {dir, cleanup} = tempDir()
 after(cleanup)

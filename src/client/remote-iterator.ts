@@ -1,8 +1,8 @@
 import type * as grpc from '@grpc/grpc-js'
-import {toBuffer, type Bytes, type Record} from '../../engine/dbm.js'
-import {Code, StatusError} from '../../engine/status.js'
-import type {IterateRequest} from '../generated/tkrzw_rpc/IterateRequest.js'
-import type {IterateResponse__Output} from '../generated/tkrzw_rpc/IterateResponse.js'
+import {toBuffer, type Bytes, type Record} from '../engine/dbm.js'
+import {Code, StatusError} from '../engine/status.js'
+import type {IterateRequest} from '../protocols/grpc/generated/tkrzw_rpc/IterateRequest.js'
+import type {IterateResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/IterateResponse.js'
 import {DuplexQueue} from './duplex-queue.js'
 import {checkStatus} from './remote-dbm.js'
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import type * as http2 from 'node:http2'
 import type * as net from 'node:net'
 import type * as grpc from '@grpc/grpc-js'
-import type {Logger} from './logger.js'
+import type {Logger} from '../../server/logger.js'
 
 export interface ConnectionLimits {
   /** Connections held at once; at the limit, the oldest one still in its handshake makes room, or the new one is refused. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
-import {Code, StatusError} from '../../src/engine/status.js'
-import {RemoteDBM} from '../../src/rpc/client/remote-dbm.js'
-import {makeCerts, type TestCerts} from '../helpers/certs.js'
-import {hasProgram, tempDir} from '../helpers/cli.js'
-import {startServer, type RunningServer} from '../helpers/server.js'
+import {Code, StatusError} from '../../../src/engine/status.js'
+import {RemoteDBM} from '../../../src/client/remote-dbm.js'
+import {makeCerts, type TestCerts} from '../../helpers/certs.js'
+import {hasProgram, tempDir} from '../../helpers/cli.js'
+import {startServer, type RunningServer} from '../../helpers/server.js'
 
 const skip = hasProgram('openssl') ? false : 'openssl is not installed (needed to make test certificates)'
 

@@ -4,9 +4,9 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {RemoteDBM} from '../../src/rpc/client/remote-dbm.js'
-import {kv, tempDir} from '../helpers/cli.js'
-import {startServer, type RunningServer} from '../helpers/server.js'
+import {RemoteDBM} from '../../../src/client/remote-dbm.js'
+import {kv, tempDir} from '../../helpers/cli.js'
+import {startServer, type RunningServer} from '../../helpers/server.js'
 
 const {dir, cleanup} = tempDir()
 after(cleanup)

@@ -9,7 +9,7 @@ import type {ProtoGrpcType} from './generated/tkrzw_rpc.js'
  * the ones the typed interfaces in generated/ were made with: field names as in the proto,
  * int64 as decimal strings, enums by name, defaults for absent fields, oneofs named.
  */
-export const PROTO_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/rpc/tkrzw_rpc.proto')
+export const PROTO_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../src/protocols/grpc/tkrzw_rpc.proto')
 
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,

@@ -1,6 +1,6 @@
-import type {DBM} from '../../engine/dbm.js'
-import {openConfig} from '../../engine/poly.js'
-import {Code, StatusError} from '../../engine/status.js'
+import type {DBM} from '../engine/dbm.js'
+import {openConfig} from '../engine/poly.js'
+import {Code, StatusError} from '../engine/status.js'
 
 /** One database the server holds, by its place on the command line. */
 export interface DatabaseEntry {

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs'
-import {Code, StatusError} from '../engine/status.js'
+import {Code, StatusError} from '../../engine/status.js'
 
 /** The PEM files of `--auth ssl:key=FILE,cert=FILE,root=FILE`, read. */
 export interface AuthFiles {

@@ -1,4 +1,4 @@
-import {Code, StatusError} from '../../engine/status.js'
+import {Code, StatusError} from '../engine/status.js'
 import type {Logger} from './logger.js'
 
 /** The same failure is logged at most once in this many milliseconds; the rest are counted. */

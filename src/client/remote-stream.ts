@@ -1,8 +1,8 @@
 import type * as grpc from '@grpc/grpc-js'
-import {toBuffer, type ANY_VALUE, type Bytes, type Expected} from '../../engine/dbm.js'
-import {Code} from '../../engine/status.js'
-import type {StreamRequest} from '../generated/tkrzw_rpc/StreamRequest.js'
-import type {StreamResponse__Output} from '../generated/tkrzw_rpc/StreamResponse.js'
+import {toBuffer, type ANY_VALUE, type Bytes, type Expected} from '../engine/dbm.js'
+import {Code} from '../engine/status.js'
+import type {StreamRequest} from '../protocols/grpc/generated/tkrzw_rpc/StreamRequest.js'
+import type {StreamResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/StreamResponse.js'
 import {DuplexQueue} from './duplex-queue.js'
 import {checkStatus, compareExchangeRequest, type CompareExchangeResult} from './remote-dbm.js'
 
