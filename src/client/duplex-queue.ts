@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js'
-import {networkError} from './remote-dbm.js'
+import {networkError} from './wire.js'
 
 /**
  * Pairs the requests written on a bidirectional call with the responses that come back in

@@ -30,6 +30,7 @@ import type {SynchronizeResponse__Output} from '../protocols/grpc/generated/tkrz
 import {protocol} from '../protocols/grpc/protocol.js'
 import {RemoteIterator} from './remote-iterator.js'
 import {RemoteStream} from './remote-stream.js'
+import {checkStatus, compareExchangeRequest, networkError, type CompareExchangeResult} from './wire.js'
 
 export interface ConnectOptions {
   /** Seconds each call may take, and the connection too; negative or undefined: no limit. */
@@ -38,26 +39,6 @@ export interface ConnectOptions {
   auth?: string
   /** Seconds to wait for the connection, when it should differ from the call timeout. */
   connectTimeout?: number
-}
-
-/** Throws the application status of a response when it is not SUCCESS. */
-export function checkStatus(status: StatusProto__Output | null | undefined): void {
-  if (status && status.code !== Code.SUCCESS) throw new StatusError(status.code as Code, status.message)
-}
-
-/** A gRPC failure as the status a client reports: NETWORK_ERROR with the gRPC code's name. */
-export function networkError(error: grpc.ServiceError | Error): StatusError {
-  const code = (error as grpc.ServiceError).code
-  const name = code === undefined ? 'UNKNOWN' : (grpc.status[code] ?? String(code))
-  const details = (error as grpc.ServiceError).details ?? error.message
-  return new StatusError(Code.NETWORK_ERROR, `${name}: ${details}`)
-}
-
-/** What a successful CompareExchange tells. */
-export interface CompareExchangeResult {
-  /** The value before the exchange, when asked for and present. */
-  actual?: Buffer
-  found: boolean
 }
 
 /**
@@ -291,28 +272,5 @@ export class RemoteDBM {
 
   close(): void {
     this.client.close()
-  }
-}
-
-/** The request of a compare-exchange, shared by the unary call and the stream. */
-export function compareExchangeRequest(
-  index: number,
-  key: Bytes,
-  expected: Expected,
-  desired: Bytes | null | typeof ANY_VALUE,
-  options: {retryWait?: number; notify?: boolean; getActual?: boolean} = {},
-) {
-  return {
-    dbm_index: index,
-    key: toBuffer(key),
-    expected_existence: expected !== null,
-    expect_any_value: expected === ANY_VALUE,
-    expected_value: expected === null || expected === ANY_VALUE ? Buffer.alloc(0) : toBuffer(expected),
-    desired_existence: desired !== null,
-    desire_no_update: desired === ANY_VALUE,
-    desired_value: desired === null || desired === ANY_VALUE ? Buffer.alloc(0) : toBuffer(desired),
-    get_actual: options.getActual ?? false,
-    retry_wait: options.retryWait ?? 0,
-    notify: options.notify ?? false,
   }
 }

@@ -4,7 +4,7 @@ import {Code, StatusError} from '../engine/status.js'
 import type {IterateRequest} from '../protocols/grpc/generated/tkrzw_rpc/IterateRequest.js'
 import type {IterateResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/IterateResponse.js'
 import {DuplexQueue} from './duplex-queue.js'
-import {checkStatus} from './remote-dbm.js'
+import {checkStatus} from './wire.js'
 
 type Operation = NonNullable<IterateRequest['operation']>
 

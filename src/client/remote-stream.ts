@@ -4,7 +4,7 @@ import {Code} from '../engine/status.js'
 import type {StreamRequest} from '../protocols/grpc/generated/tkrzw_rpc/StreamRequest.js'
 import type {StreamResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/StreamResponse.js'
 import {DuplexQueue} from './duplex-queue.js'
-import {checkStatus, compareExchangeRequest, type CompareExchangeResult} from './remote-dbm.js'
+import {checkStatus, compareExchangeRequest, type CompareExchangeResult} from './wire.js'
 
 /**
  * Record operations pipelined on one Stream call: each resolves when its response comes;
