@@ -27,6 +27,8 @@ export type ProcessResult = Buffer | typeof NOOP | typeof REMOVE | AppendTail
 export interface RecordProcessor {
   /** True when processFull never reads the value, so a class may skip materialising it. */
   readonly ignoresValue?: boolean
+  /** True for a cursor's visits: a walk over the records, not a use of them (an LRU cache keeps its order). */
+  readonly walking?: boolean
   processFull(key: Buffer, value: Buffer): ProcessResult
   processEmpty(key: Buffer): ProcessResult
 }

@@ -2,7 +2,6 @@ import * as fs from 'node:fs'
 import type {DBM} from './dbm.js'
 import {FileLock} from './io/file-lock.js'
 import {HashDBM} from './hash/hash-dbm.js'
-import {restoreHashFile} from './hash/restore.js'
 import {BabyDBM} from './memory/baby.js'
 import {CacheDBM} from './memory/cache.js'
 import {TinyDBM} from './memory/tiny.js'
@@ -93,7 +92,7 @@ export interface RestoreDatabaseOptions {
 export function restoreDatabase(oldPath: string, newPath: string, options: RestoreDatabaseOptions = {}): {records: number; broken: number} {
   const cls = selectClass(oldPath, options.dbm)
   if (cls !== 'hash') throw new StatusError(Code.NOT_IMPLEMENTED_ERROR, `restoring ${cls} databases is not supported`)
-  return restoreHashFile(oldPath, newPath, options.endOffset ?? -1, {sourceLocked: options.sourceLocked})
+  return HashDBM.restoreFile(oldPath, newPath, options.endOffset ?? -1, {sourceLocked: options.sourceLocked})
 }
 
 /**

@@ -5,6 +5,7 @@ import {after, before, describe, it} from 'node:test'
 import {HashDBM} from '../../src/engine/hash/hash-dbm.js'
 import {ParamReader, parseParams} from '../../src/engine/params.js'
 import {kv, tempDir} from '../helpers/cli.js'
+import {leaveAsCrashed} from '../helpers/crash.js'
 
 describe('kv dbm on .tkh files', () => {
   let dir: string
@@ -85,7 +86,7 @@ describe('kv dbm on .tkh files', () => {
     const syncedSize = dbm.getFileSize()
     dbm.set('three', 'third')
     dbm.synchronize()
-    dbm.simulateCrash()
+    leaveAsCrashed(dbm)
 
     const inspected = JSON.parse(kv(['dbm', 'inspect', '--json', file]).stdout)
     assert.equal(inspected.healthy, 'false')
@@ -110,7 +111,7 @@ describe('kv dbm on .tkh files', () => {
     dbm.open(file, true)
     dbm.set('kept', 'yes')
     dbm.synchronize()
-    dbm.simulateCrash()
+    leaveAsCrashed(dbm)
     assert.equal(kv(['dbm', 'set', file, 'more', 'data']).status, 0)
     const info = JSON.parse(kv(['dbm', 'inspect', '--json', file]).stdout)
     assert.equal(info.healthy, 'true')
@@ -127,7 +128,7 @@ describe('kv dbm on .tkh files', () => {
       dbm.open(file, true)
       dbm.set('a', '1')
       dbm.synchronize()
-      dbm.simulateCrash()
+      leaveAsCrashed(dbm)
       const again = new HashDBM(new ParamReader(parseParams(`restore_mode=${mode}`)))
       again.open(file, true)
       assert.equal(again.isWritable(), writable, mode)

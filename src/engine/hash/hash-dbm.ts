@@ -12,10 +12,9 @@ import {
   type RebuildParams,
   type RecordProcessor,
 } from '../dbm.js'
+import {BucketIterator} from '../bucket-iterator.js'
 import {codecAvailable, codecFor, COMP_NAMES, type Codec} from '../io/compress.js'
-import {recordCrc} from '../io/crc.js'
 import type {LockMode} from '../io/file-lock.js'
-import {primaryHash} from '../io/hashing.js'
 import {MappedFile} from '../io/mapped-file.js'
 import {ParamReader, parseBool} from '../params.js'
 import {Code, StatusError, fromSystemError} from '../status.js'
@@ -37,30 +36,38 @@ import {
   PKG_MAJOR_VERSION,
   PKG_MINOR_VERSION,
   RECORD_HEADER_SECTION_SIZE,
-  RecordHeader,
   UPDATE_APPENDING,
   UPDATE_IN_PLACE,
   decodeMetadata,
   decodeStaticFlags,
   encodeMetadata,
-  encodeRecord,
   encodeRecordHeaderSection,
   encodeStaticFlags,
   hashBucketSize,
   layoutProblem,
-  maxHeaderSize,
   metadataConsistent,
-  parseRecordHeader,
   recordBaseFor,
   recordRegionSize,
 } from './format.js'
 import {FreeBlockPool} from './free-pool.js'
-import {HashIterator} from './iterator.js'
-import {readCheckedRecord} from './record-check.js'
-import {restoreHashFile} from './restore.js'
-import {readHashTuning, type HashTuning} from './tuning.js'
+import {RecordFile} from './record-file.js'
+import {salvageRecords} from './restore.js'
+import {defaultTuning, readHashTuning, type HashTuning} from './tuning.js'
+import {validateHashFile} from './validate.js'
 
 const EMPTY = Buffer.alloc(0)
+/** The application's share of the metadata: 64 bytes at offset 62, within the bytes kept from offset 60. */
+const OPAQUE_METADATA_SIZE = 64
+const OPAQUE_START = 2
+
+export interface RestoreOptions {
+  /** fsync the restored file before it is used. */
+  hardSync?: boolean
+  /** The new file is private to the caller (an open that restores in passing): take no lock. */
+  noLock?: boolean
+  /** The caller holds the damaged file's lock already: read it without taking one. */
+  sourceLocked?: boolean
+}
 
 /**
  * The file hash database, in Tkrzw's HashDBM format: buckets of offsets, each the head of
@@ -87,7 +94,8 @@ export class HashDBM extends DBM {
   private compMode = 0
   private codec: Codec | undefined
   private maxFileSize = 0
-  private readSize = 48
+  /** The buckets and records of the open file. */
+  private recordFile: RecordFile | undefined
 
   private numRecords = 0
   private effDataSize = 0
@@ -109,8 +117,6 @@ export class HashDBM extends DBM {
   /** Whether the metadata on disk says "not closed" because this database changed the file. */
   private unclean = false
 
-  private readonly header = new RecordHeader()
-  private encodeBuffer = Buffer.alloc(4096)
   /** Keys touched while a sliced rebuild copies records; see rebuildInSlices. */
   private touchedDuringRebuild: Set<string> | undefined
 
@@ -118,6 +124,47 @@ export class HashDBM extends DBM {
     super()
     this.tuning = params instanceof ParamReader ? readHashTuning(params) : {...params}
     this.fbp = new FreeBlockPool(this.tuning.fbpCapacity)
+  }
+
+  /**
+   * Rebuilds a database from whatever records of a damaged (or healthy) file can be read,
+   * into `newPath` (see salvageRecords for `endOffset`). An existing `newPath` keeps its own
+   * tuning; otherwise the new file takes the old one's. Returns the records restored and
+   * the damaged regions skipped.
+   */
+  static restoreFile(oldPath: string, newPath: string, endOffset = -1, options: RestoreOptions = {}): {records: number; broken: number} {
+    const existing = fs.existsSync(newPath) && fs.statSync(newPath).size > 0
+    const {broken} = salvageRecords(oldPath, endOffset, options.sourceLocked === true, (layout) => {
+      const tuning = defaultTuning()
+      if (!existing) {
+        tuning.numBuckets = layout.numBuckets
+        tuning.offsetWidth = layout.offsetWidth
+        tuning.alignPow = layout.alignPow
+        tuning.updateMode = layout.flags.updateMode
+        tuning.crcWidth = layout.flags.crcWidth
+        tuning.compMode = layout.flags.compMode
+      }
+      const dest = new HashDBM(tuning)
+      dest.open(newPath, true, {noLock: options.noLock === true})
+      return {
+        apply: (record) => {
+          if (record.op === OP_REMOVE) dest.process(record.key, {ignoresValue: true, processFull: () => REMOVE, processEmpty: () => NOOP}, true)
+          else dest.set(record.key, record.value)
+        },
+        finish: () => {
+          try {
+            dest.synchronize(options.hardSync === true)
+          } finally {
+            dest.close()
+          }
+        },
+      }
+    })
+    const check = new HashDBM(defaultTuning())
+    check.open(newPath, false)
+    const records = check.count()
+    check.close()
+    return {records, broken}
   }
 
   // ---- lifecycle ----
@@ -217,7 +264,19 @@ export class HashDBM extends DBM {
     this.alignment = 2 ** this.alignPow
     this.recordBase = recordBaseFor(this.numBuckets, this.offsetWidth, this.alignPow)
     this.maxFileSize = 2 ** (8 * this.offsetWidth) * this.alignment
-    this.readSize = Math.max(this.tuning.minReadSize, maxHeaderSize(this.offsetWidth, this.crcWidth) + 16)
+    this.recordFile = new RecordFile(
+      this.file!,
+      {
+        numBuckets: this.numBuckets,
+        offsetWidth: this.offsetWidth,
+        alignment: this.alignment,
+        crcWidth: this.crcWidth,
+        codec: this.codec,
+        recordBase: this.recordBase,
+        minReadSize: this.tuning.minReadSize,
+      },
+      () => this.markUnclean(),
+    )
     this.fbp.clear()
     this.fbp.setCapacity(this.updateMode === UPDATE_IN_PLACE ? this.tuning.fbpCapacity : 0)
   }
@@ -273,7 +332,7 @@ export class HashDBM extends DBM {
     const temp = `${path}.tmp.restore`
     fs.rmSync(temp, {force: true})
     // The damaged file stays open and locked while it is read: the path is never unguarded.
-    restoreHashFile(path, temp, mode === 'sync' ? 0 : -1, {hardSync: this.tuning.restoreWithHardSync, noLock: true, sourceLocked: true})
+    HashDBM.restoreFile(path, temp, mode === 'sync' ? 0 : -1, {hardSync: this.tuning.restoreWithHardSync, noLock: true, sourceLocked: true})
     this.replaceFile(temp)
     this.autoRestored = true
   }
@@ -389,109 +448,20 @@ export class HashDBM extends DBM {
     this.file!.write(this.fbpSectionStart(), section)
   }
 
-  private zeroRange(start: number, end: number): void {
-    this.markUnclean()
-    const zeros = Buffer.alloc(Math.min(1 << 20, Math.max(0, end - start)))
-    for (let pos = start; pos < end; pos += zeros.length) {
-      this.file!.write(pos, zeros, 0, Math.min(zeros.length, end - pos))
-    }
-  }
-
   // ---- records ----
 
-  private bucketIndex(key: Buffer): number {
-    return primaryHash(key, 0, key.length, this.numBuckets)
-  }
-
-  private readBucket(index: number): number {
-    return this.file!.readUint(METADATA_SIZE + index * this.offsetWidth, this.offsetWidth) * this.alignment
-  }
-
-  private writeBucket(index: number, offset: number): void {
-    this.markUnclean()
-    this.file!.writeUint(METADATA_SIZE + index * this.offsetWidth, offset / this.alignment, this.offsetWidth)
-  }
-
-  private writeChild(recordOffset: number, child: number): void {
-    this.markUnclean()
-    this.file!.writeUint(recordOffset + 1, child / this.alignment, this.offsetWidth)
-  }
-
-  /** Parses the record header at offset into this.header; BROKEN_DATA_ERROR when it cannot be one. */
-  readHeader(offset: number, into: RecordHeader = this.header): RecordHeader {
-    const file = this.file!
-    const end = file.size
-    if (offset < this.recordBase || offset >= end) {
-      throw new StatusError(Code.BROKEN_DATA_ERROR, `record offset ${offset} is outside the record section`)
-    }
-    const length = Math.min(this.readSize, end - offset)
-    const data = file.span(offset, length)
-    const base = file.base
-    if (!parseRecordHeader(data, base, base + length, offset, this.offsetWidth, this.alignment, this.crcWidth, into)) {
-      throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record header at ${offset}`)
-    }
-    if (into.valueOffset + into.valueSize > end || into.child >= end) {
-      throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record at ${offset}`)
-    }
-    this.headerData = data
-    this.headerBase = base
-    this.headerLength = length
-    return into
-  }
-
-  // The bytes the last readHeader read, so that a short key can be compared without
-  // another lookup in the cache. Valid until the next call on the file.
-  private headerData: Buffer = EMPTY
-  private headerBase = 0
-  private headerLength = 0
-
-  private keyMatches(header: RecordHeader, key: Buffer): boolean {
-    const size = header.keySize
-    if (size !== key.length) return false
-    if (header.headerSize + size <= this.headerLength) {
-      const data = this.headerData
-      const start = this.headerBase + header.headerSize
-      for (let i = 0; i < size; i++) if (data[start + i] !== key[i]) return false
-      return true
-    }
-    const file = this.file!
-    const data = file.span(header.keyOffset, size)
-    const base = file.base
-    if (size <= 32) {
-      for (let i = 0; i < size; i++) if (data[base + i] !== key[i]) return false
-      return true
-    }
-    return key.compare(data, base, base + size) === 0
-  }
-
-  /** The stored value of a record, decompressed. */
-  readValue(header: RecordHeader): Buffer {
-    const stored = this.file!.read(header.valueOffset, header.valueSize)
-    return this.codec ? this.codec.decompress(stored) : stored
-  }
-
-  /** The key of a record, copied. */
-  readKey(header: RecordHeader): Buffer {
-    return this.file!.read(header.keyOffset, header.keySize)
-  }
-
-  /** The most records a chain can hold in this file: more steps than this means a cycle. */
-  private chainLimit(): number {
-    return Math.floor((this.file!.size - this.recordBase) / (1 + this.offsetWidth + 3)) + 1
-  }
-
   protected processImpl(key: Buffer, processor: RecordProcessor, writable: boolean): void {
-    const bucket = this.bucketIndex(key)
-    const head = this.readBucket(bucket)
-    const header = this.header
+    const bucket = this.recordFile!.bucketOf(key)
+    const head = this.recordFile!.readBucket(bucket)
+    const header = this.recordFile!.header
     let parent = 0
     let offset = head
     let found = false
     let steps = 0
-    const limit = this.chainLimit()
+    const limit = this.recordFile!.chainLimit()
     while (offset !== 0) {
-      this.readHeader(offset)
-      if (header.op !== OP_VOID && this.keyMatches(header, key)) {
+      this.recordFile!.readHeader(offset)
+      if (header.op !== OP_VOID && this.recordFile!.keyMatches(header, key)) {
         found = header.op !== OP_REMOVE
         break
       }
@@ -514,15 +484,15 @@ export class HashDBM extends DBM {
     const recordChild = header.child
     const oldDataSize = header.keySize + header.valueSize
     let oldValue: Buffer | undefined
-    if (!processor.ignoresValue) oldValue = this.readValue(header)
+    if (!processor.ignoresValue) oldValue = this.recordFile!.readValue(header)
     const result = processor.processFull(key, oldValue ?? EMPTY)
     if (!writable || result === NOOP) return
     this.noteTouched(key)
     if (result === REMOVE) {
       if (this.updateMode === UPDATE_APPENDING) {
-        this.writeNewRecord(bucket, this.readBucket(bucket), key, EMPTY, OP_REMOVE)
+        this.writeNewRecord(bucket, this.recordFile!.readBucket(bucket), key, EMPTY, OP_REMOVE)
       } else {
-        this.unlink(bucket, parent, recordChild)
+        this.recordFile!.unlink(bucket, parent, recordChild)
         this.freeRegion(recordOffset, recordSize)
       }
       this.numRecords--
@@ -531,20 +501,20 @@ export class HashDBM extends DBM {
     }
     let value: Buffer
     if (result instanceof AppendTail) {
-      if (oldValue === undefined) oldValue = this.readValue(this.readHeader(recordOffset))
+      if (oldValue === undefined) oldValue = this.recordFile!.readValue(this.recordFile!.readHeader(recordOffset))
       value = resolveResult(oldValue, result)
     } else {
       value = result
     }
     this.effDataSize -= oldDataSize
     if (this.updateMode === UPDATE_APPENDING) {
-      this.addRecord(bucket, this.readBucket(bucket), key, value, OP_SET)
+      this.addRecord(bucket, this.recordFile!.readBucket(bucket), key, value, OP_SET)
       return
     }
     const stored = this.codec ? this.codec.compress(value) : value
     const newSize = recordRegionSize(this.offsetWidth, this.crcWidth, this.alignment, key.length, stored.length)
     if (newSize <= recordSize) {
-      this.writeRecordAt(recordOffset, recordSize, OP_SET, recordChild, key, stored)
+      this.recordFile!.writeRecordAt(recordOffset, recordSize, OP_SET, recordChild, key, stored)
       this.effDataSize += key.length + stored.length
       return
     }
@@ -552,8 +522,8 @@ export class HashDBM extends DBM {
     // then the new record goes in at the head of the chain before the old one is taken
     // out, so that a crash at any point leaves one of the two readable.
     this.makeRoomAtEnd(newSize)
-    const moved = this.writeNewRecord(bucket, this.readBucket(bucket), key, stored, OP_SET)
-    this.unlink(bucket, parent === 0 ? moved : parent, recordChild)
+    const moved = this.writeNewRecord(bucket, this.recordFile!.readBucket(bucket), key, stored, OP_SET)
+    this.recordFile!.unlink(bucket, parent === 0 ? moved : parent, recordChild)
     this.freeRegion(recordOffset, recordSize)
     this.effDataSize += key.length + stored.length
   }
@@ -578,8 +548,8 @@ export class HashDBM extends DBM {
       offset = this.file!.size
       this.makeRoomAtEnd(size)
     }
-    this.writeRecordAt(offset, regionSize, op, head, key, stored)
-    this.writeBucket(bucket, offset)
+    this.recordFile!.writeRecordAt(offset, regionSize, op, head, key, stored)
+    this.recordFile!.writeBucket(bucket, offset)
     return offset
   }
 
@@ -599,30 +569,9 @@ export class HashDBM extends DBM {
     file.reserve(file.size + size)
   }
 
-  private writeRecordAt(offset: number, regionSize: number, op: number, child: number, key: Buffer, stored: Buffer): void {
-    this.markUnclean()
-    const crc = this.crcWidth > 0 ? recordCrc(this.crcWidth, key, stored) : 0
-    const file = this.file!
-    // Most records fit in one cached page: encode them straight into it.
-    const page = file.writableSpan(offset, regionSize)
-    if (page !== undefined) {
-      encodeRecord(op, child, key, stored, regionSize, this.offsetWidth, this.alignment, this.crcWidth, crc, page, file.base)
-      return
-    }
-    if (this.encodeBuffer.length < regionSize) this.encodeBuffer = Buffer.alloc(Math.max(regionSize, this.encodeBuffer.length * 2))
-    encodeRecord(op, child, key, stored, regionSize, this.offsetWidth, this.alignment, this.crcWidth, crc, this.encodeBuffer)
-    file.write(offset, this.encodeBuffer, 0, regionSize)
-  }
-
-  /** Takes a record out of its chain: its parent (0: the bucket itself) points past it. */
-  private unlink(bucket: number, parent: number, child: number): void {
-    if (parent === 0) this.writeBucket(bucket, child)
-    else this.writeChild(parent, child)
-  }
-
   /** Marks a region void and offers it for reuse. */
   private freeRegion(offset: number, size: number): void {
-    this.writeRecordAt(offset, size, OP_VOID, 0, EMPTY, EMPTY)
+    this.recordFile!.writeRecordAt(offset, size, OP_VOID, 0, EMPTY, EMPTY)
     this.fbp.insert(offset, size)
   }
 
@@ -630,49 +579,13 @@ export class HashDBM extends DBM {
     this.touchedDuringRebuild?.add(key.toString('latin1'))
   }
 
-  /**
-   * The live keys in a bucket, in chain order. In the appending mode a chain holds every
-   * version of a key, newest first; only the newest counts.
-   */
-  bucketKeys(bucket: number): Buffer[] {
-    const keys: Buffer[] = []
-    let offset = this.readBucket(bucket)
-    if (offset === 0) return keys
-    const header = this.header
-    const seen = this.updateMode === UPDATE_APPENDING ? new Set<string>() : undefined
-    const limit = this.chainLimit()
-    let steps = 0
-    while (offset !== 0) {
-      this.readHeader(offset)
-      const child = header.child
-      if (header.op !== OP_VOID) {
-        const key = this.readKey(header)
-        if (seen) {
-          const name = key.toString('latin1')
-          if (!seen.has(name)) {
-            seen.add(name)
-            if (header.op !== OP_REMOVE) keys.push(key)
-          }
-        } else {
-          keys.push(key)
-        }
-      }
-      offset = child
-      if (++steps > limit) throw new StatusError(Code.BROKEN_DATA_ERROR, `a cycle in the chain of bucket ${bucket}`)
-    }
-    return keys
-  }
-
-  get bucketCount(): number {
-    return this.numBuckets
-  }
-
-  bucketOfKey(key: Buffer): number {
-    return this.bucketIndex(key)
-  }
-
   protected makeIteratorImpl(): DBMIterator {
-    return new HashIterator(this)
+    // Through this database's current file at each step: a rebuild replaces the file.
+    return new BucketIterator(this, {
+      nextBucket: (from) => this.recordFile!.nextBucket(from),
+      bucketKeys: (bucket) => this.recordFile!.bucketKeys(bucket, this.updateMode === UPDATE_APPENDING),
+      bucketOf: (key) => this.recordFile!.bucketOf(key),
+    })
   }
 
   protected countImpl(): number {
@@ -683,7 +596,7 @@ export class HashDBM extends DBM {
     const file = this.file!
     this.markUnclean()
     file.truncate(this.recordBase)
-    this.zeroRange(METADATA_SIZE, this.recordBase - RECORD_HEADER_SECTION_SIZE)
+    this.recordFile!.zeroRange(METADATA_SIZE, this.recordBase - RECORD_HEADER_SECTION_SIZE)
     this.fbp.clear()
     this.numRecords = 0
     this.effDataSize = 0
@@ -729,7 +642,7 @@ export class HashDBM extends DBM {
       // whatever does not prove sound.
       fresh.close()
       try {
-        restoreHashFile(this.path, temp, -1, {noLock: true, sourceLocked: true})
+        HashDBM.restoreFile(this.path, temp, -1, {noLock: true, sourceLocked: true})
       } catch (error) {
         fs.rmSync(temp, {force: true})
         throw error
@@ -809,8 +722,8 @@ export class HashDBM extends DBM {
 
   private copyRecordsInto(dest: HashDBM, startBucket: number, endBucket: number): void {
     for (let bucket = startBucket; bucket < endBucket; bucket++) {
-      if (this.readBucket(bucket) === 0) continue
-      for (const key of this.bucketKeys(bucket)) {
+      if (this.recordFile!.readBucket(bucket) === 0) continue
+      for (const key of this.recordFile!.bucketKeys(bucket, this.updateMode === UPDATE_APPENDING)) {
         const value = this.get(key)
         if (value !== undefined) dest.set(key, value)
       }
@@ -911,66 +824,40 @@ export class HashDBM extends DBM {
    * problems found; an empty list means valid.
    */
   protected override validateStructureImpl(): string[] {
-    const problems: string[] = []
-    const header = new RecordHeader()
-    let live = 0
-    const limit = this.chainLimit()
-    for (let bucket = 0; bucket < this.numBuckets && problems.length < 100; bucket++) {
-      let offset = this.readBucket(bucket)
-      let steps = 0
-      const seen = this.updateMode === UPDATE_APPENDING ? new Set<string>() : undefined
-      while (offset !== 0) {
-        try {
-          this.readHeader(offset, header)
-        } catch (error) {
-          problems.push(`bucket ${bucket}: ${(error as Error).message}`)
-          break
-        }
-        const problem = this.checkRecord(header)
-        if (problem) problems.push(problem)
-        const key = this.readKey(header)
-        if (header.op === OP_VOID) problems.push(`a void record at ${offset} is in the chain of bucket ${bucket}`)
-        else if (this.bucketIndex(key) !== bucket) problems.push(`the record at ${offset} is in bucket ${bucket}, not its own`)
-        else if (seen) {
-          const name = key.toString('latin1')
-          if (!seen.has(name)) {
-            seen.add(name)
-            if (header.op !== OP_REMOVE) live++
-          }
-        } else live++
-        offset = header.child
-        if (++steps > limit) {
-          problems.push(`a cycle in the chain of bucket ${bucket}`)
-          break
-        }
-      }
-    }
-    if (live !== this.numRecords) problems.push(`the chains hold ${live} records but the count says ${this.numRecords}`)
-    let offset = this.recordBase
-    const end = this.file!.size
-    while (offset < end && problems.length < 100) {
-      try {
-        this.readHeader(offset, header)
-      } catch (error) {
-        problems.push((error as Error).message)
-        break
-      }
-      const problem = this.checkRecord(header)
-      if (problem) problems.push(problem)
-      if (header.size <= 0 || header.size % this.alignment !== 0) {
-        problems.push(`the record at ${offset} has a size of ${header.size}, not a multiple of the alignment`)
-        break
-      }
-      offset += header.size
-    }
-    if (offset > end) problems.push(`the last record runs past the end of the file`)
-    return problems
+    return validateHashFile(this.recordFile!, this.updateMode === UPDATE_APPENDING, this.numRecords)
   }
 
-  /** What is wrong with one record, if anything: checksum, CRC, padding, compressed data. */
-  checkRecord(header: RecordHeader): string | undefined {
-    if (header.offset + header.size > this.file!.size) return `the record at ${header.offset} runs past the end of the file`
-    return readCheckedRecord(this.file!, header, this.crcWidth, this.codec).problem
+  // ---- application metadata ----
+
+  /**
+   * The 64 bytes of the metadata that belong to the application (Tkrzw's opaque
+   * metadata): a tree database keeps its own metadata there.
+   */
+  getOpaqueMetadata(): Buffer {
+    this.checkUsable(false)
+    return Buffer.from(this.opaque.subarray(OPAQUE_START, OPAQUE_START + OPAQUE_METADATA_SIZE))
+  }
+
+  /** Stores up to 64 bytes of application metadata (the rest zeros), written with the metadata. */
+  setOpaqueMetadata(data: Buffer): void {
+    this.checkUsable(true)
+    const area = this.opaque.subarray(OPAQUE_START, OPAQUE_START + OPAQUE_METADATA_SIZE)
+    area.fill(0)
+    data.copy(area, 0, 0, Math.min(data.length, OPAQUE_METADATA_SIZE))
+    this.markUnclean()
+  }
+
+  /** The database type the metadata records for the application (a tree database marks itself there). */
+  getDatabaseType(): number {
+    this.checkUsable(false)
+    return this.dbType
+  }
+
+  setDatabaseType(type: number): void {
+    this.checkUsable(true)
+    if (!Number.isInteger(type) || type < 0 || type > 0xffffffff) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `not a database type: ${type}`)
+    this.dbType = type
+    this.markUnclean()
   }
 
   // ---- plain accessors ----
@@ -1010,13 +897,6 @@ export class HashDBM extends DBM {
 
   isAutoRestored(): boolean {
     return this.autoRestored
-  }
-
-  /** Leaves the file as a killed process would: marked unclean, padding and all. For crash tests. */
-  simulateCrash(): void {
-    this.file?.abandon()
-    this.file = undefined
-    this.opened = false
   }
 }
 

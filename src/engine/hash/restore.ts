@@ -1,12 +1,10 @@
 import * as fs from 'node:fs'
-import {NOOP, REMOVE} from '../dbm.js'
 import {codecFor, type Codec} from '../io/compress.js'
 import {MappedFile} from '../io/mapped-file.js'
 import {Code, StatusError} from '../status.js'
 import {
   FILE_MAGIC,
   METADATA_SIZE,
-  OP_REMOVE,
   OP_VOID,
   RECORD_HEADER_SECTION_SIZE,
   RECORD_SECTION_MAGIC,
@@ -20,9 +18,7 @@ import {
   recordBaseFor,
   type StaticFlags,
 } from './format.js'
-import {HashDBM} from './hash-dbm.js'
 import {readCheckedRecord} from './record-check.js'
-import {defaultTuning} from './tuning.js'
 
 /** What a damaged file still tells about its layout. */
 export interface SalvagedLayout {
@@ -147,60 +143,34 @@ function readSoundRecord(
   return {offset, op: header.op, key, value}
 }
 
-export interface RestoreOptions {
-  /** fsync the restored file before it is used. */
-  hardSync?: boolean
-  /** The new file is private to the caller (an open that restores in passing): take no lock. */
-  noLock?: boolean
-  /** The caller holds the damaged file's lock already: read it without taking one. */
-  sourceLocked?: boolean
+/** Where salvaged records go: applied in file order, then finished (also after a failure). */
+export interface RecordSink {
+  apply(record: ScannedRecord): void
+  finish(): void
 }
 
 /**
- * Rebuilds a database from whatever records of a damaged (or healthy) file can be read,
- * into `newPath`. `endOffset` -1 reads to the end of the file, 0 to the size recorded at
- * the last synchronize, and a positive value to that offset: in the appending mode, that
- * replays history up to the moment the file had that size. An existing `newPath` keeps its
- * own tuning; otherwise the new file takes the old one's. Returns the records restored.
+ * Reads whatever records of a damaged (or healthy) file can be read, in file order, into
+ * the sink `start` makes once the layout is known. `endOffset` -1 reads to the end of the
+ * file, 0 to the size recorded at the last synchronize, and a positive value to that
+ * offset: in the appending mode, that replays history up to the moment the file had that
+ * size. `sourceLocked`: the caller holds the file's lock already. Returns the damaged
+ * regions skipped.
  */
-export function restoreHashFile(oldPath: string, newPath: string, endOffset = -1, options: RestoreOptions = {}): {records: number; broken: number} {
+export function salvageRecords(oldPath: string, endOffset: number, sourceLocked: boolean, start: (layout: SalvagedLayout) => RecordSink): {broken: number} {
   if (!fs.existsSync(oldPath)) throw new StatusError(Code.NOT_FOUND_ERROR, `no such file: ${oldPath}`)
-  const source = MappedFile.open(oldPath, {writable: false, lock: options.sourceLocked ? 'none' : 'shared'})
+  const source = MappedFile.open(oldPath, {writable: false, lock: sourceLocked ? 'none' : 'shared'})
   try {
     const layout = salvageLayout(source)
     let end = source.size
     if (endOffset === 0 && layout.syncedSize >= layout.recordBase) end = Math.min(end, layout.syncedSize)
     else if (endOffset > 0) end = Math.min(end, endOffset)
-    const existing = fs.existsSync(newPath) && fs.statSync(newPath).size > 0
-    const tuning = defaultTuning()
-    if (!existing) {
-      tuning.numBuckets = layout.numBuckets
-      tuning.offsetWidth = layout.offsetWidth
-      tuning.alignPow = layout.alignPow
-      tuning.updateMode = layout.flags.updateMode
-      tuning.crcWidth = layout.flags.crcWidth
-      tuning.compMode = layout.flags.compMode
-    }
-    const dest = new HashDBM(tuning)
-    dest.open(newPath, true, {noLock: options.noLock === true})
-    let result: {broken: number}
+    const sink = start(layout)
     try {
-      result = scanRecords(source, layout, end, (record) => {
-        if (record.op === OP_REMOVE) {
-          dest.process(record.key, {ignoresValue: true, processFull: () => REMOVE, processEmpty: () => NOOP}, true)
-        } else {
-          dest.set(record.key, record.value)
-        }
-      })
+      return scanRecords(source, layout, end, (record) => sink.apply(record))
     } finally {
-      dest.synchronize(options.hardSync === true)
-      dest.close()
+      sink.finish()
     }
-    const check = new HashDBM(defaultTuning())
-    check.open(newPath, false)
-    const records = check.count()
-    check.close()
-    return {records, broken: result.broken}
   } finally {
     source.close()
   }

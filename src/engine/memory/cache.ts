@@ -1,6 +1,6 @@
 import {NOOP, REMOVE, type DBMIterator, type InspectList, type ProcessResult, type RebuildParams, type RecordProcessor} from '../dbm.js'
 import {ParamReader} from '../params.js'
-import {BucketIterator} from './bucket-iterator.js'
+import {BucketIterator} from '../bucket-iterator.js'
 import {ByteHashTable, processRecord, storeResult} from './byte-hash-table.js'
 import {MemoryDBM} from './memory-dbm.js'
 
@@ -46,8 +46,9 @@ export class CacheDBM extends MemoryDBM {
   protected processImpl(key: Buffer, processor: RecordProcessor, writable: boolean): void {
     const id = this.table.find(key)
     const result = processRecord(this.table, id, key, processor)
-    if (writable && result !== NOOP) this.apply(id, key, result, true)
-    else if (id !== 0) this.touch(id)
+    const use = !processor.walking
+    if (writable && result !== NOOP) this.apply(id, key, result, use)
+    else if (id !== 0 && use) this.touch(id)
   }
 
   /** Applies a processor's answer with the cache's accounting; `use` marks the record used. */
@@ -119,7 +120,7 @@ export class CacheDBM extends MemoryDBM {
 
   protected makeIteratorImpl(): DBMIterator {
     // Writes through a cursor keep the accounting right but do not count as use.
-    return new BucketIterator(this, this.table, (id, key, result) => this.apply(id, key, result, false))
+    return new BucketIterator(this, this.table)
   }
 
   protected countImpl(): number {

@@ -1,7 +1,7 @@
 import type {DBMIterator, InspectList, RebuildParams, RecordProcessor} from '../dbm.js'
 import {ParamReader} from '../params.js'
 import {MemoryDBM} from './memory-dbm.js'
-import {BucketIterator} from './bucket-iterator.js'
+import {BucketIterator} from '../bucket-iterator.js'
 import {ByteHashTable, processRecord, storeResult} from './byte-hash-table.js'
 
 export const TINY_DEFAULT_BUCKETS = 1048583
