@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {KvCommand} from '../src/cli/base-command.js'
 import {runServer} from '../src/server/lifecycle.js'
 import {LOG_DATE_FORMATS, LOG_LEVELS} from '../src/server/logger.js'
-import {DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT} from '../src/protocols/grpc/grpc-server.js'
+import {DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, grpcFrontEnd} from '../src/protocols/grpc/grpc-server.js'
 
 export default class Serve extends KvCommand {
   static override description = `Serve databases over gRPC, as the Tkrzw-RPC service tkrzw_rpc.DBMService.
@@ -82,7 +82,14 @@ process; a second signal ends it at once.`
 
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Serve)
-    const status = await runServer({
+    const grpc = grpcFrontEnd({
+      address: flags.address,
+      auth: flags.auth,
+      maxConnections: flags.max_connections,
+      handshakeTimeout: flags.handshake_timeout,
+      idleTimeout: flags.idle_timeout,
+    })
+    const options = {
       configs: argv as string[],
       address: flags.address,
       auth: flags.auth,
@@ -99,7 +106,8 @@ process; a second signal ends it at once.`
       maxConnections: flags.max_connections,
       handshakeTimeout: flags.handshake_timeout,
       idleTimeout: flags.idle_timeout,
-    })
+    }
+    const status = await runServer(options, [grpc])
     // End now: a connection whose client stopped reading can keep the event loop alive
     // long after the databases are closed, and the shutdown promised to end within
     // --shutdown_wait.

@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import {parseConfig} from '../engine/params.js'
 import {fromSystemError} from '../engine/status.js'
 import {Logger, type LogDateFormat, type LogLevel} from './logger.js'
-import {KvServer} from '../protocols/grpc/grpc-server.js'
+import {ServerCore, type FrontEndFactory} from './core.js'
 
 export interface RunServerOptions {
   configs: string[]
@@ -28,11 +28,11 @@ export interface RunServerOptions {
 const DAEMON_ENV = 'KV_SERVE_DAEMON_CHILD'
 
 /**
- * Runs `kv serve` until a signal stops it. Returns the exit status: 1 when a database
+ * Runs `kv serve` with its front ends until a signal stops it. Returns the exit status: 1 when a database
  * failed to open or to close, 0 otherwise. With `daemon`, starts a detached copy of
  * itself, waits until it listens (or fails), and returns.
  */
-export async function runServer(options: RunServerOptions): Promise<number> {
+export async function runServer(options: RunServerOptions, frontEnds: FrontEndFactory[]): Promise<number> {
   if (options.daemon && process.env[DAEMON_ENV] !== '1') return startDaemon(options)
   const logger = new Logger({file: options.logFile, level: options.logLevel, dateFormat: options.logDate, timeDifference: options.logTd})
   // Signals are caught from the start: one that arrives while the server is still starting
@@ -54,21 +54,11 @@ export async function runServer(options: RunServerOptions): Promise<number> {
     for (const name of signals) process.removeListener(name, catcher)
     process.removeListener('SIGHUP', reopenLog)
   }
-  let server: KvServer
+  let server: ServerCore
   try {
     // A pid file that cannot be written is a failure to start, not a warning.
     if (options.pidFile) writePidFile(options.pidFile)
-    server = await KvServer.start({
-      configs: options.configs,
-      address: options.address,
-      auth: options.auth,
-      readOnly: options.readOnly,
-      maxConnections: options.maxConnections,
-      handshakeTimeout: options.handshakeTimeout,
-      idleTimeout: options.idleTimeout,
-      logger,
-      version: options.version,
-    })
+    server = await ServerCore.start({configs: options.configs, readOnly: options.readOnly, logger, version: options.version}, frontEnds)
   } catch (error) {
     release()
     if (options.pidFile) fs.rmSync(options.pidFile, {force: true})

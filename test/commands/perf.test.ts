@@ -6,7 +6,7 @@ import {after, before, describe, it} from 'node:test'
 import * as grpc from '@grpc/grpc-js'
 import {protocol} from '../../src/protocols/grpc/protocol.js'
 import {Logger} from '../../src/server/logger.js'
-import {DatabaseRegistry} from '../../src/server/registry.js'
+import {ServerCore} from '../../src/server/core.js'
 import {DBMServiceImpl} from '../../src/protocols/grpc/service.js'
 import {kv, type RunResult} from '../helpers/cli.js'
 import {startServer, type RunningServer} from '../helpers/server.js'
@@ -97,12 +97,11 @@ describe('kv perf against a kv serve child', () => {
 describe('kv perf wicked against a broken server', () => {
   it('fails when the server drops some writes', async () => {
     // The real service, except that every seventh Set answers success without storing.
-    const registry = DatabaseRegistry.open([], false)
-    const service = new DBMServiceImpl(registry, new Logger({file: '/dev/null', level: 'error', dateFormat: 'simple'}), {
-      version: 'stub',
-      startedAt: 0,
-      replMaxTimestamp: () => 0,
-    })
+    const core = await ServerCore.start(
+      {configs: [], readOnly: false, logger: new Logger({file: '/dev/null', level: 'error', dateFormat: 'simple'}), version: 'stub'},
+      [],
+    )
+    const service = new DBMServiceImpl(core)
     const handlers = service.handlers()
     let sets = 0
     const realSet = handlers.Set
@@ -122,7 +121,7 @@ describe('kv perf wicked against a broken server', () => {
       assert.match(result.stderr, /^kv: BROKEN_DATA_ERROR: the server is inconsistent: /)
     } finally {
       server.forceShutdown()
-      registry.closeAll()
+      await core.shutdown(0)
     }
   })
 })

@@ -7,21 +7,15 @@ import {parseAuth, type AuthFiles} from './auth.js'
 import {packageDefinition, protocol, SERVICE_NAME} from './protocol.js'
 import {defaultMaxConnections, guardConnections} from './connection-guard.js'
 import {applyGrpcFixes} from './grpc-fixes.js'
-import type {Logger} from '../../server/logger.js'
-import {DatabaseRegistry} from '../../server/registry.js'
+import type {FrontEndFactory} from '../../server/core.js'
 import {ReplyBudget} from './reply-budget.js'
 import {DBMServiceImpl} from './service.js'
 
-export interface ServeOptions {
-  /** Database configurations, `path#name=value,...`; none means one on-memory TinyDBM. */
-  configs: string[]
+export interface GrpcOptions {
   /** host:port, [v6]:port or unix:/path. Port 0 picks a free port. */
   address: string
   /** ssl:key=FILE,cert=FILE,root=FILE for mutual TLS; undefined for plain connections. */
   auth?: string
-  readOnly: boolean
-  logger: Logger
-  version: string
   /** Connections held at once (default: what the open-file limit allows, less a reserve). */
   maxConnections?: number
   /** Seconds a new connection may take to start speaking HTTP/2; 0 for no limit. */
@@ -34,32 +28,15 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10
 export const DEFAULT_IDLE_TIMEOUT = 3600
 
 /**
- * A running database server: the DBMService on the databases of the command line, plus
- * the gRPC health service and server reflection.
+ * The gRPC front end: the DBMService on the core's databases, plus the gRPC health
+ * service and server reflection, with TLS, connection limits and reply budgets.
  */
-export class KvServer {
-  private stopping: Promise<string[]> | undefined
-
-  private constructor(
-    private readonly server: grpc.Server,
-    readonly registry: DatabaseRegistry,
-    private readonly service: DBMServiceImpl,
-    private readonly health: HealthImplementation,
-    private readonly logger: Logger,
-    /** Where clients connect: host:port with the real port, or unix:/path. */
-    readonly boundAddress: string,
-  ) {}
-
-  static async start(options: ServeOptions): Promise<KvServer> {
+export function grpcFrontEnd(options: GrpcOptions): FrontEndFactory {
+  return async (core) => {
     applyGrpcFixes()
-    const {logger} = options
+    const {logger} = core
     const credentials = serverCredentials(options.auth)
-    const registry = DatabaseRegistry.open(options.configs, options.readOnly)
-    registry.entries.forEach((entry, i) => {
-      if (entry.error) logger.error(`cannot open database ${i} (${entry.config}): ${entry.error}`)
-      else logger.info(`opened database ${i}: ${entry.config || '(on-memory)'} class=${entry.dbm!.className}${options.readOnly ? ' read-only' : ''}`)
-    })
-    const service = new DBMServiceImpl(registry, logger, {version: options.version, startedAt: Date.now() / 1000, replMaxTimestamp: () => 0})
+    const service = new DBMServiceImpl(core)
     const idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT
     const server = new grpc.Server({
       interceptors: [new ReplyBudget().interceptor()],
@@ -75,7 +52,6 @@ export class KvServer {
     try {
       port = await new Promise<number>((resolve, reject) => server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))))
     } catch (error) {
-      registry.closeAll()
       throw new StatusError(Code.NETWORK_ERROR, `cannot listen on ${options.address}: ${(error as Error).message}`)
     }
     guardConnections(
@@ -88,42 +64,19 @@ export class KvServer {
     )
     const bound = address.startsWith('unix:') ? address : `${address.slice(0, address.lastIndexOf(':'))}:${port}`
     logger.info(`listening on ${bound}${options.auth ? ' with TLS' : ''}`)
-    return new KvServer(server, registry, service, health, logger, bound)
-  }
-
-  /** Calls in flight, including blocked ones. */
-  get numActiveCalls(): number {
-    return this.service.numActiveCalls
-  }
-
-  /**
-   * Stops taking calls, lets the ones in flight finish (waking blocked calls, which answer
-   * at once), waits up to `waitSeconds`, then cuts what is left and closes the databases
-   * cleanly. Returns the errors met while closing.
-   */
-  shutdown(waitSeconds: number): Promise<string[]> {
-    this.stopping ??= (async () => {
-      this.logger.info('shutting down')
-      this.health.setStatus('', 'NOT_SERVING')
-      this.health.setStatus(SERVICE_NAME, 'NOT_SERVING')
-      this.service.board.close()
-      const graceful = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()))
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, waitSeconds) * 1000).unref())
-      await Promise.race([Promise.all([graceful, this.service.drained()]), deadline])
-      if (this.service.numActiveCalls > 0) this.logger.warn(`cutting ${this.service.numActiveCalls} calls still running after ${waitSeconds} s`)
-      this.server.forceShutdown()
-      const errors = this.registry.closeAll()
-      for (const error of errors) this.logger.error(`cannot close ${error}`)
-      const failures = this.service.failures.summary()
-      if (failures !== undefined) {
-        this.logger.error(failures)
-        errors.push(failures)
-      }
-      if (this.boundAddress.startsWith('unix:')) fs.rmSync(this.boundAddress.slice(5), {force: true})
-      this.logger.info('the server has stopped')
-      return errors
-    })()
-    return this.stopping
+    return {
+      name: 'gRPC',
+      boundAddress: bound,
+      stopAccepting: () => {
+        health.setStatus('', 'NOT_SERVING')
+        health.setStatus(SERVICE_NAME, 'NOT_SERVING')
+        return new Promise<void>((resolve) => server.tryShutdown(() => resolve()))
+      },
+      forceClose: () => {
+        server.forceShutdown()
+        if (bound.startsWith('unix:')) fs.rmSync(bound.slice(5), {force: true})
+      },
+    }
   }
 }
 

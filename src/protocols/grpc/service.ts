@@ -1,7 +1,5 @@
-import * as os from 'node:os'
 import * as grpc from '@grpc/grpc-js'
-import {ANY_VALUE, type DBM, type DBMIterator, type Expected} from '../../engine/dbm.js'
-import {searchDBM} from '../../engine/search.js'
+import {ANY_VALUE, type DBMIterator, type Desired, type Expected} from '../../engine/dbm.js'
 import {Code, StatusError} from '../../engine/status.js'
 import type {DBMServiceHandlers} from './generated/tkrzw_rpc/DBMService.js'
 import type {CompareExchangeRequest__Output} from './generated/tkrzw_rpc/CompareExchangeRequest.js'
@@ -11,24 +9,8 @@ import type {IterateResponse} from './generated/tkrzw_rpc/IterateResponse.js'
 import type {StatusProto} from './generated/tkrzw_rpc/StatusProto.js'
 import type {StreamRequest__Output} from './generated/tkrzw_rpc/StreamRequest.js'
 import type {StreamResponse} from './generated/tkrzw_rpc/StreamResponse.js'
-import type {Logger} from '../../server/logger.js'
-import type {DatabaseRegistry} from '../../server/registry.js'
-import {SignalBoard} from '../../server/board.js'
-import {SystemFailures} from '../../server/system-failures.js'
-
-/** What Inspect with a negative index reports about the server. */
-export interface ServerFacts {
-  version: string
-  startedAt: number
-  /** The newest master timestamp applied, for replicas; 0 otherwise. */
-  replMaxTimestamp: () => number
-}
-
-/** The longest file name most file systems take. */
-const MAX_FILE_NAME_BYTES = 255
-
-/** A blocked call re-checks at least this often, even without a notification. */
-const MAX_WAIT_SLICE_MS = 5000
+import type {ServerCore} from '../../server/core.js'
+import {NoSuchDatabaseError, type ExchangeOutcome, type Operations} from '../../server/operations.js'
 
 /** A gRPC-level failure: only for protocol misuse, never for an application result. */
 class RpcError extends Error {
@@ -40,7 +22,12 @@ class RpcError extends Error {
   }
 }
 
-const outOfRange = (): RpcError => new RpcError(grpc.status.INVALID_ARGUMENT, 'dbm_index is out of range')
+/** Protocol misuse becomes a gRPC error; everything else is an application status (or a bug). */
+function asRpcError(error: unknown): RpcError | undefined {
+  if (error instanceof RpcError) return error
+  if (error instanceof NoSuchDatabaseError) return new RpcError(grpc.status.INVALID_ARGUMENT, error.message)
+  return undefined
+}
 
 function statusOf(error: unknown): StatusProto {
   if (error instanceof StatusError) return {code: error.code, message: error.detail}
@@ -48,74 +35,48 @@ function statusOf(error: unknown): StatusProto {
 }
 
 const OK: StatusProto = {code: Code.SUCCESS, message: ''}
+const EMPTY = Buffer.alloc(0)
 
 /**
- * The DBMService: each call maps onto engine operations on the database its index names.
- * Application results travel as a StatusProto in an OK response; gRPC errors are kept for
- * a bad index, an unknown stream request and the replication calls without update logs.
+ * The DBMService: each call is decoded, handed to the server core's operation body, and
+ * its result encoded. Application results travel as a StatusProto in an OK response; gRPC
+ * errors are kept for a bad index, an unknown stream request and the replication calls
+ * without update logs.
  */
 export class DBMServiceImpl {
-  readonly board = new SignalBoard()
-  readonly failures: SystemFailures
-  private activeCalls = 0
-  private readonly idle: (() => void)[] = []
+  private readonly ops: Operations
 
-  constructor(
-    private readonly registry: DatabaseRegistry,
-    private readonly logger: Logger,
-    private readonly facts: ServerFacts,
-  ) {
-    this.failures = new SystemFailures(logger)
+  constructor(private readonly core: ServerCore) {
+    this.ops = core.operations
   }
 
-  get numActiveCalls(): number {
-    return this.activeCalls
-  }
-
-  /** Resolves when no call is in flight. */
-  drained(): Promise<void> {
-    if (this.activeCalls === 0) return Promise.resolve()
-    return new Promise((resolve) => this.idle.push(resolve))
-  }
-
-  private begin(): void {
-    this.activeCalls++
-  }
-
-  private end(): void {
-    this.activeCalls--
-    if (this.activeCalls === 0) for (const resolve of this.idle.splice(0)) resolve()
-  }
-
-  private database(index: number): DBM {
-    if (!Number.isInteger(index) || index < 0 || index >= this.registry.size) throw outOfRange()
-    return this.registry.get(index)
-  }
-
-  /** A unary handler: runs the body, turns StatusErrors into statuses and RpcErrors into gRPC errors. */
-  private unary<Req, Res>(name: string, body: (request: Req) => Res | Promise<Res>, partial?: (request: Req) => Partial<Res>): grpc.handleUnaryCall<Req, Res> {
+  /** A unary handler: runs the body, turns StatusErrors into statuses and protocol misuse into gRPC errors. */
+  private unary<Req, Res>(name: string, body: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    const logger = this.core.logger
     return (call, callback) => {
-      this.begin()
-      if (this.logger.enabled('debug')) this.logger.debug(`${name} from ${call.getPeer()}: ${describe(call.request)}`)
+      this.core.beginCall()
+      if (logger.enabled('debug')) logger.debug(`${name} from ${call.getPeer()}: ${describe(call.request)}`)
       const succeed = (response: Res) => {
         callback(null, {status: OK, ...response} as Res)
-        this.end()
+        this.core.endCall()
       }
       const fail = (error: unknown) => {
-        if (error instanceof RpcError) {
-          callback({code: error.grpcCode, details: error.message})
+        const rpc = asRpcError(error)
+        if (rpc) {
+          callback({code: rpc.grpcCode, details: rpc.message})
         } else {
-          if (!(error instanceof StatusError)) this.logger.error(`${name}: ${(error as Error)?.stack ?? String(error)}`)
-          this.failures.note(name, (call.request as {dbm_index?: number}).dbm_index ?? 0, error)
-          callback(null, {...(partial?.(call.request) ?? {}), status: statusOf(error)} as Res)
+          const {failure, partial} = unwrap(error)
+          if (!(failure instanceof StatusError)) logger.error(`${name}: ${(failure as Error)?.stack ?? String(failure)}`)
+          this.core.failures.note(name, (call.request as {dbm_index?: number}).dbm_index ?? 0, failure)
+          callback(null, {...partial, status: statusOf(failure)} as Res)
         }
-        this.end()
+        this.core.endCall()
       }
       // Answer synchronously when the body is: the reply is then counted against the
       // connection's budget before the next request is served.
       let result: Res | Promise<Res>
       try {
-        result = body(call.request)
+        result = body(call.request, call)
       } catch (error) {
         return fail(error)
       }
@@ -125,197 +86,106 @@ export class DBMServiceImpl {
   }
 
   handlers(): DBMServiceHandlers {
+    const ops = this.ops
     return {
       Echo: this.unary('Echo', (request) => ({echo: request.message})),
 
       Inspect: this.unary('Inspect', (request) => {
-        if (request.dbm_index < 0) return {records: this.serverAttributes()}
-        const dbm = this.database(request.dbm_index)
-        return {records: dbm.inspect().map(([first, second]) => ({first, second}))}
+        const attributes = request.dbm_index < 0 ? this.core.serverAttributes() : ops.inspect(request.dbm_index)
+        return {records: attributes.map(([first, second]) => ({first, second}))}
       }),
 
-      Get: this.unary('Get', (request) => {
-        const value = this.database(request.dbm_index).get(request.key)
-        if (value === undefined) throw new StatusError(Code.NOT_FOUND_ERROR)
-        return {value: request.omit_value ? Buffer.alloc(0) : value}
-      }),
+      Get: this.unary('Get', (request) => this.getBody(request)),
 
-      GetMulti: (call, callback) => {
+      GetMulti: this.unary('GetMulti', (request) => {
         // Found records come back even when some key is missing.
-        const found: {first: Buffer; second: Buffer}[] = []
-        this.unary<typeof call.request, {status?: StatusProto; records?: {first: Buffer; second: Buffer}[]}>(
-          'GetMulti',
-          (request) => {
-            const dbm = this.database(request.dbm_index)
-            const seen = new Set<string>()
-            let missing = false
-            for (const key of request.keys) {
-              const name = key.toString('latin1')
-              if (seen.has(name)) continue
-              seen.add(name)
-              const value = dbm.get(key)
-              if (value === undefined) missing = true
-              else found.push({first: key, second: value})
-            }
-            found.sort((a, b) => Buffer.compare(a.first, b.first))
-            if (missing) throw new StatusError(Code.NOT_FOUND_ERROR)
-            return {records: found}
-          },
-          () => ({records: found}),
-        )(call, callback)
-      },
-
-      Set: this.unary('Set', (request) => {
-        this.database(request.dbm_index).set(request.key, request.value, request.overwrite)
-        return {}
+        const {records, missing} = ops.getMulti(request.dbm_index, request.keys)
+        const answer = {records: records.map(([first, second]) => ({first, second}))}
+        if (missing) throw new PartialAnswer(new StatusError(Code.NOT_FOUND_ERROR), answer)
+        return answer
       }),
+
+      Set: this.unary('Set', (request) => this.setBody(request)),
 
       SetMulti: this.unary('SetMulti', (request) => {
-        const dbm = this.database(request.dbm_index)
-        // A repeated key counts once: its first occurrence.
-        const records = new Map<string, [Buffer, Buffer]>()
-        for (const {first, second} of request.records) {
-          const name = first.toString('latin1')
-          if (!records.has(name)) records.set(name, [first, second])
-        }
-        dbm.setMulti(records.values(), request.overwrite)
+        ops.setMulti(request.dbm_index, pairs(request.records), request.overwrite)
         return {}
       }),
 
-      Remove: this.unary('Remove', (request) => {
-        this.database(request.dbm_index).remove(request.key)
-        return {}
-      }),
+      Remove: this.unary('Remove', (request) => this.removeBody(request)),
 
       RemoveMulti: this.unary('RemoveMulti', (request) => {
-        this.database(request.dbm_index).removeMulti(request.keys)
+        ops.removeMulti(request.dbm_index, request.keys)
         return {}
       }),
 
-      Append: this.unary('Append', (request) => {
-        this.database(request.dbm_index).append(request.key, request.value, request.delim)
-        return {}
-      }),
+      Append: this.unary('Append', (request) => this.appendBody(request)),
 
       AppendMulti: this.unary('AppendMulti', (request) => {
-        this.database(request.dbm_index).appendMulti(
-          request.records.map(({first, second}) => [first, second] as [Buffer, Buffer]),
-          request.delim,
-        )
+        ops.appendMulti(request.dbm_index, pairs(request.records), request.delim)
         return {}
       }),
 
-      CompareExchange: (call, callback) => {
-        let last: CompareExchangeResponse = {}
-        this.unary<CompareExchangeRequest__Output, CompareExchangeResponse>(
-          'CompareExchange',
-          async (request) => {
-            const dbm = this.database(request.dbm_index)
-            const deadline = performance.now() + Math.max(0, request.retry_wait) * 1000
-            for (;;) {
-              const outcome = this.compareExchangeOnce(dbm, request)
-              last = outcome.response
-              if (outcome.done) {
-                if (request.notify) this.board.notify(keyChannel(request.dbm_index, request.key))
-                return outcome.response
-              }
-              const remaining = deadline - performance.now()
-              if (remaining <= 0 || this.board.isClosed) throw new StatusError(Code.INFEASIBLE_ERROR)
-              await this.board.wait(keyChannel(request.dbm_index, request.key), Math.min(remaining, MAX_WAIT_SLICE_MS))
-              if (call.cancelled) throw new StatusError(Code.CANCELED_ERROR, 'the call was cancelled')
-            }
-          },
-          () => last,
-        )(call, callback)
-      },
-
-      Increment: this.unary('Increment', (request) => {
-        const current = this.database(request.dbm_index).increment(request.key, parseInt64(request.increment), parseInt64(request.initial))
-        return {current: current.toString()}
+      CompareExchange: this.unary('CompareExchange', async (request, call) => {
+        const [expected, desired] = exchangeOf(request)
+        const outcome = await ops.compareExchangeWaiting(
+          request.dbm_index,
+          request.key,
+          expected,
+          desired,
+          {seconds: request.retry_wait, cancelled: () => call.cancelled},
+          request.notify,
+        )
+        return exchangeAnswer(request, outcome)
       }),
 
+      Increment: this.unary('Increment', (request) => this.incrementBody(request)),
+
       CompareExchangeMulti: this.unary('CompareExchangeMulti', (request) => {
-        const dbm = this.database(request.dbm_index)
         const expected: [Buffer, Expected][] = request.expected.map((state) => [state.key, !state.existence ? null : state.any_value ? ANY_VALUE : state.value])
         const desired: [Buffer, Buffer | null][] = request.desired.map((state) => [state.key, state.existence ? state.value : null])
-        dbm.compareExchangeMulti(expected, desired)
+        ops.compareExchangeMulti(request.dbm_index, expected, desired)
         return {}
       }),
 
       Rekey: this.unary('Rekey', (request) => {
-        this.database(request.dbm_index).rekey(request.old_key, request.new_key, request.overwrite, request.copying)
+        ops.rekey(request.dbm_index, request.old_key, request.new_key, request.overwrite, request.copying)
         return {}
       }),
 
-      PopFirst: (call, callback) => {
-        this.unary<typeof call.request, {status?: StatusProto; key?: Buffer; value?: Buffer}>('PopFirst', async (request) => {
-          const dbm = this.database(request.dbm_index)
-          const deadline = performance.now() + Math.max(0, request.retry_wait) * 1000
-          for (;;) {
-            const record = dbm.popFirst()
-            if (record) {
-              return {key: request.omit_key ? Buffer.alloc(0) : record[0], value: request.omit_value ? Buffer.alloc(0) : record[1]}
-            }
-            const remaining = deadline - performance.now()
-            if (remaining <= 0 || this.board.isClosed) throw new StatusError(Code.NOT_FOUND_ERROR)
-            await this.board.wait(firstChannel(request.dbm_index), Math.min(remaining, MAX_WAIT_SLICE_MS))
-            if (call.cancelled) throw new StatusError(Code.CANCELED_ERROR, 'the call was cancelled')
-          }
-        })(call, callback)
-      },
+      PopFirst: this.unary('PopFirst', async (request, call) => {
+        const [key, value] = await ops.popFirst(request.dbm_index, {seconds: request.retry_wait, cancelled: () => call.cancelled})
+        return {key: request.omit_key ? EMPTY : key, value: request.omit_value ? EMPTY : value}
+      }),
 
       PushLast: this.unary('PushLast', (request) => {
         // An absent wtime arrives as 0; it means "now", like a negative one (see kv-serve(1)).
-        this.database(request.dbm_index).pushLast(request.value, request.wtime > 0 ? request.wtime : -1)
-        if (request.notify) this.board.notify(firstChannel(request.dbm_index))
+        ops.pushLast(request.dbm_index, request.value, request.wtime, request.notify)
         return {}
       }),
 
-      Count: this.unary('Count', (request) => ({count: String(this.database(request.dbm_index).count())})),
+      Count: this.unary('Count', (request) => ({count: String(ops.count(request.dbm_index))})),
 
-      GetFileSize: this.unary('GetFileSize', (request) => ({file_size: String(this.database(request.dbm_index).getFileSize())})),
+      GetFileSize: this.unary('GetFileSize', (request) => ({file_size: String(ops.fileSize(request.dbm_index))})),
 
       Clear: this.unary('Clear', (request) => {
-        this.database(request.dbm_index).clear()
+        ops.clear(request.dbm_index)
         return {}
       }),
 
       Rebuild: this.unary('Rebuild', async (request) => {
-        const dbm = this.database(request.dbm_index)
-        const params: {[name: string]: string} = {}
-        for (const {first, second} of request.params) params[first] = second
-        await dbm.rebuildInSlices(params)
+        await ops.rebuild(request.dbm_index, Object.fromEntries(request.params.map(({first, second}) => [first, second])))
         return {}
       }),
 
-      ShouldBeRebuilt: this.unary('ShouldBeRebuilt', (request) => ({tobe: this.database(request.dbm_index).shouldBeRebuilt()})),
+      ShouldBeRebuilt: this.unary('ShouldBeRebuilt', (request) => ({tobe: ops.shouldBeRebuilt(request.dbm_index)})),
 
       Synchronize: this.unary('Synchronize', (request) => {
-        const dbm = this.database(request.dbm_index)
-        const params = new Map(request.params.map(({first, second}) => [first, second]))
-        const backup = params.get('make_backup')
-        if (backup !== undefined) {
-          const path = dbm.getFilePath()
-          if (path === '') throw new StatusError(Code.INFEASIBLE_ERROR, 'no file is associated')
-          const dest = `${path}.backup.${backupSuffix(backup)}`
-          const nameBytes = Buffer.byteLength(dest.slice(dest.lastIndexOf('/') + 1))
-          if (nameBytes > MAX_FILE_NAME_BYTES) {
-            throw new StatusError(
-              Code.INVALID_ARGUMENT_ERROR,
-              `make_backup: the backup's file name would be ${nameBytes} bytes long, more than ${MAX_FILE_NAME_BYTES}`,
-            )
-          }
-          dbm.copyFileData(dest, request.hard)
-          return {}
-        }
-        if (params.has('reducer')) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'unsupported parameter: reducer')
-        dbm.synchronize(request.hard)
+        ops.synchronize(request.dbm_index, request.hard, new Map(request.params.map(({first, second}) => [first, second])))
         return {}
       }),
 
-      Search: this.unary('Search', (request) => ({
-        matched: searchDBM(this.database(request.dbm_index), request.mode, request.pattern, Math.max(0, request.capacity)),
-      })),
+      Search: this.unary('Search', (request) => ({matched: ops.search(request.dbm_index, request.mode, request.pattern, request.capacity)})),
 
       Stream: (call) => this.serveStream(call),
       Iterate: (call) => this.serveIterate(call),
@@ -330,57 +200,49 @@ export class DBMServiceImpl {
     }
   }
 
-  /** One attempt at a compare-exchange: done, or the expectation failed. */
-  private compareExchangeOnce(dbm: DBM, request: CompareExchangeRequest__Output): {done: boolean; response: CompareExchangeResponse} {
-    const expected: Expected = !request.expected_existence ? null : request.expect_any_value ? ANY_VALUE : request.expected_value
-    const desired = request.desire_no_update ? ANY_VALUE : !request.desired_existence ? null : request.desired_value
-    try {
-      const {actual} = dbm.compareExchange(request.key, expected, desired)
-      return {done: true, response: {actual: request.get_actual && actual ? actual : Buffer.alloc(0), found: actual !== undefined}}
-    } catch (error) {
-      if (!(error instanceof StatusError && error.code === Code.INFEASIBLE_ERROR)) throw error
-      // Nothing ran in between: record operations never yield.
-      const actual = dbm.get(request.key)
-      return {done: false, response: {actual: request.get_actual && actual ? actual : Buffer.alloc(0), found: actual !== undefined}}
-    }
+  // The bodies that a unary call and a request inside a Stream share.
+
+  private getBody(request: {dbm_index: number; key: Buffer; omit_value: boolean}): {value: Buffer} {
+    const value = this.ops.get(request.dbm_index, request.key)
+    return {value: request.omit_value ? EMPTY : value}
   }
 
-  private serverAttributes(): {first: string; second: string}[] {
-    const attributes: [string, string][] = [
-      ['version', this.facts.version],
-      ['process_id', String(process.pid)],
-      ['num_dbms', String(this.registry.size)],
-    ]
-    this.registry.entries.forEach((entry, i) => {
-      const dbm = entry.dbm
-      const open = dbm?.isOpen() === true
-      attributes.push([`dbm_${i}_path`, dbm?.getFilePath() ?? entry.config])
-      attributes.push([`dbm_${i}_count`, open ? String(dbm.count()) : '-1'])
-      attributes.push([`dbm_${i}_class`, open ? (new Map(dbm.inspect()).get('class') ?? dbm.className) : 'none'])
-    })
-    const now = Date.now() / 1000
-    attributes.push(
-      ['memory_usage', String(process.memoryUsage().rss)],
-      ['memory_capacity', String(os.totalmem())],
-      ['repl_max_timestamp', String(this.facts.replMaxTimestamp())],
-      ['num_active_calls', String(this.activeCalls)],
-      ['current_time', now.toFixed(3)],
-      ['running_time', (now - this.facts.startedAt).toFixed(3)],
-    )
-    return attributes.map(([first, second]) => ({first, second}))
+  private setBody(request: {dbm_index: number; key: Buffer; value: Buffer; overwrite: boolean}): object {
+    this.ops.set(request.dbm_index, request.key, request.value, request.overwrite)
+    return {}
+  }
+
+  private removeBody(request: {dbm_index: number; key: Buffer}): object {
+    this.ops.remove(request.dbm_index, request.key)
+    return {}
+  }
+
+  private appendBody(request: {dbm_index: number; key: Buffer; value: Buffer; delim: Buffer}): object {
+    this.ops.append(request.dbm_index, request.key, request.value, request.delim)
+    return {}
+  }
+
+  private incrementBody(request: {dbm_index: number; key: Buffer; increment: string; initial: string}): {current: string} {
+    return {current: this.ops.increment(request.dbm_index, request.key, parseInt64(request.increment), parseInt64(request.initial)).toString()}
+  }
+
+  /** A compare-exchange inside a Stream: one attempt, no waiting and no notification. */
+  private exchangeOnceBody(request: CompareExchangeRequest__Output): CompareExchangeResponse {
+    const [expected, desired] = exchangeOf(request)
+    return exchangeAnswer(request, this.ops.compareExchange(request.dbm_index, request.key, expected, desired))
   }
 
   /**
    * Serves a bidirectional call: each request gets the response the handler gives (none
-   * for undefined), in order. A thrown RpcError ends the call with its gRPC status.
+   * for undefined), in order. Protocol misuse ends the call with its gRPC status.
    */
   private serveDuplex<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, handle: (request: Req) => Res | undefined): void {
-    this.begin()
+    this.core.beginCall()
     let ended = false
     const finish = () => {
       if (ended) return
       ended = true
-      this.end()
+      this.core.endCall()
     }
     call.on('data', (request: Req) => {
       if (ended) return
@@ -393,7 +255,7 @@ export class DBMServiceImpl {
           call.once('drain', () => call.resume())
         }
       } catch (error) {
-        const rpc = error instanceof RpcError ? error : new RpcError(grpc.status.INTERNAL, (error as Error).message)
+        const rpc = asRpcError(error) ?? new RpcError(grpc.status.INTERNAL, (error as Error).message)
         call.emit('error', {code: rpc.grpcCode, details: rpc.message})
         finish()
       }
@@ -406,6 +268,18 @@ export class DBMServiceImpl {
     call.on('error', finish)
   }
 
+  /** Runs one body inside a Stream or Iterate call: application failures become its status. */
+  private guarded<T>(operation: string, index: number, body: () => T): T {
+    try {
+      return {status: OK, ...body()}
+    } catch (error) {
+      if (asRpcError(error)) throw error
+      const {failure, partial} = unwrap(error)
+      this.core.failures.note(operation, index, failure)
+      return {...partial, status: statusOf(failure)} as T
+    }
+  }
+
   private serveStream(call: grpc.ServerDuplexStream<StreamRequest__Output, StreamResponse>): void {
     this.serveDuplex(call, (request) => {
       const response = this.streamItem(request)
@@ -413,63 +287,25 @@ export class DBMServiceImpl {
     })
   }
 
-  /** One request inside a Stream. Retries and notifications do not apply here. */
+  /** One request inside a Stream: the unary call's body, without retries or notifications. */
   private streamItem(request: StreamRequest__Output): StreamResponse {
-    const guard = <T>(body: () => T, partial: Partial<T> = {}): T => {
-      try {
-        return {status: OK, ...body()}
-      } catch (error) {
-        if (error instanceof RpcError) throw error
-        const inner = request.request_oneof ? (request[request.request_oneof] as {dbm_index?: number} | undefined) : undefined
-        this.failures.note(`Stream ${request.request_oneof}`, inner?.dbm_index ?? 0, error)
-        return {...partial, status: statusOf(error)} as T
-      }
-    }
-    switch (request.request_oneof) {
+    const kind = request.request_oneof
+    const run = <T>(inner: {dbm_index: number}, body: () => T): T => this.guarded(`Stream ${kind}`, inner.dbm_index, body)
+    switch (kind) {
       case 'echo_request':
         return {echo_response: {status: OK, echo: request.echo_request!.message}}
-      case 'get_request': {
-        const r = request.get_request!
-        return {
-          get_response: guard(() => {
-            const value = this.database(r.dbm_index).get(r.key)
-            if (value === undefined) throw new StatusError(Code.NOT_FOUND_ERROR)
-            return {value: r.omit_value ? Buffer.alloc(0) : value}
-          }),
-        }
-      }
-      case 'set_request': {
-        const r = request.set_request!
-        return {set_response: guard(() => (this.database(r.dbm_index).set(r.key, r.value, r.overwrite), {}))}
-      }
-      case 'remove_request': {
-        const r = request.remove_request!
-        return {remove_response: guard(() => (this.database(r.dbm_index).remove(r.key), {}))}
-      }
-      case 'append_request': {
-        const r = request.append_request!
-        return {append_response: guard(() => (this.database(r.dbm_index).append(r.key, r.value, r.delim), {}))}
-      }
-      case 'compare_exchange_request': {
-        const r = request.compare_exchange_request!
-        let partial: CompareExchangeResponse = {}
-        return {
-          compare_exchange_response: guard(() => {
-            const outcome = this.compareExchangeOnce(this.database(r.dbm_index), r)
-            partial = outcome.response
-            if (!outcome.done) throw new StatusError(Code.INFEASIBLE_ERROR)
-            return outcome.response
-          }, partial),
-        }
-      }
-      case 'increment_request': {
-        const r = request.increment_request!
-        return {
-          increment_response: guard(() => ({
-            current: this.database(r.dbm_index).increment(r.key, parseInt64(r.increment), parseInt64(r.initial)).toString(),
-          })),
-        }
-      }
+      case 'get_request':
+        return {get_response: run(request.get_request!, () => this.getBody(request.get_request!))}
+      case 'set_request':
+        return {set_response: run(request.set_request!, () => this.setBody(request.set_request!))}
+      case 'remove_request':
+        return {remove_response: run(request.remove_request!, () => this.removeBody(request.remove_request!))}
+      case 'append_request':
+        return {append_response: run(request.append_request!, () => this.appendBody(request.append_request!))}
+      case 'compare_exchange_request':
+        return {compare_exchange_response: run(request.compare_exchange_request!, () => this.exchangeOnceBody(request.compare_exchange_request!))}
+      case 'increment_request':
+        return {increment_response: run(request.increment_request!, () => this.incrementBody(request.increment_request!))}
       default:
         throw new RpcError(grpc.status.INVALID_ARGUMENT, 'unknown request in the stream')
     }
@@ -480,20 +316,48 @@ export class DBMServiceImpl {
     let iterator: DBMIterator | undefined
     let iteratorIndex = -1
     this.serveDuplex(call, (request) => {
-      const dbm = this.database(request.dbm_index)
+      const dbm = this.core.database(request.dbm_index)
       if (!iterator || iteratorIndex !== request.dbm_index) {
         iterator = dbm.makeIterator()
         iteratorIndex = request.dbm_index
       }
-      try {
-        return {status: OK, ...iterateStep(iterator, request)}
-      } catch (error) {
-        if (error instanceof RpcError) throw error
-        this.failures.note(`Iterate ${request.operation}`, request.dbm_index, error)
-        return {status: statusOf(error)}
-      }
+      const cursor = iterator
+      return this.guarded(`Iterate ${request.operation}`, request.dbm_index, () => iterateStep(cursor, request))
     })
   }
+}
+
+/** A failed answer that still carries fields: the records found, the value met. */
+class PartialAnswer<T> extends Error {
+  constructor(
+    readonly status: StatusError,
+    readonly partial: T,
+  ) {
+    super(status.message)
+  }
+}
+
+/** The failure inside an error, and the fields its answer still carries. */
+function unwrap(error: unknown): {failure: unknown; partial: object} {
+  return error instanceof PartialAnswer ? {failure: error.status, partial: error.partial as object} : {failure: error, partial: {}}
+}
+
+function pairs(records: {first: Buffer; second: Buffer}[]): [Buffer, Buffer][] {
+  return records.map(({first, second}) => [first, second])
+}
+
+/** The expectation and the desire a CompareExchange request states. */
+function exchangeOf(request: CompareExchangeRequest__Output): [Expected, Desired] {
+  const expected: Expected = !request.expected_existence ? null : request.expect_any_value ? ANY_VALUE : request.expected_value
+  const desired: Desired = request.desire_no_update ? ANY_VALUE : !request.desired_existence ? null : request.desired_value
+  return [expected, desired]
+}
+
+/** The answer to a CompareExchange: INFEASIBLE_ERROR with the actual value when the expectation failed. */
+function exchangeAnswer(request: CompareExchangeRequest__Output, outcome: ExchangeOutcome): CompareExchangeResponse {
+  const answer = {actual: request.get_actual && outcome.actual ? outcome.actual : EMPTY, found: outcome.actual !== undefined}
+  if (!outcome.done) throw new PartialAnswer(new StatusError(Code.INFEASIBLE_ERROR), answer)
+  return answer
 }
 
 /** One Iterate operation on the call's cursor. */
@@ -541,14 +405,6 @@ function iterateStep(iter: DBMIterator, request: IterateRequest__Output): Iterat
   }
 }
 
-function firstChannel(index: number): string {
-  return `first:${index}`
-}
-
-function keyChannel(index: number, key: Buffer): string {
-  return `key:${index}:${key.toString('latin1')}`
-}
-
 /** int64 as the wire carries it (a decimal string) to a BigInt. */
 function parseInt64(text: string): bigint {
   try {
@@ -556,14 +412,6 @@ function parseInt64(text: string): bigint {
   } catch {
     throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `not an integer: ${text}`)
   }
-}
-
-/** The backup file suffix: only [-_.0-9a-zA-Z]; empty means the UTC time, zero-padded. */
-export function backupSuffix(requested: string, now = new Date()): string {
-  const cleaned = requested.replace(/[^-_.0-9a-zA-Z]/g, '')
-  if (cleaned !== '') return cleaned
-  const pad = (n: number) => String(n).padStart(2, '0')
-  return `${now.getUTCFullYear()}${pad(now.getUTCMonth() + 1)}${pad(now.getUTCDate())}${pad(now.getUTCHours())}${pad(now.getUTCMinutes())}${pad(now.getUTCSeconds())}`
 }
 
 /** A short rendering of a request for the debug log: bytes as text when printable. */
