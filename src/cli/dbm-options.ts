@@ -3,14 +3,26 @@ import * as os from 'node:os'
 import * as nodePath from 'node:path'
 import {Flags} from '@oclif/core'
 import type {DBM} from '../engine/dbm.js'
-import {parseConfig, parseParams, selectClass, type Params} from '../engine/params.js'
+import {availableClasses, classesTaking, selectClass} from '../engine/classes.js'
+import {parseConfig, parseParams, type Params} from '../engine/params.js'
 import {openDBM} from '../engine/poly.js'
 import {Code, StatusError} from '../engine/status.js'
+
+/** The classes this build opens, as --dbm takes them. */
+const CLASS_NAMES = availableClasses()
+  .map((info) => info.name)
+  .join(', ')
+
+/** Which classes a tuning flag applies to, for its description. */
+const takes = (param: string): string =>
+  classesTaking(param)
+    .filter((name) => CLASS_NAMES.split(', ').includes(name))
+    .join(', ')
 
 /** Flags every `kv dbm` command takes, named as in tkrzw_dbm_util. */
 export const commonDbmFlags = {
   dbm: Flags.string({
-    description: 'database class: auto (by extension), tiny, baby, cache, hash, tree, skip',
+    description: `database class: auto (by extension), ${CLASS_NAMES}`,
     default: 'auto',
   }),
   params: Flags.string({description: 'tuning parameters as "name=value,name=value"'}),
@@ -22,8 +34,8 @@ export const commonDbmFlags = {
 
 /** Tuning flags for creating and rebuilding. */
 export const tuningFlags = {
-  buckets: Flags.string({description: 'number of hash buckets (tiny, hash): num_buckets'}),
-  comparator: Flags.string({description: 'key comparator of ordered classes: lex, lexcase, dec, hex, real, float, signed'}),
+  buckets: Flags.string({description: `number of hash buckets (${takes('num_buckets')}): num_buckets`}),
+  comparator: Flags.string({description: `key comparator (${takes('key_comparator')}): lex, lexcase, dec, hex, real, float, signed`}),
   in_place: Flags.boolean({description: 'hash: update records in place (the default)', exclusive: ['append']}),
   append: Flags.boolean({description: 'hash: append every update at the end of the file', exclusive: ['in_place']}),
   record_crc: Flags.string({description: 'hash: CRC width of each record: -1 (default), 0, 8, 16, 32'}),
@@ -107,7 +119,7 @@ export async function withDbm<T>(dbm: DBM, hard: boolean | undefined, work: (dbm
 /** Flags shared by the `kv dbm perf` scenarios, named as in tkrzw_dbm_perf. */
 export const dbmPerfFlags = {
   ...tuningFlags,
-  dbm: Flags.string({description: 'database class: tiny, baby, cache, hash', default: 'tiny'}),
+  dbm: Flags.string({description: `database class: ${CLASS_NAMES}`, default: 'tiny'}),
   iter: Flags.integer({description: 'number of iterations', default: 10000, min: 1}),
   size: Flags.integer({description: 'size of each value in bytes', default: 8, min: 0}),
   path: Flags.string({description: 'file to write the database to (on-memory classes save at the end)'}),
@@ -123,7 +135,7 @@ export const dbmPerfFlags = {
 export function openPerfTarget(flags: DbmFlagValues & {path?: string}, truncate = true): {dbm: DBM; cleanup: () => void} {
   let file = flags.path ?? ''
   let cleanup = (): void => {}
-  if (file === '' && ['hash', 'tree', 'skip'].includes(selectClass('', flags.dbm === 'auto' ? undefined : flags.dbm))) {
+  if (file === '' && selectClass('', flags.dbm === 'auto' ? undefined : flags.dbm).storage === 'file') {
     const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'kv-perf-'))
     file = nodePath.join(dir, 'casket')
     cleanup = () => fs.rmSync(dir, {recursive: true, force: true})

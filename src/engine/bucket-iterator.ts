@@ -13,9 +13,9 @@ export interface Buckets {
 /**
  * The cursor of every hash-like class: it walks the buckets in order, and entering a bucket
  * takes a snapshot of its keys, so removals (of the current record or others) neither skip
- * nor repeat the records around them. Every visit goes through the database's own
- * `process`, so records removed meanwhile are skipped, and writes through the cursor are
- * ordinary writes, checked and observed like any other.
+ * nor repeat the records around them. Every visit looks the key up through the class's
+ * own primitive, so records removed meanwhile are skipped; the cursor's gate has checked
+ * the state and observes its writes like any other.
  */
 export class BucketIterator extends UnorderedIterator {
   private bucket = -1
@@ -74,7 +74,7 @@ export class BucketIterator extends UnorderedIterator {
         const key = this.keys[this.index]
         let present = false
         let removed = false
-        this.owner.process(
+        this.owner.processForCursor(
           key,
           {
             ignoresValue: processor.ignoresValue,

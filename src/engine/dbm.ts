@@ -48,6 +48,25 @@ export const INT64_MIN = -(2n ** 63n)
 
 export type Record = [key: Buffer, value: Buffer]
 
+/** One change to a database, as a write observer sees it: a set carries the value the record ends with. */
+export type Change = {op: 'set'; key: Buffer; value: Buffer} | {op: 'remove'; key: Buffer} | {op: 'clear'}
+
+/**
+ * Sees every change to a database exactly once, in order, from every path: single and
+ * multi-record operations, compare-exchange, rekey, the queue, iterator writes, imports.
+ * Update logs, expiration and metrics hang here.
+ */
+export interface WriteObserver {
+  /**
+   * Called before a change is applied, while the record is held: returns the change to
+   * apply (the same one, or a rewritten one: another value, or a removal), or null to veto
+   * it. A clear can only be vetoed.
+   */
+  beforeWrite?(change: Change): Change | null
+  /** Called once the change is applied; the buffers are the observer's to keep. */
+  afterWrite?(change: Change): void
+}
+
 /**
  * A cursor over a database. Every move and every record access passes the database's
  * gate first, so a cursor used after its database closed, or writing to a read-only one,
@@ -109,7 +128,7 @@ export abstract class DBMIterator {
    */
   process(processor: RecordProcessor, writable: boolean): boolean {
     this.owner.checkUsable(writable)
-    return this.processImpl(processor, writable)
+    return this.owner.observed(processor, writable, (watched) => this.processImpl(watched, writable))
   }
 
   /** The current record, or undefined at the end. */
@@ -240,7 +259,39 @@ export abstract class DBM {
   /** Looks up one record and lets the processor decide what becomes of it, atomically. */
   process(key: Bytes, processor: RecordProcessor, writable: boolean): void {
     this.checkUsable(writable)
-    this.processImpl(toBuffer(key), processor, writable)
+    const buffer = toBuffer(key)
+    if (!writable || this.observers.length === 0) this.processImpl(buffer, processor, writable)
+    else this.observed(processor, writable, (watched) => this.processImpl(buffer, watched, writable))
+  }
+
+  /**
+   * Processes a record for a cursor that has passed the gate already: no second state
+   * check and no second observation (the cursor's own process did both).
+   */
+  processForCursor(key: Buffer, processor: RecordProcessor, writable: boolean): void {
+    this.processImpl(key, processor, writable)
+  }
+
+  private observers: WriteObserver[] = []
+
+  /** Adds an observer of every change; returns the function that removes it. */
+  addWriteObserver(observer: WriteObserver): () => void {
+    this.observers = [...this.observers, observer]
+    return () => {
+      this.observers = this.observers.filter((other) => other !== observer)
+    }
+  }
+
+  /**
+   * Runs a writing primitive with the processor wrapped so that the observers see, and may
+   * rewrite or veto, the change it decides; they hear of it once it is applied.
+   */
+  observed<T>(processor: RecordProcessor, writable: boolean, run: (processor: RecordProcessor) => T): T {
+    if (!writable || this.observers.length === 0) return run(processor)
+    const watch = new ObservedProcessor(processor, this.observers)
+    const result = run(watch)
+    watch.report()
+    return result
   }
 
   makeIterator(): DBMIterator {
@@ -255,7 +306,11 @@ export abstract class DBM {
 
   clear(): void {
     this.checkUsable(true)
+    const observers = this.observers
+    let change: Change | null = {op: 'clear'}
+    for (const observer of observers) if (observer.beforeWrite && (change = observer.beforeWrite(change)) === null) return
     this.clearImpl()
+    for (const observer of observers) observer.afterWrite?.({op: 'clear'})
   }
 
   synchronize(hard = false): void {
@@ -634,6 +689,60 @@ export abstract class DBM {
     )
   }
 }
+
+/**
+ * A processor seen by write observers: the decision of the wrapped processor becomes a
+ * Change, each observer may rewrite or veto it before it is applied, and `report` tells
+ * them afterwards. Values are always materialised, since a set reports its final value.
+ */
+class ObservedProcessor implements RecordProcessor {
+  readonly walking: boolean | undefined
+  private change: Change | undefined
+
+  constructor(
+    private readonly inner: RecordProcessor,
+    private readonly observers: WriteObserver[],
+  ) {
+    this.walking = inner.walking
+  }
+
+  processFull(key: Buffer, value: Buffer): ProcessResult {
+    return this.decide(key, value, this.inner.processFull(key, value))
+  }
+
+  processEmpty(key: Buffer): ProcessResult {
+    return this.decide(key, undefined, this.inner.processEmpty(key))
+  }
+
+  private decide(key: Buffer, old: Buffer | undefined, result: ProcessResult): ProcessResult {
+    if (result === NOOP || (result === REMOVE && old === undefined)) return result
+    // The key may be a view of storage the write is about to change: the change owns a copy.
+    const own = Buffer.from(key)
+    const proposed: Change = result === REMOVE ? {op: 'remove', key: own} : {op: 'set', key: own, value: resolveResult(old ?? EMPTY, result)}
+    let change: Change | null = proposed
+    for (const observer of this.observers) {
+      if (!observer.beforeWrite) continue
+      change = observer.beforeWrite(change)
+      if (change === null) return NOOP
+    }
+    if (change.op === 'clear') throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'a record write cannot become a clear')
+    if (change.op === 'remove' && old === undefined) return NOOP
+    this.change = change
+    if (change.op === 'remove') return REMOVE
+    // An append the observers left alone stays an append, so classes keep appending in place.
+    return result instanceof AppendTail && change === proposed ? result : change.value
+  }
+
+  /** Tells the observers of the change, once it is applied. */
+  report(): void {
+    const change = this.change
+    if (!change) return
+    this.change = undefined
+    for (const observer of this.observers) observer.afterWrite?.(change)
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
 
 /** Copies a file, through a temporary name so that `dest` is never half-written. */
 export function copyFile(source: string, dest: string, hard: boolean): void {

@@ -70,6 +70,8 @@ export function parseBool(text: string, name = 'value'): boolean {
  */
 export class ParamReader {
   private readonly left: Params
+  /** Every name a class asked for, given or not: what the class takes. */
+  readonly asked = new Set<string>()
 
   constructor(params: Params) {
     this.left = new Map(params)
@@ -81,10 +83,12 @@ export class ParamReader {
   }
 
   has(name: string): boolean {
+    this.asked.add(name)
     return this.left.has(name)
   }
 
   string(name: string): string | undefined {
+    this.asked.add(name)
     const value = this.left.get(name)
     this.left.delete(name)
     return value
@@ -127,66 +131,4 @@ export class ParamReader {
       throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `unsupported parameter: ${name}`)
     }
   }
-}
-
-export type DBMClass = 'hash' | 'tree' | 'skip' | 'tiny' | 'baby' | 'cache' | 'stdhash' | 'stdtree'
-
-const CLASS_BY_EXTENSION: {[ext: string]: DBMClass} = {
-  tkh: 'hash',
-  hash: 'hash',
-  tkt: 'tree',
-  tree: 'tree',
-  tks: 'skip',
-  skip: 'skip',
-  tkmt: 'tiny',
-  tiny: 'tiny',
-  flat: 'tiny',
-  tkmb: 'baby',
-  baby: 'baby',
-  tkmc: 'cache',
-  cache: 'cache',
-  tksh: 'stdhash',
-  stdhash: 'stdhash',
-  tkst: 'stdtree',
-  stdtree: 'stdtree',
-}
-
-const CLASS_BY_NAME: {[name: string]: DBMClass} = {
-  hash: 'hash',
-  hashdbm: 'hash',
-  tree: 'tree',
-  treedbm: 'tree',
-  skip: 'skip',
-  skipdbm: 'skip',
-  tiny: 'tiny',
-  tinydbm: 'tiny',
-  baby: 'baby',
-  babydbm: 'baby',
-  cache: 'cache',
-  cachedbm: 'cache',
-  stdhash: 'stdhash',
-  stdhashdbm: 'stdhash',
-  stdtree: 'stdtree',
-  stdtreedbm: 'stdtree',
-}
-
-/**
- * The class of a database: `dbm=` wins, then the path's extension (anything after a `-`
- * dropped, so shard files resolve too); an empty path means tiny.
- */
-export function selectClass(path: string, dbmParam?: string): DBMClass {
-  if (dbmParam !== undefined && dbmParam !== '' && dbmParam.toLowerCase() !== 'auto') {
-    const cls = CLASS_BY_NAME[dbmParam.toLowerCase()]
-    if (!cls) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `unknown DBM class: ${dbmParam}`)
-    return cls
-  }
-  if (path === '') return 'tiny'
-  const base = path.slice(path.lastIndexOf('/') + 1).toLowerCase()
-  const dot = base.lastIndexOf('.')
-  const ext = dot < 0 ? '' : base.slice(dot + 1).split('-')[0]
-  const cls = CLASS_BY_EXTENSION[ext]
-  if (!cls) {
-    throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `unknown DBM class for "${path}": use a known extension or dbm=`)
-  }
-  return cls
 }

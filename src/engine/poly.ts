@@ -1,23 +1,11 @@
 import * as fs from 'node:fs'
 import type {DBM} from './dbm.js'
 import {FileLock} from './io/file-lock.js'
+import {selectClass, type ClassInfo} from './classes.js'
 import {HashDBM} from './hash/hash-dbm.js'
-import {BabyDBM} from './memory/baby.js'
-import {CacheDBM} from './memory/cache.js'
-import {TinyDBM} from './memory/tiny.js'
-import {ParamReader, parseConfig, parseMetricInt, selectClass, type DBMClass, type Params} from './params.js'
+import {ParamReader, parseConfig, parseMetricInt, type Params} from './params.js'
 import {ShardDBM, detectShards} from './shard.js'
 import {Code, StatusError} from './status.js'
-
-/** Makes an unopened database of a class from the parameters it takes. */
-type Factory = (params: ParamReader) => DBM
-
-const FACTORIES: Partial<{[cls in DBMClass]: Factory}> = {
-  hash: (params) => new HashDBM(params),
-  tiny: (params) => new TinyDBM(params),
-  baby: (params) => new BabyDBM(params),
-  cache: (params) => new CacheDBM(params),
-}
 
 // Names that choose how the file is accessed in the reference; they change nothing here.
 const FILE_PARAMS = ['file', 'block_size', 'access_options']
@@ -27,14 +15,9 @@ export interface OpenDBMOptions {
   truncate?: boolean
 }
 
-/** Every class name this build can open. */
-export function availableClasses(): DBMClass[] {
-  return Object.keys(FACTORIES) as DBMClass[]
-}
-
-function makeOne(cls: DBMClass, params: Params): DBM {
-  const factory = FACTORIES[cls]
-  if (!factory) throw new StatusError(Code.NOT_IMPLEMENTED_ERROR, `the ${cls} database class is not available yet`)
+function makeOne(cls: ClassInfo, params: Params): DBM {
+  const factory = cls.factory
+  if (!factory) throw new StatusError(Code.NOT_IMPLEMENTED_ERROR, `the ${cls.name} database class is not available yet`)
   const reader = new ParamReader(params)
   reader.ignore(...FILE_PARAMS)
   const dbm = factory(reader)
@@ -91,7 +74,7 @@ export interface RestoreDatabaseOptions {
  */
 export function restoreDatabase(oldPath: string, newPath: string, options: RestoreDatabaseOptions = {}): {records: number; broken: number} {
   const cls = selectClass(oldPath, options.dbm)
-  if (cls !== 'hash') throw new StatusError(Code.NOT_IMPLEMENTED_ERROR, `restoring ${cls} databases is not supported`)
+  if (cls.name !== 'hash') throw new StatusError(Code.NOT_IMPLEMENTED_ERROR, `restoring ${cls.name} databases is not supported`)
   return HashDBM.restoreFile(oldPath, newPath, options.endOffset ?? -1, {sourceLocked: options.sourceLocked})
 }
 

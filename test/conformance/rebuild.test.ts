@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import {contentsOf, targets, withDBOf} from './support.js'
+
+const sorted = (map: Map<string, string>): Map<string, string> => new Map([...map].sort())
+
+// The DBM contract: rebuilding keeps every record, and a rebuild in slices keeps the
+// writes made while it runs, for every class.
+for (const target of targets()) {
+  const withDB = withDBOf(target)
+  describe(`${target.name}: rebuild and sliced rebuild`, () => {
+    it(
+      'keeps every record through a rebuild, and takes writes after it',
+      withDB((dbm) => {
+        const model = new Map<string, string>()
+        for (let i = 0; i < 3000; i++) {
+          dbm.set(`key${i}`, `value${i}`)
+          model.set(`key${i}`, `value${i}`)
+        }
+        for (let i = 0; i < 3000; i += 2) {
+          dbm.remove(`key${i}`)
+          model.delete(`key${i}`)
+        }
+        dbm.rebuild()
+        assert.deepEqual(sorted(contentsOf(dbm)), sorted(model))
+        dbm.set('after', 'rebuild')
+        assert.equal(dbm.get('after')?.toString(), 'rebuild')
+        assert.equal(dbm.count(), model.size + 1)
+      }),
+    )
+
+    it('keeps the writes made while a sliced rebuild runs', async () => {
+      const dbm = target.make()
+      try {
+        const model = new Map<string, string>()
+        for (let i = 0; i < 20000; i++) {
+          dbm.set(`key${i}`, `value${i}`)
+          model.set(`key${i}`, `value${i}`)
+        }
+        let done = false
+        const rebuilding = dbm.rebuildInSlices().finally(() => (done = true))
+        let round = 0
+        while (!done) {
+          // Overwrite, remove and add while the rebuild yields.
+          for (let i = 0; i < 50; i++) {
+            const n = (round * 50 + i) % 20000
+            if (i % 3 === 0) {
+              dbm.remove(`key${n}`)
+              model.delete(`key${n}`)
+            } else {
+              dbm.set(`key${n}`, `changed${round}`)
+              model.set(`key${n}`, `changed${round}`)
+            }
+            dbm.set(`new${round}-${i}`, 'x')
+            model.set(`new${round}-${i}`, 'x')
+          }
+          round++
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+        await rebuilding
+        assert.deepEqual(sorted(contentsOf(dbm)), sorted(model))
+      } finally {
+        dbm.close()
+      }
+    })
+  })
+}
