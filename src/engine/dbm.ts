@@ -237,6 +237,18 @@ export abstract class DBM {
   protected async rebuildInSlicesImpl(params: RebuildParams): Promise<void> {
     this.rebuildImpl(params)
   }
+  /**
+   * Synchronizes without stalling the event loop: classes that write a lot at a synchronize
+   * (the on-memory ones save every record) take a consistent snapshot at once and write it
+   * in slices. The default is the plain synchronize.
+   */
+  protected async synchronizeInSlicesImpl(hard: boolean): Promise<void> {
+    this.synchronizeImpl(hard)
+  }
+  /** Copies the file without stalling the event loop; the default is the plain copy. */
+  protected async copyFileDataInSlicesImpl(dest: string, hard: boolean): Promise<void> {
+    this.copyFileDataImpl(dest, hard)
+  }
   protected abstract shouldBeRebuiltImpl(): boolean
   protected abstract inspectImpl(): InspectList
   protected abstract getFileSizeImpl(): number
@@ -316,6 +328,12 @@ export abstract class DBM {
   synchronize(hard = false): void {
     this.checkUsable(false)
     this.synchronizeImpl(hard)
+  }
+
+  /** Synchronizes without stalling the event loop (see synchronizeInSlicesImpl). */
+  async synchronizeInSlices(hard = false): Promise<void> {
+    this.checkUsable(false)
+    await this.synchronizeInSlicesImpl(hard)
   }
 
   rebuild(params: RebuildParams = {}): void {
@@ -402,6 +420,16 @@ export abstract class DBM {
     this.checkUsable(false)
     if (this.getFilePath() === '') throw new StatusError(Code.INFEASIBLE_ERROR, 'no file is associated')
     this.copyFileDataImpl(dest, hard)
+  }
+
+  /**
+   * The same copy without stalling the event loop: the copy is of one moment (the moment
+   * of the call) while writers go on.
+   */
+  async copyFileDataInSlices(dest: string, hard = false): Promise<void> {
+    this.checkUsable(false)
+    if (this.getFilePath() === '') throw new StatusError(Code.INFEASIBLE_ERROR, 'no file is associated')
+    await this.copyFileDataInSlicesImpl(dest, hard)
   }
 
   protected copyFileDataImpl(dest: string, hard: boolean): void {
@@ -761,6 +789,49 @@ export function copyFile(source: string, dest: string, hard: boolean): void {
   } catch (error) {
     fs.rmSync(temp, {force: true})
     throw fromSystemError(error, `cannot copy ${source} to ${dest}`)
+  }
+}
+
+/** Resolves on the event loop's next turn: what a sliced operation awaits between slices. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+/** Bytes a sliced copy moves between two turns of the event loop. */
+const COPY_SLICE = 4 << 20
+
+/**
+ * Copies a file like copyFile, in slices that yield to the event loop. The source is read
+ * through a descriptor opened at the start, so a file renamed over it meanwhile does not
+ * change what is copied.
+ */
+export async function copyFileInSlices(source: string, dest: string, hard: boolean): Promise<void> {
+  const temp = `${dest}.tmp.copy`
+  let input = -1
+  let output = -1
+  try {
+    input = fs.openSync(source, 'r')
+    output = fs.openSync(temp, 'w')
+    const buffer = Buffer.allocUnsafe(COPY_SLICE)
+    for (let position = 0; ;) {
+      const read = fs.readSync(input, buffer, 0, buffer.length, position)
+      if (read === 0) break
+      let written = 0
+      while (written < read) written += fs.writeSync(output, buffer, written, read - written, position + written)
+      position += read
+      await nextTurn()
+    }
+    const fd = output
+    if (hard) await new Promise<void>((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve())))
+    fs.closeSync(output)
+    output = -1
+    fs.renameSync(temp, dest)
+  } catch (error) {
+    fs.rmSync(temp, {force: true})
+    throw fromSystemError(error, `cannot copy ${source} to ${dest}`)
+  } finally {
+    if (input >= 0) fs.closeSync(input)
+    if (output >= 0) fs.closeSync(output)
   }
 }
 

@@ -111,6 +111,15 @@ export class ShardDBM extends DBM {
     this.shards.forEach((shard, i) => shard.copyFileData(shardPath(dest, i, this.shards.length), hard))
   }
 
+  /** Every shard starts its snapshot in the same turn of the event loop, so the copies are of one moment. */
+  protected override async synchronizeInSlicesImpl(hard: boolean): Promise<void> {
+    await Promise.all(this.shards.map((shard) => shard.synchronizeInSlices(hard)))
+  }
+
+  protected override async copyFileDataInSlicesImpl(dest: string, hard: boolean): Promise<void> {
+    await Promise.all(this.shards.map((shard, i) => shard.copyFileDataInSlices(shardPath(dest, i, this.shards.length), hard)))
+  }
+
   protected override async rebuildInSlicesImpl(params?: RebuildParams): Promise<void> {
     for (const shard of this.shards) await shard.rebuildInSlices(params)
   }

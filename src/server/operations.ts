@@ -191,16 +191,19 @@ export class Operations {
     return this.db(index).shouldBeRebuilt()
   }
 
-  /** Synchronizes, or with `make_backup` copies the file to `<path>.backup.<suffix>`. */
-  synchronize(index: number, hard: boolean, params: Map<string, string>): void {
+  /**
+   * Synchronizes, or with `make_backup` copies the file to `<path>.backup.<suffix>`: both
+   * in slices, so that the server keeps answering; the copy is of the moment of the call.
+   */
+  async synchronize(index: number, hard: boolean, params: Map<string, string>): Promise<void> {
     const dbm = this.db(index)
     const backup = params.get('make_backup')
     if (backup !== undefined) {
-      dbm.copyFileData(backupPath(dbm, backup), hard)
+      await dbm.copyFileDataInSlices(backupPath(dbm, backup), hard)
       return
     }
     if (params.has('reducer')) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'unsupported parameter: reducer')
-    dbm.synchronize(hard)
+    await dbm.synchronizeInSlices(hard)
   }
 
   search(index: number, mode: string, pattern: Buffer, capacity: number): Buffer[] {

@@ -3,6 +3,8 @@ import {
   AppendTail,
   DBM,
   copyFile,
+  copyFileInSlices,
+  nextTurn,
   NOOP,
   REMOVE,
   resolveResult,
@@ -764,19 +766,28 @@ export class HashDBM extends DBM {
   protected override copyFileDataImpl(dest: string, hard = false): void {
     if (this.writable) this.synchronize(hard)
     copyFile(this.path, dest, hard)
-    if (!this.writable) return
-    const fd = fs.openSync(dest, 'r+')
+    if (this.writable) markCopyClosed(dest, hard)
+  }
+
+  /**
+   * The same copy while writers go on: synchronized first, then the file's bytes as of that
+   * moment are copied in slices, each write meanwhile saving the old bytes it replaces
+   * (see FileSnapshot). A read-only file changes under no one: a plain sliced copy.
+   */
+  protected override async copyFileDataInSlicesImpl(dest: string, hard: boolean): Promise<void> {
+    if (!this.writable) return copyFileInSlices(this.path, dest, hard)
+    this.synchronize(hard)
+    const temp = `${dest}.tmp.copy`
+    const snapshot = this.file!.startSnapshot(temp)
     try {
-      const meta = Buffer.alloc(METADATA_SIZE)
-      fs.readSync(fd, meta, 0, METADATA_SIZE, 0)
-      const cyclic = (meta[META_OFFSET_CYCLIC_FRONT] + 1) & 0xff
-      meta[META_OFFSET_CYCLIC_FRONT] = cyclic
-      meta[META_OFFSET_CYCLIC_BACK] = cyclic
-      meta[META_OFFSET_CLOSURE_FLAGS] = CLOSURE_FLAG_CLOSE
-      fs.writeSync(fd, meta, 0, METADATA_SIZE, 0)
-      if (hard) fs.fsyncSync(fd)
-    } finally {
-      fs.closeSync(fd)
+      while (!snapshot.step(COPY_SLICE_BYTES)) await nextTurn()
+      await snapshot.complete(hard)
+      markCopyClosed(temp, hard)
+      fs.renameSync(temp, dest)
+    } catch (error) {
+      snapshot.close()
+      fs.rmSync(temp, {force: true})
+      throw fromSystemError(error, `cannot copy ${this.path} to ${dest}`)
     }
   }
 
@@ -912,6 +923,26 @@ function fsyncPath(path: string): void {
   const fd = fs.openSync(path, 'r+')
   try {
     fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** Bytes a sliced backup copies between two turns of the event loop. */
+const COPY_SLICE_BYTES = 4 << 20
+
+/** Marks a copy of a file open for writing as cleanly closed, as a close would leave it. */
+function markCopyClosed(path: string, hard: boolean): void {
+  const fd = fs.openSync(path, 'r+')
+  try {
+    const meta = Buffer.alloc(METADATA_SIZE)
+    fs.readSync(fd, meta, 0, METADATA_SIZE, 0)
+    const cyclic = (meta[META_OFFSET_CYCLIC_FRONT] + 1) & 0xff
+    meta[META_OFFSET_CYCLIC_FRONT] = cyclic
+    meta[META_OFFSET_CYCLIC_BACK] = cyclic
+    meta[META_OFFSET_CLOSURE_FLAGS] = CLOSURE_FLAG_CLOSE
+    fs.writeSync(fd, meta, 0, METADATA_SIZE, 0)
+    if (hard) fs.fsyncSync(fd)
   } finally {
     fs.closeSync(fd)
   }

@@ -13,7 +13,7 @@ const CHUNK = 1 << 20
 
 /** Buffered sequential writer of flat records. */
 export class FlatWriter {
-  private readonly fd: number
+  private fd: number
   private buffer = Buffer.allocUnsafe(CHUNK)
   private used = 0
   private written = 0
@@ -71,12 +71,35 @@ export class FlatWriter {
     this.used = 0
   }
 
+  /** The same close, with the wait for the device off the event loop. */
+  async closeAsync(hard = false): Promise<void> {
+    try {
+      this.flush()
+      const fd = this.fd
+      if (hard) await new Promise<void>((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve())))
+    } finally {
+      this.release()
+    }
+  }
+
+  /** Closes without writing what is buffered: the file is being thrown away. */
+  abandon(): void {
+    this.release()
+  }
+
+  private release(): void {
+    if (this.fd < 0) return
+    const fd = this.fd
+    this.fd = -1
+    fs.closeSync(fd)
+  }
+
   close(hard = false): void {
     try {
       this.flush()
       if (hard) fs.fsyncSync(this.fd)
     } finally {
-      fs.closeSync(this.fd)
+      this.release()
     }
   }
 }

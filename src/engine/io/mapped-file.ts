@@ -1,6 +1,7 @@
 import * as fs from 'node:fs'
 import {Code, StatusError, fromSystemError} from '../status.js'
 import {forgetLock, lockDescriptor, openLocked, type LockMode} from './file-lock.js'
+import {FileSnapshot} from './file-snapshot.js'
 import {addon, systemError} from './native.js'
 
 /**
@@ -53,6 +54,8 @@ export class MappedFile {
   private modified = false
   /** Where `span` placed the requested bytes in the buffer it returned. */
   base = 0
+  /** Copies being made of the file as it was: every write saves the old bytes for them first. */
+  private snapshots: FileSnapshot[] = []
 
   private constructor(path: string, fd: number, writable: boolean, lockMode: LockMode) {
     this.pathName = path
@@ -97,6 +100,28 @@ export class MappedFile {
 
   get isOpen(): boolean {
     return this.fd >= 0
+  }
+
+  /**
+   * Starts a copy of the file's content as it is now into `dest`, made while writes go on
+   * (see FileSnapshot): the caller steps it to the end, then completes it.
+   */
+  startSnapshot(dest: string): FileSnapshot {
+    const snapshot = new FileSnapshot(this, dest, this.logicalSize)
+    this.snapshots = [...this.snapshots.filter((other) => !other.done), snapshot]
+    return snapshot
+  }
+
+  /** Before [offset, offset + length) changes: the snapshots keep the old bytes. */
+  private preserve(offset: number, length: number): void {
+    for (const snapshot of this.snapshots) snapshot.preserve(offset, length)
+    if (this.snapshots.some((snapshot) => snapshot.done)) this.snapshots = this.snapshots.filter((snapshot) => !snapshot.done)
+  }
+
+  /** Before the file is cut or closed: the snapshots take everything they still lack. */
+  private finishSnapshots(): void {
+    for (const snapshot of this.snapshots) snapshot.finishNow()
+    this.snapshots = []
   }
 
   /** After the file was renamed: the name it goes by now. */
@@ -232,6 +257,7 @@ export class MappedFile {
   /** Writes data[start, end) at the offset, growing the logical size when it reaches past it. */
   write(offset: number, data: Uint8Array, start = 0, end = data.length): void {
     const length = end - start
+    if (this.snapshots.length > 0) this.preserve(offset, length)
     this.extendTo(offset + length)
     this.eachPiece(offset, length, (segment, within, done, n) => segment.set(data.subarray(start + done, start + done + n), within))
   }
@@ -245,6 +271,7 @@ export class MappedFile {
     const index = Math.floor(offset / SEGMENT_SIZE)
     const within = offset - index * SEGMENT_SIZE
     if (within + length > SEGMENT_SIZE) return undefined
+    if (this.snapshots.length > 0) this.preserve(offset, length)
     this.extendTo(offset + length)
     this.base = within
     return this.segment(index)
@@ -255,6 +282,7 @@ export class MappedFile {
     const index = Math.floor(offset / SEGMENT_SIZE)
     const within = offset - index * SEGMENT_SIZE
     if (within + width <= SEGMENT_SIZE) {
+      if (this.snapshots.length > 0) this.preserve(offset, width)
       this.extendTo(offset + width)
       const data = this.segment(index)
       for (let pos = within + width - 1; pos >= within; pos--) {
@@ -284,6 +312,7 @@ export class MappedFile {
    * new end reads as zeros when the file grows again.
    */
   truncate(size: number): void {
+    if (this.snapshots.length > 0 && size < this.logicalSize) this.finishSnapshots()
     if (size < this.physicalSize) {
       if (!this.writable) throw new StatusError(Code.PRECONDITION_ERROR, `${this.pathName} is open read-only`)
       this.modified = true
@@ -357,6 +386,7 @@ export class MappedFile {
   }
 
   private release(): void {
+    this.finishSnapshots()
     this.unmapFrom(0)
     const fd = this.fd
     this.fd = -1

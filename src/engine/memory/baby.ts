@@ -66,6 +66,10 @@ export class BabyDBM extends MemoryDBM {
     return this.tree.entries()
   }
 
+  protected snapshotEntries(): Iterable<[Buffer, Buffer]> {
+    return this.tree.snapshot()
+  }
+
   protected metadata(): [string, string][] {
     return [['tree_level', String(this.tree.height())]]
   }

@@ -60,6 +60,13 @@ const VALUE_SIZE = 2
 const ROOM = 3
 const SLOT = 4
 
+/** A leaf's records as they were: see Leaf.frozen. */
+interface FrozenLeaf {
+  data: Buffer
+  slots: Int32Array
+  count: number
+}
+
 export class Leaf {
   readonly leaf = true
   // Keys and values, back to back; sized so that a full leaf of small records fits.
@@ -76,6 +83,11 @@ export class Leaf {
   compareAt(order: KeyOrder, key: Buffer, i: number): number {
     const start = this.slots[i * SLOT + START]
     return order.compareWith(key, this.data, start, start + this.slots[i * SLOT + KEY_SIZE])
+  }
+
+  /** A copy of the leaf's records that later writes leave alone. */
+  frozen(): FrozenLeaf {
+    return {data: Buffer.from(this.data.subarray(0, this.used)), slots: this.slots.slice(0, this.count * SLOT), count: this.count}
   }
 
   key(i: number): Buffer {
@@ -400,6 +412,25 @@ export class BPlusTree {
 
   previousOf(pos: Position): Position | undefined {
     return this.before(pos.leaf, pos.index)
+  }
+
+  /**
+   * Every record as it is now, in order, unchanged by later writes: the leaves are copied
+   * at once (a few thousand buffer copies for a million records), the records read later.
+   */
+  snapshot(): Iterable<[Buffer, Buffer]> {
+    const leaves: FrozenLeaf[] = []
+    let leaf: Leaf | null | undefined = this.first()?.leaf
+    for (; leaf; leaf = leaf.next) if (leaf.count > 0) leaves.push(leaf.frozen())
+    return (function* () {
+      for (const {data, slots, count} of leaves) {
+        for (let i = 0; i < count; i++) {
+          const start = slots[i * SLOT + START]
+          const keyEnd = start + slots[i * SLOT + KEY_SIZE]
+          yield [copyOut(data, start, keyEnd), copyOut(data, keyEnd, keyEnd + slots[i * SLOT + VALUE_SIZE])]
+        }
+      }
+    })()
   }
 
   *entries(): Generator<[Buffer, Buffer]> {

@@ -143,6 +143,16 @@ export class CacheDBM extends MemoryDBM {
     for (let id = this.oldest; id !== 0; id = this.younger[id]) yield [this.table.keyOf(id), this.table.valueOf(id)]
   }
 
+  /** The records from the oldest to the youngest, as they are now. */
+  protected snapshotEntries(): Iterable<[Buffer, Buffer]> {
+    const table = this.table.snapshot()
+    const younger = this.younger.slice()
+    const oldest = this.oldest
+    return (function* () {
+      for (let id = oldest; id !== 0; id = younger[id]) yield [table.keyOf(id), table.valueOf(id)]
+    })()
+  }
+
   protected metadata(): [string, string][] {
     return [
       ['cap_mem_size', String(this.capMemSize)],

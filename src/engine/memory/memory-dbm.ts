@@ -1,9 +1,12 @@
 import * as fs from 'node:fs'
 import * as nodePath from 'node:path'
-import {DBM, type InspectList, type OpenOptions} from '../dbm.js'
+import {DBM, copyFileInSlices, nextTurn, type InspectList, type OpenOptions} from '../dbm.js'
 import {FileLock} from '../io/file-lock.js'
 import {FlatWriter, readFlatPairs} from '../io/flat.js'
 import {Code, StatusError, fromSystemError} from '../status.js'
+
+/** How long a sliced save writes before it lets other work run. */
+const SAVE_SLICE_MS = 10
 
 /**
  * What the on-memory classes share: an optional file in FlatRecord format, read whole at
@@ -16,11 +19,17 @@ export abstract class MemoryDBM extends DBM {
   protected opened = false
   protected timestamp = Date.now() / 1000
   private lock: FileLock | undefined
+  /** Counts saves and closes: a sliced save that finds it changed was overtaken by a newer state. */
+  private saveGeneration = 0
+  /** Settles when the sliced save under way ends; the next one waits for it. */
+  private currentSave: Promise<void> | undefined
 
   /** Stores a loaded record without any eviction or bookkeeping beyond the class's own. */
   protected abstract loadRecord(key: Buffer, value: Buffer): void
   /** Every record, as bytes or latin1 strings (one character per byte), in iteration order. */
   protected abstract entries(): Iterable<[Buffer | string, Buffer | string]>
+  /** Every record as it is now, in iteration order, unchanged by writes made while it is read. */
+  protected abstract snapshotEntries(): Iterable<[Buffer | string, Buffer | string]>
   /** Class-specific metadata written in the file's metadata record. */
   protected abstract metadata(): [string, string][]
   protected abstract clearRecords(): void
@@ -98,6 +107,73 @@ export abstract class MemoryDBM extends DBM {
    * the file: the file is whole at every moment, and its lock passes to the new one.
    */
   private save(hard: boolean): void {
+    this.saveGeneration++
+    const {writer, tempLock} = this.beginSave(this.count())
+    try {
+      for (const [key, value] of this.entries()) writeRecord(writer, key, value)
+      writer.close(hard)
+    } catch (error) {
+      this.abandonSave(writer, tempLock)
+      throw fromSystemError(error, `cannot write ${this.path}`)
+    }
+    this.endSave(tempLock)
+  }
+
+  /**
+   * The same save without stalling the event loop: the records are snapshot at once, then
+   * written in slices while the database takes other calls. A save or close that comes
+   * meanwhile holds a newer state, so this one then stops and leaves that state be.
+   */
+  protected override async synchronizeInSlicesImpl(hard: boolean): Promise<void> {
+    if (!this.writable || this.path === '') return
+    while (this.currentSave) await this.currentSave
+    if (!this.opened) return
+    // The snapshot is taken before the first await: the save is of the moment of the call.
+    const run = this.saveInSlices(hard)
+    const settled: Promise<void> = run.then(
+      () => this.saveEnded(settled),
+      () => this.saveEnded(settled),
+    )
+    this.currentSave = settled
+    await run
+  }
+
+  private saveEnded(save: Promise<void>): void {
+    if (this.currentSave === save) this.currentSave = undefined
+  }
+
+  private async saveInSlices(hard: boolean): Promise<void> {
+    const generation = ++this.saveGeneration
+    const records = this.snapshotEntries()
+    const {writer, tempLock} = this.beginSave(this.count())
+    const overtaken = () => generation !== this.saveGeneration || !this.opened
+    try {
+      let deadline = performance.now() + SAVE_SLICE_MS
+      let written = 0
+      for (const [key, value] of records) {
+        writeRecord(writer, key, value)
+        if ((++written & 1023) === 0 && performance.now() > deadline) {
+          await nextTurn()
+          if (overtaken()) break
+          deadline = performance.now() + SAVE_SLICE_MS
+        }
+      }
+      if (!overtaken()) await writer.closeAsync(hard)
+    } catch (error) {
+      this.abandonSave(writer, tempLock)
+      throw fromSystemError(error, `cannot write ${this.path}`)
+    }
+    if (overtaken()) {
+      // What a later save or the close wrote is newer than this snapshot: leave it.
+      writer.abandon()
+      tempLock.release()
+      return
+    }
+    this.endSave(tempLock)
+  }
+
+  /** Starts writing a save to the temporary file: metadata first. */
+  private beginSave(numRecords: number): {writer: FlatWriter; tempLock: FileLock} {
     this.timestamp = Date.now() / 1000
     const temp = exportPath(this.path)
     let tempLock: FileLock | undefined
@@ -105,31 +181,44 @@ export abstract class MemoryDBM extends DBM {
       fs.rmSync(temp, {force: true})
       tempLock = FileLock.acquire(temp, 'exclusive', true)
       const writer = new FlatWriter(temp)
-      try {
-        const meta: [string, string][] = [
-          ['class', this.className],
-          ['num_records', String(this.count())],
-          ['timestamp', this.timestamp.toFixed(6)],
-          ...this.metadata(),
-        ]
-        writer.writeMetadata(meta.sort((a, b) => (a[0] < b[0] ? -1 : 1)))
-        for (const [key, value] of this.entries()) {
-          if (typeof key === 'string') writer.writeLatin1(key)
-          else writer.write(key)
-          if (typeof value === 'string') writer.writeLatin1(value)
-          else writer.write(value)
-        }
-      } finally {
-        writer.close(hard)
-      }
-      fs.renameSync(temp, this.path)
+      const meta: [string, string][] = [
+        ['class', this.className],
+        ['num_records', String(numRecords)],
+        ['timestamp', this.timestamp.toFixed(6)],
+        ...this.metadata(),
+      ]
+      writer.writeMetadata(meta.sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+      return {writer, tempLock}
     } catch (error) {
       tempLock?.release()
       fs.rmSync(temp, {force: true})
       throw fromSystemError(error, `cannot write ${this.path}`)
     }
+  }
+
+  private abandonSave(writer: FlatWriter, tempLock: FileLock): void {
+    writer.abandon()
+    tempLock.release()
+    fs.rmSync(exportPath(this.path), {force: true})
+  }
+
+  /** The saved file takes the database's name, and its lock passes along. */
+  private endSave(tempLock: FileLock): void {
+    try {
+      fs.renameSync(exportPath(this.path), this.path)
+    } catch (error) {
+      tempLock.release()
+      fs.rmSync(exportPath(this.path), {force: true})
+      throw fromSystemError(error, `cannot write ${this.path}`)
+    }
     this.lock?.release()
     this.lock = tempLock
+  }
+
+  /** A backup: a sliced save, then a sliced copy of the file it wrote. */
+  protected override async copyFileDataInSlicesImpl(dest: string, hard: boolean): Promise<void> {
+    if (this.writable) await this.synchronizeInSlices(hard)
+    await copyFileInSlices(this.path, dest, hard)
   }
 
   /** The size of the file the records were last written to; 0 without one. */
@@ -174,6 +263,13 @@ export abstract class MemoryDBM extends DBM {
       ['num_records', String(this.count())],
     ]
   }
+}
+
+function writeRecord(writer: FlatWriter, key: Buffer | string, value: Buffer | string): void {
+  if (typeof key === 'string') writer.writeLatin1(key)
+  else writer.write(key)
+  if (typeof value === 'string') writer.writeLatin1(value)
+  else writer.write(value)
 }
 
 function exportPath(path: string): string {

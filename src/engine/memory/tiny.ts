@@ -50,6 +50,10 @@ export class TinyDBM extends MemoryDBM {
     return this.table.entries()
   }
 
+  protected snapshotEntries(): Iterable<[Buffer, Buffer]> {
+    return this.table.snapshot().entries()
+  }
+
   protected metadata(): [string, string][] {
     return [['num_buckets', String(this.table.numBuckets)]]
   }

@@ -180,8 +180,8 @@ export class DBMServiceImpl {
 
       ShouldBeRebuilt: this.unary('ShouldBeRebuilt', (request) => ({tobe: ops.shouldBeRebuilt(request.dbm_index)})),
 
-      Synchronize: this.unary('Synchronize', (request) => {
-        ops.synchronize(request.dbm_index, request.hard, new Map(request.params.map(({first, second}) => [first, second])))
+      Synchronize: this.unary('Synchronize', async (request) => {
+        await ops.synchronize(request.dbm_index, request.hard, new Map(request.params.map(({first, second}) => [first, second])))
         return {}
       }),
 

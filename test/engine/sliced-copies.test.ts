@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import {after, describe, it} from 'node:test'
+import {nextTurn, type DBM} from '../../src/engine/dbm.js'
+import {parseParams} from '../../src/engine/params.js'
+import {openDBM} from '../../src/engine/poly.js'
+import {makeRandom} from '../../src/perf/local.js'
+import {hasProgram, run, tempDir} from '../helpers/cli.js'
+
+const {dir, cleanup} = tempDir()
+after(cleanup)
+let serial = 0
+
+function contents(dbm: DBM): Map<string, string> {
+  return new Map([...dbm.records()].map(([key, value]) => [key.toString('latin1'), value.toString('latin1')] as [string, string]).sort())
+}
+
+/** What a file holds, read through a copy of it (the database itself stays open and locked). */
+function contentsOfFile(file: string, params: string): Map<string, string> {
+  const shards = params.includes('num_shards')
+  const parked = path.join(dir, `read-${serial++}${path.extname(file)}`)
+  if (shards) for (let i = 0; i < 3; i++) fs.copyFileSync(`${file}-0000${i}-of-00003`, `${parked}-0000${i}-of-00003`)
+  else fs.copyFileSync(file, parked)
+  const copy = openDBM(parked, parseParams(params), {writable: false})
+  try {
+    assert.deepEqual(copy.validateStructure(), [])
+    return contents(copy)
+  } finally {
+    copy.close()
+  }
+}
+
+/** Writes until the promise settles, a few per turn: overwrites, removals, growth. */
+async function writeWhile(dbm: DBM, work: Promise<void>, size: number): Promise<number> {
+  let done = false
+  const finished = work.finally(() => (done = true))
+  let round = 0
+  while (!done) {
+    for (let i = 0; i < 20; i++) {
+      const n = (round * 20 + i) % size
+      if (i % 4 === 0) dbm.remove(`key${n}`)
+      else dbm.set(`key${n}`, `changed ${round} ${'y'.repeat(i * 10)}`)
+      dbm.set(`new${round}-${i}`, 'x'.repeat(200))
+    }
+    round++
+    await nextTurn()
+  }
+  await finished
+  return round
+}
+
+const cases: [string, string, string][] = [
+  ['tiny', 'tkmt', ''],
+  ['baby', 'tkmb', ''],
+  ['cache', 'tkmc', ''],
+  ['hash in place', 'tkh', 'num_buckets=5000'],
+  ['hash appending', 'tkh', 'num_buckets=5000,update_mode=appending'],
+  ['hash in 3 shards', 'tkh', 'num_buckets=2000,num_shards=3'],
+  ['tiny in 3 shards', 'tkmt', 'num_shards=3'],
+]
+
+describe('copies and saves made in slices while writers go on', () => {
+  for (const [name, ext, params] of cases) {
+    it(`${name}: a backup holds exactly the records of the moment it was asked for`, async () => {
+      const file = path.join(dir, `db-${serial++}.${ext}`)
+      const dbm = openDBM(file, parseParams(params), {writable: true, truncate: true})
+      try {
+        // Values that do not compress, so that the files are large enough to be copied in several slices.
+        const random = makeRandom(99)
+        const pool = Buffer.from(Array.from({length: 1 << 16}, () => Math.floor(random() * 256)))
+        const size = ext === 'tkh' ? 100000 : 40000
+        for (let i = 0; i < size; i++) {
+          const start = Math.floor(random() * 60000)
+          dbm.set(`key${i}`, pool.subarray(start, start + (i % 300)))
+        }
+        const expected = contents(dbm)
+        const backup = path.join(dir, `backup-${serial++}.${ext}`)
+        const rounds = await writeWhile(dbm, dbm.copyFileDataInSlices(backup, false), size)
+        // Each shard is small enough to be copied in one slice; a single file is not.
+        if (!params.includes('num_shards')) assert.ok(rounds > 1, 'the copy yielded to the writers')
+        assert.deepEqual(contentsOfFile(backup, params), expected)
+        assert.notDeepEqual(contents(dbm), expected)
+        if (ext === 'tkh' && !params.includes('num_shards') && hasProgram('tkrzw_dbm_util')) {
+          const check = run('tkrzw_dbm_util', ['inspect', '--validate', backup])
+          assert.equal(check.status, 0, check.stdout + check.stderr)
+          assert.match(check.stdout, /Healthy: true/)
+        }
+        for (const name of fs.readdirSync(dir)) assert.ok(!name.includes('.tmp.'), `left behind: ${name}`)
+      } finally {
+        dbm.close()
+      }
+    })
+  }
+
+  for (const [name, ext, params] of cases.filter(([, ext]) => ext !== 'tkh')) {
+    it(`${name}: a sliced synchronize saves the moment it was asked for, and a close after it keeps everything`, async () => {
+      const file = path.join(dir, `db-${serial++}.${ext}`)
+      const dbm = openDBM(file, parseParams(params), {writable: true, truncate: true})
+      let closed = false
+      try {
+        for (let i = 0; i < 100000; i++) dbm.set(`key${i}`, `value ${i}`)
+        const expected = contents(dbm)
+        const rounds = await writeWhile(dbm, dbm.synchronizeInSlices(false), 100000)
+        if (!params.includes('num_shards')) assert.ok(rounds > 1, 'the save yielded to the writers')
+        assert.deepEqual(contentsOfFile(file, params), expected)
+        // A close while a sliced save is under way wins: the file has the final state.
+        const last = dbm.synchronizeInSlices(true)
+        dbm.set('written', 'during the save')
+        const final = contents(dbm)
+        dbm.close()
+        closed = true
+        await last
+        assert.deepEqual(contentsOfFile(file, params), final)
+        for (const name of fs.readdirSync(dir)) assert.ok(!name.includes('.tmp.'), `left behind: ${name}`)
+      } finally {
+        if (!closed) dbm.close()
+      }
+    })
+  }
+})
