@@ -66,7 +66,8 @@ export class RemoteDBM {
     const client = new Client(target, credentials, {'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1})
     const timeout = options.timeout ?? -1
     const connectTimeout = options.connectTimeout ?? timeout
-    const deadline = connectTimeout >= 0 ? Date.now() + connectTimeout * 1000 : Date.now() + 2 ** 31
+    // No limit is Infinity: a finite deadline past 2^31 ms from now overflows Node's timers, which then fire at once.
+    const deadline = connectTimeout >= 0 ? Date.now() + connectTimeout * 1000 : Infinity
     try {
       await new Promise<void>((resolve, reject) => client.waitForReady(deadline, (error) => (error ? reject(error) : resolve())))
     } catch (error) {

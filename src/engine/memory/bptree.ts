@@ -60,13 +60,6 @@ const VALUE_SIZE = 2
 const ROOM = 3
 const SLOT = 4
 
-/** A leaf's records as they were: see Leaf.frozen. */
-interface FrozenLeaf {
-  data: Buffer
-  slots: Int32Array
-  count: number
-}
-
 export class Leaf {
   readonly leaf = true
   // Keys and values, back to back; sized so that a full leaf of small records fits.
@@ -85,9 +78,21 @@ export class Leaf {
     return order.compareWith(key, this.data, start, start + this.slots[i * SLOT + KEY_SIZE])
   }
 
-  /** A copy of the leaf's records that later writes leave alone. */
-  frozen(): FrozenLeaf {
-    return {data: Buffer.from(this.data.subarray(0, this.used)), slots: this.slots.slice(0, this.count * SLOT), count: this.count}
+  /** Called once, before the next change to the leaf: how a snapshot keeps the leaf as it was. */
+  watcher: ((leaf: Leaf) => void) | null = null
+
+  private beforeChange(): void {
+    const watcher = this.watcher
+    if (watcher === null) return
+    this.watcher = null
+    watcher(this)
+  }
+
+  /** Every record of the leaf, copied. */
+  records(): [Buffer, Buffer][] {
+    const found: [Buffer, Buffer][] = []
+    for (let i = 0; i < this.count; i++) found.push([this.key(i), this.value(i)])
+    return found
   }
 
   key(i: number): Buffer {
@@ -146,6 +151,7 @@ export class Leaf {
   }
 
   insert(i: number, key: Uint8Array, value: Uint8Array): void {
+    this.beforeChange()
     this.openSlot(i)
     this.place(i, key, 0, key.length, value, 0, value.length, value.length)
   }
@@ -155,12 +161,14 @@ export class Leaf {
   }
 
   remove(i: number): void {
+    this.beforeChange()
     this.garbage += this.recordBytes(i)
     this.slots.copyWithin(i * SLOT, (i + 1) * SLOT, this.count * SLOT)
     this.count--
   }
 
   setValue(i: number, value: Uint8Array): void {
+    this.beforeChange()
     const slot = i * SLOT
     if (value.length <= this.slots[slot + ROOM]) {
       this.data.set(value, this.slots[slot + START] + this.slots[slot + KEY_SIZE])
@@ -172,6 +180,7 @@ export class Leaf {
 
   /** Adds bytes to a value; the room doubles when it runs out, so appends stay linear. */
   appendValue(i: number, tail: Uint8Array): void {
+    this.beforeChange()
     const slot = i * SLOT
     const size = this.slots[slot + VALUE_SIZE]
     const wanted = size + tail.length
@@ -199,6 +208,7 @@ export class Leaf {
 
   /** Moves the records from index `cut` on into a new leaf linked after this one. */
   splitOff(cut: number): Leaf {
+    this.beforeChange()
     const right = new Leaf()
     const slots = this.slots
     for (let i = cut; i < this.count; i++) {
@@ -415,20 +425,33 @@ export class BPlusTree {
   }
 
   /**
-   * Every record as it is now, in order, unchanged by later writes: the leaves are copied
-   * at once (a few thousand buffer copies for a million records), the records read later.
+   * Every record as it is now, in order, unchanged by later writes: copy-on-write by leaf.
+   * The leaves of the moment are listed and watched; a leaf about to change first gives
+   * its records to the snapshot, and the others are read as they are, unchanged. One
+   * snapshot at a time (the database's saves take turns).
    */
   snapshot(): Iterable<[Buffer, Buffer]> {
-    const leaves: FrozenLeaf[] = []
-    let leaf: Leaf | null | undefined = this.first()?.leaf
-    for (; leaf; leaf = leaf.next) if (leaf.count > 0) leaves.push(leaf.frozen())
+    const leaves: Leaf[] = []
+    const kept = new Map<Leaf, [Buffer, Buffer][]>()
+    const keep = (leaf: Leaf) => kept.set(leaf, leaf.records())
+    for (let leaf = this.first()?.leaf; leaf; leaf = leaf.next ?? undefined) {
+      if (leaf.count === 0) continue
+      leaves.push(leaf)
+      leaf.watcher = keep
+    }
     return (function* () {
-      for (const {data, slots, count} of leaves) {
-        for (let i = 0; i < count; i++) {
-          const start = slots[i * SLOT + START]
-          const keyEnd = start + slots[i * SLOT + KEY_SIZE]
-          yield [copyOut(data, start, keyEnd), copyOut(data, keyEnd, keyEnd + slots[i * SLOT + VALUE_SIZE])]
+      let at = 0
+      try {
+        for (; at < leaves.length; at++) {
+          const leaf = leaves[at]
+          // A leaf still watched is unchanged: read it whole now, before anything can change it.
+          if (leaf.watcher === keep) leaf.watcher = null
+          const records = kept.get(leaf) ?? leaf.records()
+          kept.delete(leaf)
+          yield* records
         }
+      } finally {
+        for (; at < leaves.length; at++) if (leaves[at].watcher === keep) leaves[at].watcher = null
       }
     })()
   }

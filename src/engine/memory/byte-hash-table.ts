@@ -41,6 +41,12 @@ export class ByteHashTable {
   private liveBytes = 0
   private garbageBytes = 0
   size = 0
+  /**
+   * Called before a value is overwritten in place: how a snapshot keeps the chunk as it
+   * was. Nothing else changes bytes a record already uses (new bytes go to fresh space,
+   * and appends in place write past the old value's end).
+   */
+  private chunkWatcher: ((chunkIndex: number) => void) | null = null
 
   constructor(numBuckets: number) {
     this.buckets = new Int32Array(numBuckets)
@@ -163,6 +169,7 @@ export class ByteHashTable {
 
   setValue(id: number, value: Uint8Array): void {
     if (value.length <= this.valueRoom[id]) {
+      if (this.chunkWatcher !== null) this.chunkWatcher(this.chunkOf[id])
       const chunk = this.chunks[this.chunkOf[id]]
       const start = this.offsetOf[id] + this.keySize[id]
       if (value.length <= 32) for (let i = 0; i < value.length; i++) chunk[start + i] = value[i]
@@ -226,23 +233,27 @@ export class ByteHashTable {
   }
 
   /**
-   * A copy that shares nothing with this table: the records as they are now, unchanged by
-   * later writes. Typed arrays and chunks are copied whole, which for a million small
-   * records is tens of megabytes of memory copying: milliseconds.
+   * The records as they are now, unchanged by later writes, for a save: the record arrays
+   * are copied at once (plain memory copies, a few milliseconds for a million records) and
+   * the chunks copy-on-write: one is copied only when a value in it is about to be
+   * overwritten in place. One snapshot at a time (the database's saves take turns).
    */
-  snapshot(): ByteHashTable {
-    const copy = new ByteHashTable(1)
-    copy.buckets = this.buckets.slice()
-    copy.chain = this.chain.slice(0, this.nextId)
-    copy.chunkOf = this.chunkOf.slice(0, this.nextId)
-    copy.offsetOf = this.offsetOf.slice(0, this.nextId)
-    copy.keySize = this.keySize.slice(0, this.nextId)
-    copy.valueSize = this.valueSize.slice(0, this.nextId)
-    copy.valueRoom = this.valueRoom.slice(0, this.nextId)
-    copy.nextId = this.nextId
-    copy.chunks = this.chunks.map((chunk) => Buffer.from(chunk))
-    copy.size = this.size
-    return copy
+  snapshot(): TableSnapshot {
+    const chunks = this.chunks.slice()
+    const live = this.chunks
+    const kept = new Set<number>()
+    const watcher = (index: number) => {
+      // After a compaction or a clear the snapshot's chunks are no longer written at all.
+      if (this.chunks !== live || index >= chunks.length || kept.has(index)) return
+      chunks[index] = Buffer.from(chunks[index])
+      kept.add(index)
+    }
+    this.chunkWatcher = watcher
+    const end = () => {
+      if (this.chunkWatcher === watcher) this.chunkWatcher = null
+    }
+    const ids = this.nextId
+    return new TableSnapshot(chunks, this.chunkOf.slice(0, ids), this.offsetOf.slice(0, ids), this.keySize.slice(0, ids), this.valueSize.slice(0, ids), end)
   }
 
   /** Every record id in bucket order. */
@@ -299,6 +310,38 @@ export class ByteHashTable {
     this.clear()
     this.buckets = new Int32Array(numBuckets)
     for (const [key, value] of records) this.insert(key, value)
+  }
+}
+
+/** A table's records frozen at one moment: see ByteHashTable.snapshot. */
+export class TableSnapshot {
+  constructor(
+    private readonly chunks: Buffer[],
+    private readonly chunkOf: Int32Array,
+    private readonly offsetOf: Int32Array,
+    private readonly keySize: Int32Array,
+    private readonly valueSize: Int32Array,
+    /** Stops the copy-on-write: the snapshot has been read. */
+    readonly release: () => void,
+  ) {}
+
+  keyOf(id: number): Buffer {
+    const start = this.offsetOf[id]
+    return Buffer.from(this.chunks[this.chunkOf[id]].subarray(start, start + this.keySize[id]))
+  }
+
+  valueOf(id: number): Buffer {
+    const start = this.offsetOf[id] + this.keySize[id]
+    return Buffer.from(this.chunks[this.chunkOf[id]].subarray(start, start + this.valueSize[id]))
+  }
+
+  /** Every live record, in id order; the snapshot ends when the walk does. */
+  *entries(): Generator<[Buffer, Buffer]> {
+    try {
+      for (let id = 1; id < this.keySize.length; id++) if (this.keySize[id] >= 0) yield [this.keyOf(id), this.valueOf(id)]
+    } finally {
+      this.release()
+    }
   }
 }
 

@@ -149,7 +149,11 @@ export class CacheDBM extends MemoryDBM {
     const younger = this.younger.slice()
     const oldest = this.oldest
     return (function* () {
-      for (let id = oldest; id !== 0; id = younger[id]) yield [table.keyOf(id), table.valueOf(id)]
+      try {
+        for (let id = oldest; id !== 0; id = younger[id]) yield [table.keyOf(id), table.valueOf(id)]
+      } finally {
+        table.release()
+      }
     })()
   }
 

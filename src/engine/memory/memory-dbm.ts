@@ -144,8 +144,9 @@ export abstract class MemoryDBM extends DBM {
 
   private async saveInSlices(hard: boolean): Promise<void> {
     const generation = ++this.saveGeneration
-    const records = this.snapshotEntries()
     const {writer, tempLock} = this.beginSave(this.count())
+    // Taken in the same turn as the count above, once nothing can fail before it is read.
+    const records = this.snapshotEntries()
     const overtaken = () => generation !== this.saveGeneration || !this.opened
     try {
       let deadline = performance.now() + SAVE_SLICE_MS

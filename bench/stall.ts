@@ -1,0 +1,112 @@
+// `npm run stall`: the longest pause of `kv serve` while it runs a long operation. A
+// server holds a large database; one client sends Get calls back to back and notes when
+// each answer arrives, while another asks for the long operation. The report gives the
+// longest gap between two answers during the operation, its duration, and the verdict
+// against the budget (50 ms): the server must keep answering while it saves or copies.
+// STALL_TINY_RECORDS (default 1000000) records in a TinyDBM file, synchronized;
+// STALL_HASH_MB (default 320) megabytes of records in a .tkh file, backed up (make_backup).
+import {spawn} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {RemoteDBM} from '../src/client/remote-dbm.js'
+import {openDBM} from '../src/engine/poly.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const KV = path.join(ROOT, 'bin', 'run.js')
+const BUDGET_MS = 50
+const TINY_RECORDS = Number(process.env.STALL_TINY_RECORDS ?? 1_000_000)
+const HASH_MB = Number(process.env.STALL_HASH_MB ?? 320)
+
+function startServer(file: string): Promise<{address: string; stop: () => Promise<number | null>}> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [KV, 'serve', '--address', '127.0.0.1:0', file], {stdio: ['ignore', 'pipe', 'pipe']})
+    let log = ''
+    const exited = new Promise<number | null>((done) => child.on('exit', done))
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString()
+      const match = /listening on (\S+)/.exec(log)
+      if (match) resolve({address: match[1], stop: () => (child.kill('SIGTERM'), exited)})
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.on('exit', (code) => reject(new Error(`the server exited with ${code}: ${log}`)))
+  })
+}
+
+/** Runs the operation while a client sends Gets; returns the longest gap between answers while it ran. */
+async function measure(file: string, operation: (client: RemoteDBM) => Promise<void>): Promise<{gapMs: number; tookMs: number; answers: number}> {
+  const server = await startServer(file)
+  const reader = await RemoteDBM.connect(server.address, {timeout: 60})
+  const admin = await RemoteDBM.connect(server.address, {timeout: 600})
+  try {
+    // Warm up the connection and the code paths first.
+    for (let i = 0; i < 2000; i++) await reader.get(`key${i}`)
+    let running = true
+    let last = performance.now()
+    let gap = 0
+    let answers = 0
+    const reading = (async () => {
+      while (running) {
+        await reader.get(`key${answers % 1000}`)
+        const now = performance.now()
+        gap = Math.max(gap, now - last)
+        last = now
+        answers++
+      }
+    })()
+    const started = performance.now()
+    last = started
+    await operation(admin)
+    const tookMs = performance.now() - started
+    running = false
+    await reading
+    return {gapMs: gap, tookMs, answers}
+  } finally {
+    reader.close()
+    admin.close()
+    await server.stop()
+  }
+}
+
+function report(name: string, result: {gapMs: number; tookMs: number; answers: number}): boolean {
+  const ok = result.gapMs <= BUDGET_MS
+  console.log(
+    `${name}: took ${result.tookMs.toFixed(0)} ms, ${result.answers} Gets answered meanwhile, longest gap ${result.gapMs.toFixed(1)} ms: ${ok ? 'ok' : 'TOO LONG'} (budget ${BUDGET_MS} ms)`,
+  )
+  return ok
+}
+
+async function main(): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-stall-'))
+  try {
+    let ok = true
+    const tiny = path.join(dir, 'casket.tkmt')
+    const dbm = openDBM(tiny, new Map(), {writable: true})
+    for (let i = 0; i < TINY_RECORDS; i++) dbm.set(`key${i}`, `value${i}`)
+    dbm.close()
+    const tinyResult = await measure(tiny, (client) => client.synchronize(false))
+    ok = report(`Synchronize of a TinyDBM of ${TINY_RECORDS} records`, tinyResult) && ok
+
+    const hash = path.join(dir, 'casket.tkh')
+    const big = openDBM(hash, new Map([['num_buckets', '2000000']]), {writable: true})
+    const value = Buffer.alloc(1000, 'v')
+    const count = Math.ceil((HASH_MB * 2 ** 20) / 1024)
+    for (let i = 0; i < count; i++) big.set(`key${i}`, value)
+    big.close()
+    const size = fs.statSync(hash).size
+    const hashResult = await measure(hash, (client) => client.synchronize(false, {make_backup: 'stall'}))
+    ok = report(`make_backup of a ${(size / 2 ** 20).toFixed(0)} MB HashDBM file`, hashResult) && ok
+    const backup = fs.statSync(`${hash}.backup.stall`).size
+    if (backup !== size) {
+      console.log(`the backup has ${backup} bytes, the file ${size}`)
+      ok = false
+    }
+    return ok ? 0 : 1
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+process.exit(await main())
