@@ -5,6 +5,7 @@
 // against the budget (50 ms): the server must keep answering while it saves or copies.
 // STALL_TINY_RECORDS (default 1000000) records in a TinyDBM file, synchronized;
 // STALL_HASH_MB (default 320) megabytes of records in a .tkh file, backed up (make_backup).
+// STALL_KV_BIN: the kv to measure (default: this build's).
 import {spawn} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
@@ -14,7 +15,8 @@ import {RemoteDBM} from '../src/client/remote-dbm.js'
 import {openDBM} from '../src/engine/poly.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const KV = path.join(ROOT, 'bin', 'run.js')
+// STALL_KV_BIN runs another build's bin/run.js instead, for a before-and-after comparison.
+const KV = process.env.STALL_KV_BIN ?? path.join(ROOT, 'bin', 'run.js')
 const BUDGET_MS = 50
 const TINY_RECORDS = Number(process.env.STALL_TINY_RECORDS ?? 1_000_000)
 const HASH_MB = Number(process.env.STALL_HASH_MB ?? 320)

@@ -128,6 +128,7 @@ export abstract class DBMIterator {
    */
   process(processor: RecordProcessor, writable: boolean): boolean {
     this.owner.checkUsable(writable)
+    if (!writable || !this.owner.isObserved) return this.processImpl(processor, writable)
     return this.owner.observed(processor, writable, (watched) => this.processImpl(watched, writable))
   }
 
@@ -285,6 +286,11 @@ export abstract class DBM {
   }
 
   private observers: WriteObserver[] = []
+
+  /** Whether any write observer is attached. */
+  get isObserved(): boolean {
+    return this.observers.length > 0
+  }
 
   /** Adds an observer of every change; returns the function that removes it. */
   addWriteObserver(observer: WriteObserver): () => void {
