@@ -54,15 +54,18 @@ export type Change = {op: 'set'; key: Buffer; value: Buffer} | {op: 'remove'; ke
 /**
  * Sees every change to a database exactly once, in order, from every path: single and
  * multi-record operations, compare-exchange, rekey, the queue, iterator writes, imports.
- * Update logs, expiration and metrics hang here.
+ * Update logs, expiration and metrics hang here. Records that a capacity-bounded class
+ * (CacheDBM) drops by itself are not changes and are not reported: a replica with the same
+ * capacity drops them too.
  */
 export interface WriteObserver {
   /**
    * Called before a change is applied, while the record is held: returns the change to
-   * apply (the same one, or a rewritten one: another value, or a removal), or null to veto
-   * it. A clear can only be vetoed.
+   * apply, the same one or a rewritten one (another value, or a removal; the key stays).
+   * To refuse the write, it throws: the operation then fails with that error and changes
+   * nothing, so that no operation goes half done.
    */
-  beforeWrite?(change: Change): Change | null
+  beforeWrite?(change: Change): Change
   /** Called once the change is applied; the buffers are the observer's to keep. */
   afterWrite?(change: Change): void
 }
@@ -325,8 +328,7 @@ export abstract class DBM {
   clear(): void {
     this.checkUsable(true)
     const observers = this.observers
-    let change: Change | null = {op: 'clear'}
-    for (const observer of observers) if (observer.beforeWrite && (change = observer.beforeWrite(change)) === null) return
+    for (const observer of observers) observer.beforeWrite?.({op: 'clear'})
     this.clearImpl()
     for (const observer of observers) observer.afterWrite?.({op: 'clear'})
   }
@@ -753,18 +755,21 @@ class ObservedProcessor implements RecordProcessor {
     // The key may be a view of storage the write is about to change: the change owns a copy.
     const own = Buffer.from(key)
     const proposed: Change = result === REMOVE ? {op: 'remove', key: own} : {op: 'set', key: own, value: resolveResult(old ?? EMPTY, result)}
-    let change: Change | null = proposed
+    let change: Change = proposed
+    let rewritable = false
     for (const observer of this.observers) {
       if (!observer.beforeWrite) continue
+      rewritable = true
       change = observer.beforeWrite(change)
-      if (change === null) return NOOP
+      if (change.op === 'clear' || !change.key.equals(key)) {
+        throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'a write observer may rewrite the value of a record write, not its key or its kind')
+      }
     }
-    if (change.op === 'clear') throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'a record write cannot become a clear')
     if (change.op === 'remove' && old === undefined) return NOOP
     this.change = change
     if (change.op === 'remove') return REMOVE
-    // An append the observers left alone stays an append, so classes keep appending in place.
-    return result instanceof AppendTail && change === proposed ? result : change.value
+    // An append nobody could have rewritten stays an append, so classes keep appending in place.
+    return result instanceof AppendTail && !rewritable ? result : change.value
   }
 
   /** Tells the observers of the change, once it is applied. */
@@ -778,11 +783,18 @@ class ObservedProcessor implements RecordProcessor {
 
 const EMPTY = Buffer.alloc(0)
 
+let copies = 0
+
+/** A name for a copy on its way to `dest`, its own even when two copies to `dest` overlap. */
+export function temporaryCopyPath(dest: string): string {
+  return `${dest}.tmp.copy.${process.pid}.${++copies}`
+}
+
 /** Copies a file, through a temporary name so that `dest` is never half-written. */
 export function copyFile(source: string, dest: string, hard: boolean): void {
-  const temp = `${dest}.tmp.copy`
+  const temp = temporaryCopyPath(dest)
   try {
-    fs.copyFileSync(source, temp)
+    fs.copyFileSync(source, temp, fs.constants.COPYFILE_EXCL)
     if (hard) {
       const fd = fs.openSync(temp, 'r+')
       try {
@@ -812,12 +824,12 @@ const COPY_SLICE = 4 << 20
  * change what is copied.
  */
 export async function copyFileInSlices(source: string, dest: string, hard: boolean): Promise<void> {
-  const temp = `${dest}.tmp.copy`
+  const temp = temporaryCopyPath(dest)
   let input = -1
   let output = -1
   try {
     input = fs.openSync(source, 'r')
-    output = fs.openSync(temp, 'w')
+    output = fs.openSync(temp, 'wx')
     const buffer = Buffer.allocUnsafe(COPY_SLICE)
     for (let position = 0; ;) {
       const read = fs.readSync(input, buffer, 0, buffer.length, position)

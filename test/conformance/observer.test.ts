@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {ANY_VALUE, NOOP, REMOVE, type Change, type DBM, type WriteObserver} from '../../src/engine/dbm.js'
 import {makeRandom as rng} from '../../src/perf/local.js'
-import {StatusError} from '../../src/engine/status.js'
-import {contentsOf, targets, withDBOf} from './support.js'
+import {Code, StatusError} from '../../src/engine/status.js'
+import {contentsOf, rejects, targets, withDBOf} from './support.js'
 
 /** Records every change it hears of, as [op, key, value] in latin1. */
 class Recorder implements WriteObserver {
@@ -32,6 +32,11 @@ function replay(changes: Recorder['changes']): Map<string, string> {
 }
 
 const sorted = (map: Map<string, string>): Map<string, string> => new Map([...map].sort())
+
+/** Runs an operation an observer refuses. */
+function refused(fn: () => unknown): void {
+  rejects(Code.INFEASIBLE_ERROR, fn)
+}
 
 /** Runs an operation that may fail with a status; other errors are bugs. */
 function attempt(fn: () => unknown): boolean {
@@ -147,32 +152,47 @@ for (const target of targets()) {
     )
 
     it(
-      'lets an observer rewrite and veto writes before they are applied',
+      'lets an observer rewrite writes before they are applied, and refuse them whole',
       withDB((dbm: DBM) => {
         const recorder = new Recorder()
         dbm.addWriteObserver({
           beforeWrite: (change) => {
-            if (change.op === 'clear') return null
+            if (change.op === 'clear') throw new StatusError(Code.INFEASIBLE_ERROR, 'no clearing')
             const key = change.key.toString('latin1')
-            if (key.startsWith('keep') && change.op === 'remove') return null
+            if (key.startsWith('keep') && change.op === 'remove') throw new StatusError(Code.INFEASIBLE_ERROR, 'kept')
             if (key.startsWith('upper') && change.op === 'set') return {...change, value: Buffer.from(change.value.toString('latin1').toUpperCase(), 'latin1')}
             if (key.startsWith('gone') && change.op === 'set') return {op: 'remove', key: change.key}
+            if (key === 'rekeyed') throw new StatusError(Code.INFEASIBLE_ERROR, 'not that name')
+            if (key === 'edit' && change.op === 'set') {
+              // A change edited where it stands counts like a rewritten one.
+              change.value.fill(0x21)
+              return change
+            }
+            if (key === 'moved' && change.op === 'set') return {...change, key: Buffer.from('elsewhere')}
             return change
           },
         })
         dbm.addWriteObserver(recorder)
         dbm.set('keep1', 'a')
-        dbm.remove('keep1')
+        refused(() => dbm.remove('keep1'))
         dbm.set('upper1', 'abc')
         dbm.append('upper1', 'def')
         dbm.set('plain', 'x')
         dbm.set('gone1', 'never stored')
-        dbm.clear()
+        dbm.set('edit', 'ab')
+        dbm.append('edit', 'cd')
+        refused(() => dbm.clear())
+        // A multi-step operation stops with the error at the step refused (here the first).
+        refused(() => dbm.rekey('plain', 'rekeyed'))
+        rejects(Code.INVALID_ARGUMENT_ERROR, () => dbm.set('moved', 'x'))
         assert.equal(dbm.get('keep1')?.toString(), 'a')
         assert.equal(dbm.get('upper1')?.toString(), 'ABCDEF')
         assert.equal(dbm.get('gone1'), undefined)
-        assert.equal(dbm.count(), 3)
-        assert.deepEqual(recorder.text(), ['set keep1=a', 'set upper1=ABC', 'set upper1=ABCDEF', 'set plain=x'])
+        assert.equal(dbm.get('edit')?.toString(), '!!!!')
+        assert.equal(dbm.get('plain')?.toString(), 'x')
+        assert.equal(dbm.get('moved'), undefined)
+        assert.equal(dbm.count(), 4)
+        assert.deepEqual(recorder.text(), ['set keep1=a', 'set upper1=ABC', 'set upper1=ABCDEF', 'set plain=x', 'set edit=!!', 'set edit=!!!!'])
       }),
     )
 

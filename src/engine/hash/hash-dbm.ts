@@ -4,6 +4,7 @@ import {
   DBM,
   copyFile,
   copyFileInSlices,
+  temporaryCopyPath,
   nextTurn,
   NOOP,
   REMOVE,
@@ -386,7 +387,12 @@ export class HashDBM extends DBM {
     try {
       // With hard, the records reach the device before the metadata that counts them.
       if (hard && this.unclean) file.sync(true)
-      if (this.unclean) this.writeMetadata(false)
+      if (this.unclean) {
+        // The free blocks too, so that a copy of the synchronized file (a backup, marked
+        // closed) lists exactly the space that is free in it.
+        this.saveFreeBlocks()
+        this.writeMetadata(false)
+      }
       file.sync(hard)
     } catch (error) {
       this.failure = fromSystemError(error, `cannot synchronize ${this.path}`)
@@ -777,7 +783,7 @@ export class HashDBM extends DBM {
   protected override async copyFileDataInSlicesImpl(dest: string, hard: boolean): Promise<void> {
     if (!this.writable) return copyFileInSlices(this.path, dest, hard)
     this.synchronize(hard)
-    const temp = `${dest}.tmp.copy`
+    const temp = temporaryCopyPath(dest)
     const snapshot = this.file!.startSnapshot(temp)
     try {
       while (!snapshot.step(COPY_SLICE_BYTES)) await nextTurn()

@@ -25,13 +25,13 @@ export class FileSnapshot {
 
   constructor(
     private readonly source: SnapshotSource,
-    /** Where the copy goes; made (or emptied) here. */
+    /** Where the copy goes; made here, and it must not exist. */
     readonly path: string,
     /** The size of the source at the moment the snapshot stands for. */
     readonly size: number,
   ) {
     try {
-      this.fd = fs.openSync(path, 'w')
+      this.fd = fs.openSync(path, 'wx')
     } catch (error) {
       throw fromSystemError(error, `cannot create ${path}`)
     }

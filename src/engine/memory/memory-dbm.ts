@@ -19,10 +19,10 @@ export abstract class MemoryDBM extends DBM {
   protected opened = false
   protected timestamp = Date.now() / 1000
   private lock: FileLock | undefined
-  /** Counts saves and closes: a sliced save that finds it changed was overtaken by a newer state. */
+  /** Counts saves: a sliced save that finds it changed was overtaken by a newer one. */
   private saveGeneration = 0
-  /** Settles when the sliced save under way ends; the next one waits for it. */
-  private currentSave: Promise<void> | undefined
+  /** How the newest save ended (or will): what an overtaken sliced save answers with. */
+  private latestSave: Promise<SaveOutcome> = Promise.resolve({hard: false})
 
   /** Stores a loaded record without any eviction or bookkeeping beyond the class's own. */
   protected abstract loadRecord(key: Buffer, value: Buffer): void
@@ -112,42 +112,43 @@ export abstract class MemoryDBM extends DBM {
     try {
       for (const [key, value] of this.entries()) writeRecord(writer, key, value)
       writer.close(hard)
+      this.endSave(tempLock)
     } catch (error) {
       this.abandonSave(writer, tempLock)
-      throw fromSystemError(error, `cannot write ${this.path}`)
+      const failure = fromSystemError(error, `cannot write ${this.path}`)
+      this.latestSave = Promise.resolve({error: failure, hard})
+      throw failure
     }
-    this.endSave(tempLock)
+    this.latestSave = Promise.resolve({hard})
   }
 
   /**
-   * The same save without stalling the event loop: the records are snapshot at once, then
-   * written in slices while the database takes other calls. A save or close that comes
-   * meanwhile holds a newer state, so this one then stops and leaves that state be.
+   * The same save without stalling the event loop: the records are snapshot at once (the
+   * save is of the moment of the call), then written in slices while the database takes
+   * other calls. A save that comes meanwhile (another one, or the close's) holds a newer
+   * state: this one then stops and answers as that one does, synchronized to the device
+   * if it was asked to be.
    */
   protected override async synchronizeInSlicesImpl(hard: boolean): Promise<void> {
     if (!this.writable || this.path === '') return
-    while (this.currentSave) await this.currentSave
-    if (!this.opened) return
-    // The snapshot is taken before the first await: the save is of the moment of the call.
-    const run = this.saveInSlices(hard)
-    const settled: Promise<void> = run.then(
-      () => this.saveEnded(settled),
-      () => this.saveEnded(settled),
-    )
-    this.currentSave = settled
-    await run
+    const outcome = this.saveInSlices(hard)
+    this.latestSave = outcome
+    const {error} = await outcome
+    if (error !== undefined) throw error
   }
 
-  private saveEnded(save: Promise<void>): void {
-    if (this.currentSave === save) this.currentSave = undefined
-  }
-
-  private async saveInSlices(hard: boolean): Promise<void> {
+  private async saveInSlices(hard: boolean): Promise<SaveOutcome> {
     const generation = ++this.saveGeneration
-    const {writer, tempLock} = this.beginSave(this.count())
+    let started: {writer: FlatWriter; tempLock: FileLock}
+    try {
+      started = this.beginSave(this.count())
+    } catch (error) {
+      return {error, hard}
+    }
+    const {writer, tempLock} = started
     // Taken in the same turn as the count above, once nothing can fail before it is read.
     const records = this.snapshotEntries()
-    const overtaken = () => generation !== this.saveGeneration || !this.opened
+    const overtaken = () => generation !== this.saveGeneration
     try {
       let deadline = performance.now() + SAVE_SLICE_MS
       let written = 0
@@ -160,17 +161,37 @@ export abstract class MemoryDBM extends DBM {
         }
       }
       if (!overtaken()) await writer.closeAsync(hard)
+      if (!overtaken()) {
+        this.endSave(tempLock)
+        return {hard}
+      }
     } catch (error) {
-      this.abandonSave(writer, tempLock)
-      throw fromSystemError(error, `cannot write ${this.path}`)
+      if (!overtaken()) {
+        this.abandonSave(writer, tempLock)
+        return {error: fromSystemError(error, `cannot write ${this.path}`), hard}
+      }
     }
-    if (overtaken()) {
-      // What a later save or the close wrote is newer than this snapshot: leave it.
-      writer.abandon()
-      tempLock.release()
-      return
+    // The temporary file's name belongs to the newer save now: only let go of this one's.
+    writer.abandon()
+    tempLock.release()
+    return this.outcomeOfNewer(hard)
+  }
+
+  /** What an overtaken save answers: the newer save's outcome, made hard if this one was to be. */
+  private async outcomeOfNewer(hard: boolean): Promise<SaveOutcome> {
+    const newer = await this.latestSave
+    if (newer.error !== undefined || !hard || newer.hard) return newer
+    try {
+      const handle = await fs.promises.open(this.path, 'r')
+      try {
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+    } catch (error) {
+      return {error: fromSystemError(error, `cannot synchronize ${this.path}`), hard}
     }
-    this.endSave(tempLock)
+    return {hard: true}
   }
 
   /** Starts writing a save to the temporary file: metadata first. */
@@ -264,6 +285,12 @@ export abstract class MemoryDBM extends DBM {
       ['num_records', String(this.count())],
     ]
   }
+}
+
+/** How a save ended: its error if it failed, and whether it reached the device. */
+interface SaveOutcome {
+  error?: unknown
+  hard: boolean
 }
 
 function writeRecord(writer: FlatWriter, key: Buffer | string, value: Buffer | string): void {
