@@ -40,6 +40,6 @@ a file explicitly.`
     if (!flags.truncate && path !== '' && fs.existsSync(first)) {
       throw new StatusError(Code.DUPLICATION_ERROR, `${first} exists (use --truncate to empty it)`)
     }
-    await withDbm(openTarget(args.file, flags, true, true), flags.sync_hard, () => undefined)
+    await withDbm(openTarget(args.file, flags, true, {truncate: true}), flags.sync_hard, () => undefined)
   }
 }

@@ -5,10 +5,14 @@ import {exportRecords} from '../../src/cli/transfer.js'
 
 export default class Export extends KvCommand {
   static override description = 'Write every record to a flat record file (or TSV).'
-  static override examples = ['<%= config.bin %> dbm export casket.tkmt casket.flat', '<%= config.bin %> dbm export --tsv --escape casket.tkmb casket.tsv']
+  static override examples = [
+    '<%= config.bin %> dbm export casket.tkmt casket.flat',
+    '<%= config.bin %> dbm export --tsv --escape casket.tkmb casket.tsv',
+    '<%= config.bin %> dbm export --tsv casket.tkh - | head',
+  ]
   static override args = {
     dbm_file: Args.string({description: 'database file or configuration string', required: true}),
-    rec_file: Args.string({description: 'the record file to write', required: true}),
+    rec_file: Args.string({description: 'the record file to write; - for standard output', required: true}),
   }
   static override flags = {
     ...commonDbmFlags,

@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {argBytes, sxFlag} from '../../src/cli/args.js'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
 import {Code, StatusError} from '../../src/engine/status.js'
@@ -13,12 +14,14 @@ export default class Get extends KvCommand {
   }
   static override flags = {
     ...commonDbmFlags,
+    ...sxFlag,
     multi: Flags.boolean({description: 'take several keys and print key<TAB>value lines'}),
   }
 
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Get)
-    const keys = flags.multi ? (argv as string[]).slice(1) : [args.key]
+    if (!flags.multi) this.refuseExtraArgs(argv, 2, 'with --multi, get takes several keys')
+    const keys = (argv as string[]).slice(1).map((word) => argBytes(word, flags.sx, 'key'))
     const found = await withDbm(openTarget(args.file, flags, false), false, (dbm) => dbm.getMulti(keys))
     if (flags.multi) {
       for (const [key, value] of found) await this.write(Buffer.concat([key, Buffer.from('\t'), value, Buffer.from('\n')]))

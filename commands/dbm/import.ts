@@ -5,10 +5,14 @@ import {importRecords} from '../../src/cli/transfer.js'
 
 export default class Import extends KvCommand {
   static override description = 'Store every record of a flat record file (or TSV) in a database.'
-  static override examples = ['<%= config.bin %> dbm import casket.tkmt casket.flat', '<%= config.bin %> dbm import --tsv --escape casket.tkmb casket.tsv']
+  static override examples = [
+    '<%= config.bin %> dbm import casket.tkmt casket.flat',
+    '<%= config.bin %> dbm import --tsv --escape casket.tkmb casket.tsv',
+    'printf "a\\t1\\n" | <%= config.bin %> dbm import --tsv casket.tkh -',
+  ]
   static override args = {
     dbm_file: Args.string({description: 'database file or configuration string', required: true}),
-    rec_file: Args.string({description: 'the record file to read', required: true}),
+    rec_file: Args.string({description: 'the record file to read; - for standard input', required: true}),
   }
   static override flags = {
     ...commonDbmFlags,
@@ -19,6 +23,6 @@ export default class Import extends KvCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Import)
-    await withDbm(openTarget(args.dbm_file, flags, true), flags.sync_hard, (dbm) => importRecords(dbm, args.rec_file, flags))
+    await withDbm(openTarget(args.dbm_file, flags, true, {create: true}), flags.sync_hard, (dbm) => importRecords(dbm, args.rec_file, flags))
   }
 }

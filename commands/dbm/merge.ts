@@ -24,7 +24,7 @@ export default class Merge extends KvCommand {
     if (flags.reducer !== undefined && flags.reducer !== 'none') {
       throw new UsageError('--reducer applies to skip databases, which are not available yet')
     }
-    await withDbm(openTarget(dest, flags, true), flags.sync_hard, async (target) => {
+    await withDbm(openTarget(dest, flags, true, {create: true}), flags.sync_hard, async (target) => {
       for (const source of sources) {
         const progress = new Progress(`merging ${source}`)
         await withDbm(openTarget(source, {dbm: 'auto'}, false), false, (src) =>

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {KvCommand, UsageError} from '../../src/cli/base-command.js'
+import {argBytes, pairsOf, parseInteger, sxFlag} from '../../src/cli/args.js'
+import {KvCommand} from '../../src/cli/base-command.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
 
 export default class Set extends KvCommand {
@@ -9,7 +10,10 @@ export default class Set extends KvCommand {
     '<%= config.bin %> dbm set --no_overwrite casket.tkmt apple green',
     '<%= config.bin %> dbm set --append , casket.tkmt fruits cherry',
     '<%= config.bin %> dbm set --incr 0 casket.tkmt counter 5',
+    '<%= config.bin %> dbm set --multi casket.tkmt k1 v1 k2 v2',
+    '<%= config.bin %> dbm set --sx casket.tkmt 00ff 0a0d',
   ]
+  static override strict = false
   static override args = {
     file: Args.string({description: 'database file or configuration string', required: true}),
     key: Args.string({description: 'the key', required: true}),
@@ -17,34 +21,31 @@ export default class Set extends KvCommand {
   }
   static override flags = {
     ...commonDbmFlags,
+    ...sxFlag,
     no_overwrite: Flags.boolean({description: 'fail if the key exists'}),
     append: Flags.string({description: 'append the value after this delimiter to an existing value'}),
     incr: Flags.string({description: 'treat the value as an integer to add; the argument is the initial value'}),
-    multi: Flags.boolean({description: 'use the multi-record operation'}),
+    multi: Flags.boolean({description: 'take key value pairs and store them with the multi-record operation'}),
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Set)
+    const {args, argv, flags} = await this.parse(Set)
+    const words = (argv as string[]).slice(1)
+    if (!flags.multi) this.refuseExtraArgs(words, 2, 'with --multi, set takes key value pairs; quote a value with spaces')
+    const pairs = flags.multi ? pairsOf(words, flags.sx) : [[argBytes(args.key, flags.sx, 'key'), argBytes(args.value, flags.sx, 'value')] as [Buffer, Buffer]]
     let increment: bigint | undefined
     let initial = 0n
     if (flags.incr !== undefined) {
       increment = parseInteger(args.value, 'the value')
       initial = parseInteger(flags.incr, '--incr')
     }
-    const result = await withDbm(openTarget(args.file, {dbm: flags.dbm, params: flags.params}, true), flags.sync_hard, (dbm) => {
-      if (increment !== undefined) return dbm.increment(args.key, increment, initial)
-      if (flags.append !== undefined) dbm.append(args.key, args.value, flags.append)
-      else if (flags.multi) dbm.setMulti([[args.key, args.value]], !flags.no_overwrite)
-      else dbm.set(args.key, args.value, !flags.no_overwrite)
+    const result = await withDbm(openTarget(args.file, {dbm: flags.dbm, params: flags.params}, true, {create: true}), flags.sync_hard, (dbm) => {
+      if (increment !== undefined) return dbm.increment(pairs[0][0], increment, initial)
+      if (flags.append !== undefined) dbm.appendMulti(pairs, flags.append)
+      else if (flags.multi) dbm.setMulti(pairs, !flags.no_overwrite)
+      else dbm.set(pairs[0][0], pairs[0][1], !flags.no_overwrite)
       return undefined
     })
     if (result !== undefined) await this.write(`${result}\n`)
   }
-}
-
-function parseInteger(text: string, what: string): bigint {
-  if (!/^\s*[-+]?\d+\s*$/.test(text)) throw new UsageError(`${what} is not an integer: "${text}"`)
-  const value = BigInt(text.trim())
-  if (value < -(2n ** 63n) || value >= 2n ** 63n) throw new UsageError(`${what} is out of the 64-bit range: "${text}"`)
-  return value
 }

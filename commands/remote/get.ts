@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {argBytes, sxFlag} from '../../src/cli/args.js'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {tsvField} from '../../src/cli/escape.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
@@ -15,20 +16,22 @@ export default class Get extends KvCommand {
   static override args = {key: Args.string({description: 'the key', required: true})}
   static override flags = {
     ...remoteFlags,
+    ...sxFlag,
     multi: Flags.boolean({description: 'take several keys and print key<TAB>value lines'}),
     escape: Flags.boolean({description: 'escape the output C-style'}),
   }
 
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Get)
-    const keys = flags.multi ? (argv as string[]) : [args.key]
+    if (!flags.multi) this.refuseExtraArgs(argv, 1, 'with --multi, get takes several keys')
+    const keys = (argv as string[]).map((word) => argBytes(word, flags.sx, 'key'))
     if (flags.multi) {
       const found = await withRemote(flags, (db) => db.getMulti(keys))
       for (const [key, value] of found) await this.writeBinary(`${tsvField(key, flags.escape)}\t${tsvField(value, flags.escape)}\n`)
       if (found.length < new Set(keys).size) throw new StatusError(Code.NOT_FOUND_ERROR, 'some keys were not found')
       return
     }
-    const value = await withRemote(flags, (db) => db.get(args.key))
+    const value = await withRemote(flags, (db) => db.get(keys[0]))
     if (value === undefined) throw new StatusError(Code.NOT_FOUND_ERROR, `no such key: ${args.key}`)
     if (flags.escape) await this.writeBinary(`${tsvField(value, true)}\n`)
     else await this.write(Buffer.concat([value, Buffer.from('\n')]))

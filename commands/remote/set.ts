@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {KvCommand, UsageError} from '../../src/cli/base-command.js'
+import {argBytes, pairsOf, parseInteger, sxFlag} from '../../src/cli/args.js'
+import {KvCommand} from '../../src/cli/base-command.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 
 export default class Set extends KvCommand {
@@ -18,6 +19,7 @@ export default class Set extends KvCommand {
   }
   static override flags = {
     ...remoteFlags,
+    ...sxFlag,
     no_overwrite: Flags.boolean({description: 'fail if the key exists'}),
     append: Flags.string({description: 'append the value after this delimiter'}),
     incr: Flags.string({description: 'add the value to an 8-byte integer starting at this, and print the result'}),
@@ -27,26 +29,20 @@ export default class Set extends KvCommand {
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Set)
     const words = argv as string[]
-    if (flags.multi && words.length % 2 !== 0) throw new UsageError('--multi takes key value pairs')
-    const pairs: [string, string][] = flags.multi ? [] : [[args.key, args.value]]
-    if (flags.multi) for (let i = 0; i < words.length; i += 2) pairs.push([words[i], words[i + 1]])
+    if (!flags.multi) this.refuseExtraArgs(words, 2, 'with --multi, set takes key value pairs; quote a value with spaces')
+    const pairs = flags.multi ? pairsOf(words, flags.sx) : [[argBytes(args.key, flags.sx, 'key'), argBytes(args.value, flags.sx, 'value')] as [Buffer, Buffer]]
     const printed = await withRemote(flags, async (db) => {
-      if (flags.incr !== undefined) return String(await db.increment(args.key, parseInteger(args.value), parseInteger(flags.incr)))
+      if (flags.incr !== undefined) return String(await db.increment(pairs[0][0], parseInteger(args.value, 'the value'), parseInteger(flags.incr, '--incr')))
       if (flags.append !== undefined) {
         if (flags.multi) await db.appendMulti(pairs, flags.append)
-        else await db.append(args.key, args.value, flags.append)
+        else await db.append(pairs[0][0], pairs[0][1], flags.append)
       } else if (flags.multi) {
         await db.setMulti(pairs, !flags.no_overwrite)
       } else {
-        await db.set(args.key, args.value, !flags.no_overwrite)
+        await db.set(pairs[0][0], pairs[0][1], !flags.no_overwrite)
       }
       return undefined
     })
     if (printed !== undefined) await this.write(`${printed}\n`)
   }
-}
-
-function parseInteger(text: string): bigint {
-  if (!/^[-+]?\d+$/.test(text.trim())) throw new UsageError(`not an integer: "${text}"`)
-  return BigInt(text.trim())
 }

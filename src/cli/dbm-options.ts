@@ -6,6 +6,7 @@ import type {DBM} from '../engine/dbm.js'
 import {availableClasses, classesTaking, selectClass} from '../engine/classes.js'
 import {parseConfig, parseParams, type Params} from '../engine/params.js'
 import {openDBM} from '../engine/poly.js'
+import {detectShards} from '../engine/shard.js'
 import {Code, StatusError} from '../engine/status.js'
 
 /** The classes this build opens, as --dbm takes them. */
@@ -92,10 +93,45 @@ function configTarget(file: string, flags: DbmFlagValues): {path: string; params
   return {path, params}
 }
 
-/** Opens the database a command names. */
-export function openTarget(file: string, flags: DbmFlagValues, writable: boolean, truncate = false): DBM {
+export interface OpenTargetOptions {
+  /** Start empty. */
+  truncate?: boolean
+  /** Make the database when it does not exist; otherwise a missing one is NOT_FOUND_ERROR. */
+  create?: boolean
+}
+
+/** Databases a command made: if the command fails, they go again (see withDbm). */
+const madeByCommand = new WeakMap<DBM, string>()
+
+/**
+ * Opens the database a command names. Only commands that make databases (create, set,
+ * import, merge) make one that is not there; the others answer NOT_FOUND_ERROR and leave
+ * nothing behind.
+ */
+export function openTarget(file: string, flags: DbmFlagValues, writable: boolean, options: OpenTargetOptions = {}): DBM {
   const {path, params} = dbmTarget(file, flags)
-  return openDBM(path, params, {writable, truncate})
+  // A path no class answers to is the first thing wrong with it, whether it exists or not.
+  selectClass(path, params.get('dbm'))
+  const existed = databaseExists(path)
+  if (!existed && !(writable && (options.create || options.truncate))) throw new StatusError(Code.NOT_FOUND_ERROR, `no such database: ${path}`)
+  const dbm = openDBM(path, params, {writable, truncate: options.truncate})
+  if (!existed) madeByCommand.set(dbm, path)
+  return dbm
+}
+
+/** A database file, or the shard files of one, at the path. */
+function databaseExists(path: string): boolean {
+  return fs.existsSync(path) || detectShards(path) > 0
+}
+
+/** Removes a database a failed command made: its file, or its shard files. */
+function removeDatabase(path: string): void {
+  fs.rmSync(path, {force: true})
+  const dir = nodePath.dirname(path)
+  const prefix = `${nodePath.basename(path)}-`
+  for (const name of fs.readdirSync(dir)) {
+    if (name.startsWith(prefix) && /^\d{5}-of-\d{5}$/.test(name.slice(prefix.length))) fs.rmSync(nodePath.join(dir, name), {force: true})
+  }
 }
 
 /** Runs work on an open database and closes it, also when the work fails. */
@@ -109,6 +145,9 @@ export async function withDbm<T>(dbm: DBM, hard: boolean | undefined, work: (dbm
     } catch {
       // the first failure is the one worth reporting
     }
+    // A command that failed leaves nothing it made behind.
+    const made = madeByCommand.get(dbm)
+    if (made !== undefined) removeDatabase(made)
     throw error
   }
   if (hard && dbm.isWritable()) dbm.synchronize(true)

@@ -1,10 +1,13 @@
 import * as fs from 'node:fs'
 import * as readline from 'node:readline'
 import {NOOP, type DBM} from '../engine/dbm.js'
-import {FlatWriter, readFlatPairs} from '../engine/io/flat.js'
+import {FlatWriter, readFlatPairs, retryBusy} from '../engine/io/flat.js'
 import {fromSystemError} from '../engine/status.js'
 import {fromTsvField, tsvField} from './escape.js'
 import {Progress} from './progress.js'
+
+/** The record file name that means standard input (import) or standard output (export). */
+export const STDIO = '-'
 
 export interface TransferOptions {
   tsv?: boolean
@@ -29,11 +32,14 @@ export function exportRecords(dbm: DBM, path: string, options: TransferOptions =
       },
       false,
     )
+  const toStdout = path === STDIO
   if (options.tsv) {
-    const fd = openForWrite(path)
+    const fd = toStdout ? 1 : openForWrite(path)
     let chunk = ''
     const flush = (): void => {
-      fs.writeSync(fd, chunk, null, 'latin1')
+      const bytes = Buffer.from(chunk, 'latin1')
+      let done = 0
+      while (done < bytes.length) done += retryBusy(() => fs.writeSync(fd, bytes, done, bytes.length - done))
       chunk = ''
     }
     try {
@@ -43,10 +49,10 @@ export function exportRecords(dbm: DBM, path: string, options: TransferOptions =
       })
       flush()
     } finally {
-      fs.closeSync(fd)
+      if (!toStdout) fs.closeSync(fd)
     }
   } else {
-    const writer = new FlatWriter(path)
+    const writer = toStdout ? new FlatWriter('standard output', 1) : new FlatWriter(path)
     const empty = Buffer.alloc(0)
     try {
       visit((key, value) => {
@@ -74,21 +80,32 @@ function openForWrite(path: string): number {
 export async function importRecords(dbm: DBM, path: string, options: TransferOptions = {}): Promise<number> {
   const progress = new Progress('importing')
   let count = 0
+  const fromStdin = path === STDIO
   if (!options.tsv) {
-    readFlatPairs(path, (key, value) => {
-      dbm.set(key, value)
-      count++
-      progress.tick()
-    })
+    readFlatPairs(
+      fromStdin ? 'standard input' : path,
+      (key, value) => {
+        dbm.set(key, value)
+        count++
+        progress.tick()
+      },
+      undefined,
+      fromStdin ? 0 : undefined,
+    )
   } else {
-    const lines = readline.createInterface({input: fs.createReadStream(path, {encoding: 'latin1'}), crlfDelay: Number.POSITIVE_INFINITY})
-    for await (const line of lines) {
-      const tab = line.indexOf('\t')
-      const key = tab < 0 ? line : line.slice(0, tab)
-      const value = tab < 0 ? '' : line.slice(tab + 1)
-      dbm.set(fromTsvField(key, !!options.escape), fromTsvField(value, !!options.escape))
-      count++
-      progress.tick()
+    const input = fromStdin ? process.stdin.setEncoding('latin1') : fs.createReadStream(path, {encoding: 'latin1'})
+    const lines = readline.createInterface({input, crlfDelay: Number.POSITIVE_INFINITY})
+    try {
+      for await (const line of lines) {
+        const tab = line.indexOf('\t')
+        const key = tab < 0 ? line : line.slice(0, tab)
+        const value = tab < 0 ? '' : line.slice(tab + 1)
+        dbm.set(fromTsvField(key, !!options.escape), fromTsvField(value, !!options.escape))
+        count++
+        progress.tick()
+      }
+    } catch (error) {
+      throw fromSystemError(error, `cannot read ${fromStdin ? 'standard input' : path}`)
     }
   }
   progress.done()

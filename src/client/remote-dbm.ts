@@ -1,3 +1,4 @@
+import * as net from 'node:net'
 import * as grpc from '@grpc/grpc-js'
 import {ANY_VALUE, toBuffer, type Bytes, type Expected, type Record} from '../engine/dbm.js'
 import {Code, StatusError} from '../engine/status.js'
@@ -69,10 +70,11 @@ export class RemoteDBM {
     // No limit is Infinity: a finite deadline past 2^31 ms from now overflows Node's timers, which then fire at once.
     const deadline = connectTimeout >= 0 ? Date.now() + connectTimeout * 1000 : Infinity
     try {
-      await new Promise<void>((resolve, reject) => client.waitForReady(deadline, (error) => (error ? reject(error) : resolve())))
+      await waitUntilReady(client, deadline)
     } catch (error) {
       client.close()
-      throw new StatusError(Code.NETWORK_ERROR, `cannot connect to ${address}: ${(error as Error).message}`)
+      const reason = error instanceof FailedConnection ? await whyNoConnection(target) : (error as Error).message
+      throw new StatusError(Code.NETWORK_ERROR, `cannot connect to ${address}: ${reason}`)
     }
     return new RemoteDBM(client, timeout)
   }
@@ -273,5 +275,63 @@ export class RemoteDBM {
 
   close(): void {
     this.client.close()
+  }
+}
+
+/** The channel tried to connect and failed: refused, unreachable, or a failed handshake. */
+class FailedConnection extends Error {}
+
+/**
+ * Waits until the channel is ready. A failed attempt ends the wait at once (a server that
+ * is not there is known in milliseconds, as with the reference tools); the deadline bounds
+ * only a server that accepts and then says nothing.
+ */
+function waitUntilReady(client: grpc.Client, deadline: number): Promise<void> {
+  const channel = client.getChannel()
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const state = channel.getConnectivityState(true)
+      if (state === grpc.connectivityState.READY) return resolve()
+      if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) return reject(new FailedConnection())
+      channel.watchConnectivityState(state, deadline, (error?: Error) => (error ? reject(new Error('no answer before the deadline')) : check()))
+    }
+    check()
+  })
+}
+
+/** Tries a plain connection to tell why the channel failed: the system's reason, or a failed handshake. */
+function whyNoConnection(target: string): Promise<string> {
+  let options: net.NetConnectOpts
+  if (target.startsWith('unix:')) {
+    options = {path: target.slice(5)}
+  } else {
+    const colon = target.lastIndexOf(':')
+    const host = target.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
+    options = {host: host === '' ? '127.0.0.1' : host, port: Number(target.slice(colon + 1))}
+  }
+  return new Promise((resolve) => {
+    const socket = net.connect(options)
+    const timer = setTimeout(() => finish('no answer to a plain connection either'), 2000)
+    const finish = (reason: string) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(reason)
+    }
+    socket.once('connect', () => finish('the connection opened but the handshake failed (TLS on one side only, or not a gRPC server?)'))
+    socket.once('error', (error: NodeJS.ErrnoException) => finish(describeSocketError(error)))
+  })
+}
+
+function describeSocketError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is the server running?)'
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'unknown host'
+    case 'ENOENT':
+      return 'no such socket file'
+    default:
+      return error.message
   }
 }

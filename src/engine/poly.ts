@@ -37,19 +37,29 @@ export function openDBM(path: string, params: Params = new Map(), options: OpenD
   rest.delete('num_shards')
   const cls = selectClass(path, dbmName)
   const writable = options.writable ?? true
+  const shards = shardCount(path, shardText)
   let dbm: DBM
-  if (shardText !== undefined) {
-    let count = parseMetricInt(shardText, 'num_shards')
-    if (count < 0) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `num_shards: must not be negative: "${shardText}"`)
-    if (count === 0) count = (path === '' ? 0 : detectShards(path)) || 1
-    const shards: DBM[] = []
-    for (let i = 0; i < count; i++) shards.push(makeOne(cls, rest))
-    dbm = new ShardDBM(shards)
+  if (shards > 0) {
+    const parts: DBM[] = []
+    for (let i = 0; i < shards; i++) parts.push(makeOne(cls, rest))
+    dbm = new ShardDBM(parts)
   } else {
     dbm = makeOne(cls, rest)
   }
   dbm.open(path, writable, {truncate: options.truncate})
   return dbm
+}
+
+/**
+ * How many shards a database has: `num_shards` (0: as many as the files on disk, at least
+ * one); without it, the shard files found at the path, so that a sharded database opens by
+ * its plain name. 0 means not sharded.
+ */
+function shardCount(path: string, shardText: string | undefined): number {
+  if (shardText === undefined) return path !== '' && !fs.existsSync(path) ? detectShards(path) : 0
+  const count = parseMetricInt(shardText, 'num_shards')
+  if (count < 0) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `num_shards: must not be negative: "${shardText}"`)
+  return count > 0 ? count : (path === '' ? 0 : detectShards(path)) || 1
 }
 
 /** Opens from a configuration string `path#name=value,...`. */

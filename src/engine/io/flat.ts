@@ -18,9 +18,17 @@ export class FlatWriter {
   private used = 0
   private written = 0
 
-  constructor(readonly path: string) {
+  /** Whether the descriptor is a stream the writer was given (standard output): written in order, never closed. */
+  private readonly stream: boolean
+
+  /** Writes to a new file at `path`, or, given a descriptor, to that stream (`path` then only names it). */
+  constructor(
+    readonly path: string,
+    descriptor?: number,
+  ) {
+    this.stream = descriptor !== undefined
     try {
-      this.fd = fs.openSync(path, 'w')
+      this.fd = descriptor ?? fs.openSync(path, 'w')
     } catch (error) {
       throw fromSystemError(error, `cannot create ${path}`)
     }
@@ -66,7 +74,7 @@ export class FlatWriter {
 
   private flush(): void {
     let done = 0
-    while (done < this.used) done += fs.writeSync(this.fd, this.buffer, done, this.used - done, this.written + done)
+    while (done < this.used) done += retryBusy(() => fs.writeSync(this.fd, this.buffer, done, this.used - done, this.stream ? null : this.written + done))
     this.written += this.used
     this.used = 0
   }
@@ -91,13 +99,13 @@ export class FlatWriter {
     if (this.fd < 0) return
     const fd = this.fd
     this.fd = -1
-    fs.closeSync(fd)
+    if (!this.stream) fs.closeSync(fd)
   }
 
   close(hard = false): void {
     try {
       this.flush()
-      if (hard) fs.fsyncSync(this.fd)
+      if (hard && !this.stream) fs.fsyncSync(this.fd)
     } finally {
       this.release()
     }
@@ -112,10 +120,16 @@ export class FlatReader {
   private end = 0
   private fileOffset = 0
   private eof = false
+  private readonly stream: boolean
 
-  constructor(readonly path: string) {
+  /** Reads the file at `path`, or, given a descriptor, that stream (standard input). */
+  constructor(
+    readonly path: string,
+    descriptor?: number,
+  ) {
+    this.stream = descriptor !== undefined
     try {
-      this.fd = fs.openSync(path, 'r')
+      this.fd = descriptor ?? fs.openSync(path, 'r')
     } catch (error) {
       throw fromSystemError(error, `cannot open ${path}`)
     }
@@ -136,7 +150,7 @@ export class FlatReader {
       this.buffer = bigger
     }
     while (this.end < want && !this.eof) {
-      const n = fs.readSync(this.fd, this.buffer, this.end, this.buffer.length - this.end, this.fileOffset)
+      const n = retryBusy(() => fs.readSync(this.fd, this.buffer, this.end, this.buffer.length - this.end, this.stream ? null : this.fileOffset))
       if (n === 0) this.eof = true
       this.fileOffset += n
       this.end += n
@@ -172,7 +186,24 @@ export class FlatReader {
   }
 
   close(): void {
-    fs.closeSync(this.fd)
+    if (!this.stream) fs.closeSync(this.fd)
+  }
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Runs a read or write on a descriptor that may be in non-blocking mode (a pipe shared with
+ * another process): "try again" waits a millisecond and tries again.
+ */
+export function retryBusy(io: () => number): number {
+  for (;;) {
+    try {
+      return io()
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
+      Atomics.wait(pause, 0, 0, 1)
+    }
   }
 }
 
@@ -197,8 +228,13 @@ export function parseMetadata(data: Buffer): Map<string, string> {
  * Reads key-value pairs from a flat record file, skipping metadata. A key without a value
  * is BROKEN_DATA.
  */
-export function readFlatPairs(path: string, onRecord: (key: Buffer, value: Buffer) => void, onMetadata?: (meta: Map<string, string>) => void): void {
-  const reader = new FlatReader(path)
+export function readFlatPairs(
+  path: string,
+  onRecord: (key: Buffer, value: Buffer) => void,
+  onMetadata?: (meta: Map<string, string>) => void,
+  descriptor?: number,
+): void {
+  const reader = new FlatReader(path, descriptor)
   try {
     let key: Buffer | undefined
     for (;;) {
