@@ -19,6 +19,19 @@ export function kv(args: string[], input?: string): RunResult {
   return {status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr}
 }
 
+/** The command that runs kv, for shell lines in tests. */
+export const KV_COMMAND = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)}`
+
+/** Runs a bash line with pipefail, `kv` standing for the kv executable. */
+export function shell(line: string, timeoutMs = 60_000): RunResult {
+  const result = spawnSync('bash', ['-c', `set -o pipefail; kv() { ${KV_COMMAND} "$@"; }; ${line}`], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: {...process.env, NO_COLOR: '1'},
+  })
+  return {status: result.error ? -1 : (result.status ?? -1), stdout: result.stdout ?? '', stderr: result.stderr ?? ''}
+}
+
 /** Runs any program; status -1 when it could not start. */
 export function run(program: string, args: string[]): RunResult {
   const result = spawnSync(program, args, {encoding: 'utf8'})
