@@ -5,7 +5,7 @@ import {commonDbmFlags, dbmTarget, openTarget, tuningFlags, withDbm} from '../..
 import {shardPath} from '../../src/engine/shard.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 
-export default class Create extends KvCommand {
+export default class DbmCreate extends KvCommand {
   static override description = `Create a database file (the class comes from the extension or --dbm).
 
 File hash databases (.tkh) take --buckets, --in_place or --append, --record_crc,
@@ -33,7 +33,7 @@ a file explicitly.`
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Create)
+    const {args, flags} = await this.parse(DbmCreate)
     const {path, params} = dbmTarget(args.file, flags)
     const shards = Number(params.get('num_shards') ?? 0)
     const first = shards > 0 ? shardPath(path, 0, shards) : path

@@ -3,7 +3,7 @@ import {KvCommand} from '../../src/cli/base-command.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
 import {exportRecords} from '../../src/cli/transfer.js'
 
-export default class Export extends KvCommand {
+export default class DbmExport extends KvCommand {
   static override description = 'Write every record to a flat record file (or TSV).'
   static override examples = [
     '<%= config.bin %> dbm export casket.tkmt casket.flat',
@@ -22,7 +22,7 @@ export default class Export extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Export)
+    const {args, flags} = await this.parse(DbmExport)
     await withDbm(openTarget(args.dbm_file, flags, false), false, (dbm) => exportRecords(dbm, args.rec_file, flags))
   }
 }

@@ -4,7 +4,7 @@ import {KvCommand} from '../../src/cli/base-command.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 
-export default class Get extends KvCommand {
+export default class DbmGet extends KvCommand {
   static override description = 'Print the value of a record.'
   static override examples = ['<%= config.bin %> dbm get casket.tkmt apple', '<%= config.bin %> dbm get --multi casket.tkmb a b c']
   static override strict = false
@@ -19,7 +19,7 @@ export default class Get extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {args, argv, flags} = await this.parse(Get)
+    const {args, argv, flags} = await this.parse(DbmGet)
     if (!flags.multi) this.refuseExtraArgs(argv, 2, 'with --multi, get takes several keys')
     const keys = (argv as string[]).slice(1).map((word) => argBytes(word, flags.sx, 'key'))
     const found = await withDbm(openTarget(args.file, flags, false), false, (dbm) => dbm.getMulti(keys))

@@ -3,7 +3,7 @@ import {KvCommand} from '../../src/cli/base-command.js'
 import {commonDbmFlags, openTarget, tuningFlags, withDbm} from '../../src/cli/dbm-options.js'
 import {importRecords} from '../../src/cli/transfer.js'
 
-export default class Import extends KvCommand {
+export default class DbmImport extends KvCommand {
   static override description = 'Store every record of a flat record file (or TSV) in a database.'
   static override examples = [
     '<%= config.bin %> dbm import casket.tkmt casket.flat',
@@ -22,7 +22,7 @@ export default class Import extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Import)
+    const {args, flags} = await this.parse(DbmImport)
     await withDbm(openTarget(args.dbm_file, flags, true, {create: true}), flags.sync_hard, (dbm) => importRecords(dbm, args.rec_file, flags))
   }
 }

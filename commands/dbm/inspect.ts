@@ -5,7 +5,7 @@ import {printAttributes} from '../../src/cli/table.js'
 import {validateDBM} from '../../src/engine/validate.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 
-export default class Inspect extends KvCommand {
+export default class DbmInspect extends KvCommand {
   static override description = 'Print the attributes of a database, or one of them.'
   static override examples = [
     '<%= config.bin %> dbm inspect casket.tkmt',
@@ -23,7 +23,7 @@ export default class Inspect extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Inspect)
+    const {args, flags} = await this.parse(DbmInspect)
     const attributes = await withDbm(openTarget(args.file, flags, false), false, (dbm) => {
       if (flags.validate) validateDBM(dbm)
       return [

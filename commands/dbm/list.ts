@@ -4,7 +4,7 @@ import {listFlags, startListing, type ListMove} from '../../src/cli/list-moves.j
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
 import {tsvField} from '../../src/cli/escape.js'
 
-export default class List extends KvCommand {
+export default class DbmList extends KvCommand {
   static override description = 'Print records as key<TAB>value lines, from the first or from a jump.'
   static override examples = [
     '<%= config.bin %> dbm list casket.tkmt',
@@ -18,7 +18,7 @@ export default class List extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(List)
+    const {args, flags} = await this.parse(DbmList)
     const lines = await withDbm(openTarget(args.file, flags, false), false, (dbm) => {
       const iter = dbm.makeIterator()
       startListing(iter, flags.move as ListMove, flags.jump_key)

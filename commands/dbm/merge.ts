@@ -4,7 +4,7 @@ import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
 import {Progress} from '../../src/cli/progress.js'
 import {NOOP} from '../../src/engine/dbm.js'
 
-export default class Merge extends KvCommand {
+export default class DbmMerge extends KvCommand {
   static override description = 'Copy every record of source databases into a destination database.'
   static override examples = ['<%= config.bin %> dbm merge all.tkmb part-1.tkmb part-2.tkmb', '<%= config.bin %> dbm merge --no_overwrite all.tkmt new.tkmt']
   static override strict = false
@@ -19,7 +19,7 @@ export default class Merge extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {argv, flags} = await this.parse(Merge)
+    const {argv, flags} = await this.parse(DbmMerge)
     const [dest, ...sources] = argv as string[]
     if (flags.reducer !== undefined && flags.reducer !== 'none') {
       throw new UsageError('--reducer applies to skip databases, which are not available yet')

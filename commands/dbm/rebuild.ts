@@ -3,7 +3,7 @@ import {KvCommand} from '../../src/cli/base-command.js'
 import {commonDbmFlags, openTarget, tuningFlags, tuningParams, withDbm} from '../../src/cli/dbm-options.js'
 import {parseParams} from '../../src/engine/params.js'
 
-export default class Rebuild extends KvCommand {
+export default class DbmRebuild extends KvCommand {
   static override description = 'Rebuild a database to reclaim space and re-tune it.'
   static override examples = [
     '<%= config.bin %> dbm rebuild casket.tkmt',
@@ -21,7 +21,7 @@ export default class Rebuild extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Rebuild)
+    const {args, flags} = await this.parse(DbmRebuild)
     const params: {[name: string]: string} = {}
     if (flags.rebuild_params) for (const [name, value] of parseParams(flags.rebuild_params)) params[name] = value
     for (const [name, value] of tuningParams(flags)) params[name] = value

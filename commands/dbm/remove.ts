@@ -3,7 +3,7 @@ import {argBytes, sxFlag} from '../../src/cli/args.js'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
 
-export default class Remove extends KvCommand {
+export default class DbmRemove extends KvCommand {
   static override description = 'Remove a record (with --multi, several).'
   static override examples = ['<%= config.bin %> dbm remove casket.tkmt apple', '<%= config.bin %> dbm remove --multi casket.tkmt a b c']
   static override strict = false
@@ -18,7 +18,7 @@ export default class Remove extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {args, argv, flags} = await this.parse(Remove)
+    const {args, argv, flags} = await this.parse(DbmRemove)
     const words = (argv as string[]).slice(1)
     if (!flags.multi) this.refuseExtraArgs(words, 1, 'with --multi, remove takes several keys')
     const keys = words.map((word) => argBytes(word, flags.sx, 'key'))

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {restoreDatabase, restoreDatabaseInPlace} from '../../src/engine/poly.js'
 
-export default class Restore extends KvCommand {
+export default class DbmRestore extends KvCommand {
   static override description = `Recover the records of a damaged database file.
 
 Reads every record that proves sound (checksum, CRC, padding) by scanning the file, so it
@@ -28,7 +28,7 @@ that size; 0 means the state of the last synchronize.`
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Restore)
+    const {args, flags} = await this.parse(DbmRestore)
     const cls = flags.class ?? flags.dbm
     const options = {dbm: cls === 'auto' ? undefined : cls, endOffset: flags.end_offset}
     if (args.new !== undefined) {

@@ -3,7 +3,7 @@ import {argBytes, pairsOf, parseInteger, sxFlag} from '../../src/cli/args.js'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
 
-export default class Set extends KvCommand {
+export default class DbmSet extends KvCommand {
   static override description = 'Store a record; or append to it, or add to its integer value.'
   static override examples = [
     '<%= config.bin %> dbm set casket.tkmt apple red',
@@ -29,7 +29,7 @@ export default class Set extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {args, argv, flags} = await this.parse(Set)
+    const {args, argv, flags} = await this.parse(DbmSet)
     const words = (argv as string[]).slice(1)
     if (!flags.multi) this.refuseExtraArgs(words, 2, 'with --multi, set takes key value pairs; quote a value with spaces')
     const pairs = flags.multi ? pairsOf(words, flags.sx) : [[argBytes(args.key, flags.sx, 'key'), argBytes(args.value, flags.sx, 'value')] as [Buffer, Buffer]]

@@ -5,7 +5,7 @@ import {tsvField} from '../../src/cli/escape.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 
-export default class Get extends KvCommand {
+export default class RemoteGet extends KvCommand {
   static override description = 'Print the value of a record on the server.'
   static override examples = [
     '<%= config.bin %> remote get apple',
@@ -22,7 +22,7 @@ export default class Get extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {args, argv, flags} = await this.parse(Get)
+    const {args, argv, flags} = await this.parse(RemoteGet)
     if (!flags.multi) this.refuseExtraArgs(argv, 1, 'with --multi, get takes several keys')
     const keys = (argv as string[]).map((word) => argBytes(word, flags.sx, 'key'))
     if (flags.multi) {

@@ -4,7 +4,7 @@ import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 import {printAttributes} from '../../src/cli/table.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 
-export default class Inspect extends KvCommand {
+export default class RemoteInspect extends KvCommand {
   static override description = `Print the attributes of a database on the server, or of the server itself with --index -1.
 
 The server's attributes: version, process_id, num_dbms, dbm_N_path, dbm_N_count,
@@ -20,7 +20,7 @@ num_active_calls, current_time and running_time.`
   static override flags = {...remoteFlags, json: Flags.boolean({description: 'print one JSON object'})}
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Inspect)
+    const {args, flags} = await this.parse(RemoteInspect)
     const pairs = await withRemote(flags, (db) => (flags.index < 0 ? db.inspectServer() : db.inspect()))
     if (args.attr !== undefined) {
       const found = pairs.find(([name]) => name === args.attr)

@@ -3,7 +3,7 @@ import {listFlags, startListing, type ListMove} from '../../src/cli/list-moves.j
 import {tsvField} from '../../src/cli/escape.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 
-export default class List extends KvCommand {
+export default class RemoteList extends KvCommand {
   static override description = 'Print records of a database on the server as key<TAB>value lines, from the first or from a jump.'
   static override examples = [
     '<%= config.bin %> remote list',
@@ -16,7 +16,7 @@ export default class List extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(List)
+    const {flags} = await this.parse(RemoteList)
     await withRemote(flags, async (db) => {
       const iter = db.makeIterator()
       try {

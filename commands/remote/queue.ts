@@ -5,7 +5,7 @@ import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 import {ANY_VALUE} from '../../src/engine/dbm.js'
 
-export default class Queue extends KvCommand {
+export default class RemoteQueue extends KvCommand {
   static override description = `Use a database on the server as a queue: push the values given, or pop one.
 
 With values, each is stored under a key made from the current time (PushLast). Without,
@@ -30,7 +30,7 @@ Use an ordered database (.tkmb, .tkt, .tks) for first-in first-out order.
   }
 
   async run(): Promise<void> {
-    const {argv, flags} = await this.parse(Queue)
+    const {argv, flags} = await this.parse(RemoteQueue)
     const values = argv as string[]
     const retry = Number(flags.retry)
     if (!Number.isFinite(retry)) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `--retry: not a number: "${flags.retry}"`)

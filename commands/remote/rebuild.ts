@@ -2,7 +2,7 @@ import {KvCommand} from '../../src/cli/base-command.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 import {parseParams} from '../../src/engine/params.js'
 
-export default class Rebuild extends KvCommand {
+export default class RemoteRebuild extends KvCommand {
   static override description = `Rebuild a database on the server, with tuning parameters if given.
 
 The server keeps answering other calls while a file hash database rebuilds.`
@@ -15,7 +15,7 @@ The server keeps answering other calls while a file hash database rebuilds.`
   static override flags = {...remoteFlags}
 
   async run(): Promise<void> {
-    const {argv, flags} = await this.parse(Rebuild)
+    const {argv, flags} = await this.parse(RemoteRebuild)
     const params = Object.fromEntries(parseParams((argv as string[]).join(',')))
     await withRemote(flags, (db) => db.rebuild(params))
   }

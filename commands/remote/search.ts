@@ -4,7 +4,7 @@ import {tsvField} from '../../src/cli/escape.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 import {SEARCH_MODES} from '../../src/engine/search.js'
 
-export default class Search extends KvCommand {
+export default class RemoteSearch extends KvCommand {
   static override description = `Find records on the server whose keys match a pattern, and print them.
 
 Modes: contain, begin, end, regex, edit, editbin, containcase, containword,
@@ -26,7 +26,7 @@ mode; tkrzw_server answers nothing for the upper and lower modes with a limit of
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Search)
+    const {args, flags} = await this.parse(RemoteSearch)
     await withRemote(flags, async (db) => {
       const keys = await db.search(flags.mode, args.pattern, Math.max(0, flags.items))
       if (flags.keys) {

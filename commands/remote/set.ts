@@ -3,7 +3,7 @@ import {argBytes, pairsOf, parseInteger, sxFlag} from '../../src/cli/args.js'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 
-export default class Set extends KvCommand {
+export default class RemoteSet extends KvCommand {
   static override description = 'Store a record on the server, append to it, or add to a counter.'
   static override examples = [
     '<%= config.bin %> remote set apple red',
@@ -27,7 +27,7 @@ export default class Set extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {args, argv, flags} = await this.parse(Set)
+    const {args, argv, flags} = await this.parse(RemoteSet)
     const words = argv as string[]
     if (!flags.multi) this.refuseExtraArgs(words, 2, 'with --multi, set takes key value pairs; quote a value with spaces')
     const pairs = flags.multi ? pairsOf(words, flags.sx) : [[argBytes(args.key, flags.sx, 'key'), argBytes(args.value, flags.sx, 'value')] as [Buffer, Buffer]]

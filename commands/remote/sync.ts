@@ -3,7 +3,7 @@ import {KvCommand} from '../../src/cli/base-command.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 import {parseParams} from '../../src/engine/params.js'
 
-export default class Sync extends KvCommand {
+export default class RemoteSync extends KvCommand {
   static override description = `Write a database on the server to its file; make_backup=SUFFIX copies it instead.
 
 The backup goes to PATH.backup.SUFFIX beside the database file (an empty suffix means the
@@ -17,7 +17,7 @@ UTC time, YYYYMMDDhhmmss). --hard waits until the device has the data.`
   static override flags = {...remoteFlags, hard: Flags.boolean({description: 'synchronize to the device, not only the file system'})}
 
   async run(): Promise<void> {
-    const {argv, flags} = await this.parse(Sync)
+    const {argv, flags} = await this.parse(RemoteSync)
     const params = Object.fromEntries(parseParams((argv as string[]).join(',')))
     await withRemote(flags, (db) => db.synchronize(flags.hard, params))
   }

@@ -2,7 +2,7 @@ import {KvCommand} from '../../../src/cli/base-command.js'
 import {dbmPerfFlags, openPerfTarget} from '../../../src/cli/dbm-options.js'
 import {runRebuildUnderLoad} from '../../../src/perf/rebuild.js'
 
-export default class PerfRebuild extends KvCommand {
+export default class DbmPerfRebuild extends KvCommand {
   static override description = `Measure a rebuild under load: fill a database, then rebuild it while another task keeps reading and writing.
 
 Reports how long the rebuild took, how many operations the other task completed meanwhile,
@@ -16,7 +16,7 @@ command fail.`
   static override flags = {...dbmPerfFlags}
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(PerfRebuild)
+    const {flags} = await this.parse(DbmPerfRebuild)
     const {dbm, cleanup} = openPerfTarget(flags)
     let result
     try {

@@ -5,7 +5,7 @@ import {runSequence, type PhaseResult} from '../../../src/perf/local.js'
 
 const PHASE_LABELS: {[name: string]: string} = {set: 'Setting', get: 'Getting', iterate: 'Iterating', remove: 'Removing'}
 
-export default class PerfSequence extends KvCommand {
+export default class DbmPerfSequence extends KvCommand {
   static override description = 'Measure set, get, iterate and remove throughput of the local engine, one phase after another.'
   static override examples = [
     '<%= config.bin %> dbm perf sequence --dbm tiny --iter 1000000',
@@ -23,7 +23,7 @@ export default class PerfSequence extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(PerfSequence)
+    const {flags} = await this.parse(DbmPerfSequence)
     const only = (['set', 'get', 'iterate', 'remove'] as const).filter(
       (phase) => ({set: flags.set_only, get: flags.get_only, iterate: flags.iter_only, remove: flags.remove_only})[phase],
     )

@@ -4,7 +4,7 @@ import {dbmPerfFlags, openPerfTarget} from '../../../src/cli/dbm-options.js'
 import {runWicked} from '../../../src/perf/local.js'
 import {Code, StatusError} from '../../../src/engine/status.js'
 
-export default class PerfWicked extends KvCommand {
+export default class DbmPerfWicked extends KvCommand {
   static override description = 'Run random mixed operations (with iterators, clear and rebuild) and check every result against a model.'
   static override examples = [
     '<%= config.bin %> dbm perf wicked --dbm baby --iter 100000',
@@ -17,7 +17,7 @@ export default class PerfWicked extends KvCommand {
   }
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(PerfWicked)
+    const {flags} = await this.parse(DbmPerfWicked)
     const {dbm, cleanup} = openPerfTarget(flags)
     let outcome
     try {
