@@ -50,7 +50,7 @@ process; a second signal ends it at once.`
     databases: Args.string({description: 'database configurations (path#name=value,...)'}),
   }
   static override flags = {
-    address: Flags.string({description: 'where to listen: host:port, [v6]:port or unix:/path', default: '127.0.0.1:1978'}),
+    address: Flags.string({description: 'where to listen: host:port, [v6]:port or unix:/path', default: '127.0.0.1:1978', env: 'KV_ADDRESS'}),
     auth: Flags.string({description: 'mutual TLS: ssl:key=FILE,cert=FILE,root=FILE'}),
     threads: Flags.integer({description: 'accepted for compatibility; kv serves from one event loop', default: 1, min: 1}),
     async: Flags.boolean({description: 'accepted for compatibility; every call is served asynchronously'}),

@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {parseMetricInt} from '../engine/params.js'
 import {UsageError} from './base-command.js'
 
 /** `--sx`: keys and values on the command line are hexadecimal, since a shell cannot pass every byte. */
@@ -28,4 +29,38 @@ export function pairsOf(words: string[], hex: boolean | undefined): [Buffer, Buf
   const pairs: [Buffer, Buffer][] = []
   for (let i = 0; i < words.length; i += 2) pairs.push([argBytes(words[i], hex, 'key'), argBytes(words[i + 1], hex, 'value')])
   return pairs
+}
+
+/**
+ * A flag holding an integer with an optional unit suffix (k, ki, m, mi, g, ...), as the
+ * configuration strings take them. Kept as the text it was given, once checked: a bad value
+ * is a usage error naming the flag.
+ */
+export function metricIntFlag(options: {description: string; min?: number}) {
+  return Flags.custom<string>({
+    description: options.description,
+    parse: async (input) => {
+      let value: number
+      try {
+        value = parseMetricInt(input)
+      } catch {
+        throw new UsageError(`not an integer: "${input}" (an integer, with k, m, g, ki, mi, gi ... suffixes)`)
+      }
+      if (options.min !== undefined && value < options.min) throw new UsageError(`must be at least ${options.min}: "${input}"`)
+      return input
+    },
+  })()
+}
+
+/** A flag holding a number of seconds, fractions allowed; negative ones when `negative` says what they mean. */
+export function secondsFlag(options: {description: string; default: number}) {
+  return Flags.custom<number>({
+    description: options.description,
+    default: options.default,
+    parse: async (input) => {
+      const value = Number(input)
+      if (input.trim() === '' || !Number.isFinite(value)) throw new UsageError(`not a number of seconds: "${input}"`)
+      return value
+    },
+  })()
 }

@@ -3,6 +3,7 @@ import * as os from 'node:os'
 import * as nodePath from 'node:path'
 import {Flags} from '@oclif/core'
 import type {DBM} from '../engine/dbm.js'
+import {metricIntFlag} from './args.js'
 import {availableClasses, classesTaking, selectClass} from '../engine/classes.js'
 import {parseConfig, parseParams, type Params} from '../engine/params.js'
 import {openDBM} from '../engine/poly.js'
@@ -35,14 +36,17 @@ export const commonDbmFlags = {
 
 /** Tuning flags for creating and rebuilding. */
 export const tuningFlags = {
-  buckets: Flags.string({description: `number of hash buckets (${takes('num_buckets')}): num_buckets`}),
+  buckets: metricIntFlag({description: `number of hash buckets (${takes('num_buckets')}): num_buckets`}),
   comparator: Flags.string({description: `key comparator (${takes('key_comparator')}): lex, lexcase, dec, hex, real, float, signed`}),
   in_place: Flags.boolean({description: 'hash: update records in place (the default)', exclusive: ['append']}),
   append: Flags.boolean({description: 'hash: append every update at the end of the file', exclusive: ['in_place']}),
-  record_crc: Flags.string({description: 'hash: CRC width of each record: -1 (default), 0, 8, 16, 32'}),
-  record_comp: Flags.string({description: 'hash: record compression: default, none, zlib, zstd, lz4'}),
-  offset_width: Flags.string({description: 'hash: bytes of a record offset (3 to 6; the file can grow to 2^(8*width+align_pow))'}),
-  align_pow: Flags.string({description: 'hash: records start at multiples of 2^align_pow bytes'}),
+  record_crc: Flags.string({description: 'hash: CRC width of each record (-1: the default)', options: ['-1', '0', '8', '16', '32']}),
+  record_comp: Flags.string({description: 'hash: record compression', options: ['default', 'none', 'zlib', 'zstd', 'lz4', 'lzma']}),
+  offset_width: Flags.string({
+    description: 'hash: bytes of a record offset (the file can grow to 2^(8*width+align_pow))',
+    options: ['3', '4', '5', '6'],
+  }),
+  align_pow: metricIntFlag({description: 'hash: records start at multiples of 2^align_pow bytes (0 to 16)', min: 0}),
 }
 
 export interface DbmFlagValues {

@@ -1,27 +1,27 @@
 import * as os from 'node:os'
 import {Flags} from '@oclif/core'
+import {secondsFlag} from './args.js'
 import type {RemoteTarget} from '../perf/remote.js'
 import {RemoteDBM} from '../client/remote-dbm.js'
 
 /** Flags every `kv remote` command takes, named as in tkrzw_dbm_remote_util. */
 export const remoteFlags = {
-  address: Flags.string({description: 'server address: host:port, [v6]:port or unix:/path', default: '127.0.0.1:1978'}),
-  timeout: Flags.string({description: 'seconds each call may take (negative: no limit)', default: '-1'}),
+  address: Flags.string({description: 'server address: host:port, [v6]:port or unix:/path', default: '127.0.0.1:1978', env: 'KV_ADDRESS'}),
+  timeout: secondsFlag({description: 'seconds each call may take (negative: no limit)', default: -1}),
   auth: Flags.string({description: 'mutual TLS: ssl:key=FILE,cert=FILE,root=FILE'}),
   index: Flags.integer({description: 'index of the database on the server', default: 0}),
 }
 
 export interface RemoteFlagValues {
   address: string
-  timeout: string
+  timeout: number
   auth?: string
   index: number
 }
 
 /** Connects as the flags say, runs the work and closes the connection, also on failure. */
 export async function withRemote<T>(flags: RemoteFlagValues, work: (db: RemoteDBM) => Promise<T>): Promise<T> {
-  const timeout = Number(flags.timeout)
-  if (!Number.isFinite(timeout)) throw new Error(`--timeout: not a number: "${flags.timeout}"`)
+  const timeout = flags.timeout
   // Connecting never waits forever: an unreachable server is an error after a while.
   const db = await RemoteDBM.connect(flags.address, {timeout: timeout < 0 ? undefined : timeout, auth: flags.auth, connectTimeout: timeout < 0 ? 10 : timeout})
   db.setDBMIndex(flags.index)
@@ -34,8 +34,7 @@ export async function withRemote<T>(flags: RemoteFlagValues, work: (db: RemoteDB
 
 /** Where a benchmark connects, from the remote flags. */
 export function remoteTarget(flags: RemoteFlagValues): RemoteTarget {
-  const timeout = Number(flags.timeout)
-  if (!Number.isFinite(timeout)) throw new Error(`--timeout: not a number: "${flags.timeout}"`)
+  const timeout = flags.timeout
   return {
     address: flags.address,
     connect: {timeout: timeout < 0 ? undefined : timeout, connectTimeout: timeout < 0 ? 10 : timeout, auth: flags.auth},
