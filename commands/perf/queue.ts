@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {secondsFlag} from '../../src/cli/args.js'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {Progress} from '../../src/cli/progress.js'
 import {perfFlags, remoteTarget} from '../../src/cli/remote-options.js'
@@ -17,13 +18,12 @@ It clears the database it runs on.`
   static override flags = {
     ...perfFlags,
     notify: Flags.boolean({description: 'wake waiting consumers when pushing'}),
-    retry: Flags.string({description: 'seconds a consumer waits for a value', default: '10'}),
+    retry: secondsFlag({description: 'seconds a consumer waits for a value', default: 10}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(PerfQueue)
-    const retry = Number(flags.retry)
-    if (!Number.isFinite(retry) || retry < 0) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `--retry: not a number of seconds: "${flags.retry}"`)
+    const retry = Math.max(0, flags.retry)
     const progress = new Progress('Queue', flags.iter * flags.threads * 2)
     const result = await runRemoteQueue(remoteTarget(flags), {
       iterations: flags.iter,

@@ -1,4 +1,6 @@
 import {Flags} from '@oclif/core'
+import {secondsFlag} from '../../src/cli/args.js'
+import {withSpinner} from '../../src/cli/progress.js'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {tsvField} from '../../src/cli/escape.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
@@ -22,7 +24,7 @@ Use an ordered database (.tkmb, .tkt, .tks) for first-in first-out order.
   static override strict = false
   static override flags = {
     ...remoteFlags,
-    retry: Flags.string({description: 'seconds to wait for a record when popping', default: '0'}),
+    retry: secondsFlag({description: 'seconds to wait for a record when popping', default: 0}),
     notify: Flags.boolean({description: 'wake the callers waiting for records'}),
     key: Flags.boolean({description: 'also print the key, as the time it encodes'}),
     compex: Flags.string({description: 'keep the queue in this one record, as lines'}),
@@ -32,15 +34,14 @@ Use an ordered database (.tkmb, .tkt, .tks) for first-in first-out order.
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(RemoteQueue)
     const values = argv as string[]
-    const retry = Number(flags.retry)
-    if (!Number.isFinite(retry)) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `--retry: not a number: "${flags.retry}"`)
+    const retry = flags.retry
     const out = await withRemote(flags, async (db) => {
       if (flags.compex !== undefined) return compexQueue(db, flags.compex, values, retry, flags.notify)
       if (values.length > 0) {
         for (const value of values) await db.pushLast(value, -1, flags.notify)
         return []
       }
-      const record = await db.popFirst(retry)
+      const record = retry > 0 ? await withSpinner('waiting for a record', () => db.popFirst(retry)) : await db.popFirst(retry)
       if (!record) throw new StatusError(Code.NOT_FOUND_ERROR, 'the queue is empty')
       return [record]
     })

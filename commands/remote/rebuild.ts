@@ -1,4 +1,5 @@
 import {KvCommand} from '../../src/cli/base-command.js'
+import {withSpinner} from '../../src/cli/progress.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 import {parseParams} from '../../src/engine/params.js'
 
@@ -17,6 +18,6 @@ The server keeps answering other calls while a file hash database rebuilds.`
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(RemoteRebuild)
     const params = Object.fromEntries(parseParams((argv as string[]).join(',')))
-    await withRemote(flags, (db) => db.rebuild(params))
+    await withRemote(flags, (db) => withSpinner('rebuilding on the server', () => db.rebuild(params)))
   }
 }

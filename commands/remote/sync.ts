@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
+import {withSpinner} from '../../src/cli/progress.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 import {parseParams} from '../../src/engine/params.js'
 
@@ -19,6 +20,7 @@ UTC time, YYYYMMDDhhmmss). --hard waits until the device has the data.`
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(RemoteSync)
     const params = Object.fromEntries(parseParams((argv as string[]).join(',')))
-    await withRemote(flags, (db) => db.synchronize(flags.hard, params))
+    const what = params.make_backup !== undefined ? 'copying a backup on the server' : 'synchronizing on the server'
+    await withRemote(flags, (db) => withSpinner(what, () => db.synchronize(flags.hard, params)))
   }
 }

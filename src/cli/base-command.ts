@@ -1,4 +1,5 @@
-import {Command, Errors} from '@oclif/core'
+import {Command, Errors, Flags} from '@oclif/core'
+import {paintError, turnColorOff} from './color.js'
 import {StatusError} from '../engine/status.js'
 
 /** Exit status 1: an operation failed. */
@@ -11,8 +12,18 @@ export const EXIT_USAGE = 2
  * status (1 for a failed operation, 2 for bad usage), never a stack trace.
  */
 export abstract class KvCommand extends Command {
+  static override baseFlags = {
+    color: Flags.boolean({
+      description: 'color on a terminal (the default); --no-color, or NO_COLOR in the environment, turns it off',
+      allowNo: true,
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
   public override async init(): Promise<void> {
     endQuietlyOnClosedPipe()
+    // Known before parsing, so that even a usage error comes out plain.
+    if (this.argv.includes('--no-color')) turnColorOff()
     await super.init()
   }
 
@@ -22,7 +33,7 @@ export abstract class KvCommand extends Command {
     if ((error as NodeJS.ErrnoException).code === 'EPIPE') process.exit(0)
     const usage = error instanceof UsageError || isUsageError(error)
     if (!usage && !(error instanceof StatusError) && process.env.KV_DEBUG) process.stderr.write(`${error.stack}\n`)
-    process.stderr.write(`kv: ${oneLine(error.message)}\n`)
+    process.stderr.write(`kv: ${paintError(oneLine(error.message))}\n`)
     process.exitCode = usage ? EXIT_USAGE : EXIT_FAILURE
   }
 

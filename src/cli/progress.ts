@@ -1,3 +1,5 @@
+import ora from 'ora'
+import {colorOn} from './color.js'
 /**
  * A progress line on stderr for long runs, drawn only on a terminal and at most ten
  * times a second, so pipes and logs stay clean.
@@ -5,6 +7,7 @@
 export class Progress {
   private count = 0
   private lastDraw = 0
+  private readonly started = performance.now()
   private readonly active: boolean
 
   constructor(
@@ -32,10 +35,30 @@ export class Progress {
       const filled = Math.round(ratio * width)
       line += ` / ${this.total.toLocaleString('en-US')} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(ratio * 100).toFixed(0)}%`
     }
+    const seconds = (performance.now() - this.started) / 1000
+    if (seconds > 0) line += ` ${Math.round(this.count / seconds).toLocaleString('en-US')}/s`
     this.stream.write(`\r\x1b[K${line}`)
   }
 
   done(): void {
     if (this.active && this.lastDraw > 0) this.stream.write('\r\x1b[K')
+  }
+}
+
+/**
+ * Runs work whose length nobody knows (a rebuild on a server, a wait for a queue) under a
+ * spinner on stderr, shown only on a terminal; in pipes, logs and CI nothing is drawn.
+ */
+export async function withSpinner<T>(text: string, work: () => Promise<T>, stream: NodeJS.WriteStream = process.stderr): Promise<T> {
+  const enabled = stream.isTTY === true && !process.env.CI
+  if (!enabled) return work()
+  const spinner = ora({text, stream, color: colorOn(stream) ? 'cyan' : false, discardStdin: false}).start()
+  try {
+    const result = await work()
+    spinner.stop()
+    return result
+  } catch (error) {
+    spinner.stop()
+    throw error
   }
 }

@@ -1,5 +1,6 @@
 import type {Latency} from '../perf/remote.js'
 import type {ScenarioResult} from '../perf/remote-scenarios.js'
+import {paintVerdict} from './color.js'
 
 /** Latency percentiles as `kv perf` prints them. */
 export function latencyText({p50, p99, p999, max}: Latency): string {
@@ -12,7 +13,7 @@ export function scenarioText(result: ScenarioResult, setting: string): string {
     `Doing: ${setting}`,
     `Done: elapsed_time=${result.elapsed.toFixed(6)} num_operations=${result.operations} qps=${Math.round(result.qps)} ${latencyText(result.latency)}`,
   ]
-  if (result.errors.length > 0) lines.push(...result.errors.map((error) => `Inconsistent: ${error}`))
-  else lines.push('Consistent: yes')
+  if (result.errors.length > 0) lines.push(...result.errors.map((error) => paintVerdict(`Inconsistent: ${error}`, false)))
+  else lines.push(paintVerdict('Consistent: yes', true))
   return `${lines.join('\n')}\n`
 }
