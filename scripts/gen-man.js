@@ -15,16 +15,49 @@ const esc = (text) =>
     .replace(/^\./gm, '\\&.')
     .replace(/-/g, '\\-')
 
+// What every page says of exit statuses and the environment.
+const EXIT_STATUS = [
+  '.SH EXIT STATUS',
+  '.TP',
+  '.B 0',
+  'Success; also when the reader of the output went away (kv ... | head).',
+  '.TP',
+  '.B 1',
+  'An operation failed; the message names its status, e.g. NOT_FOUND_ERROR.',
+  '.TP',
+  '.B 2',
+  'The command line was wrong: an unknown command or flag, a missing or extra argument, a flag value of the wrong type.',
+]
+
+function environment(id) {
+  const lines = ['.SH ENVIRONMENT', '.TP', '.B NO_COLOR', 'When set and not empty, nothing is colored (as with \\-\\-no\\-color).']
+  if (/^(remote|perf|serve)/.test(id))
+    lines.push('.TP', '.B KV_ADDRESS', 'The default of \\-\\-address: where kv serve listens and kv remote and kv perf connect.')
+  lines.push('.TP', '.B CI', 'When set, no progress lines or spinners are drawn, even on a terminal.')
+  lines.push('.TP', '.B KV_DEBUG', 'When set, unexpected errors also print their stack trace.')
+  return lines
+}
+
+/** A flag as the synopsis shows it: [--name VALUE], [--[no-]name] or [--name]. */
+function synopsisFlag(f) {
+  if (f.type === 'option') return `[\\-\\-${esc(f.name)} ${esc(f.name.toUpperCase())}]`
+  return f.allowNo ? `[\\-\\-[no\\-]${esc(f.name)}]` : `[\\-\\-${esc(f.name)}]`
+}
+
 function page(id, cmd) {
   const name = `kv ${id.replace(/:/g, ' ')}`
   const args = Object.values(cmd.args ?? {})
-  const synopsis = [name, '[flags]', ...args.map((a) => (a.required ? a.name.toUpperCase() : `[${a.name.toUpperCase()}]`))].join(' ')
+  const visible = Object.values(cmd.flags ?? {})
+    .filter((f) => !f.hidden)
+    .sort((a, b) => a.name.localeCompare(b.name))
+  const rest = cmd.strict === false ? ' ...' : ''
+  const synopsis = `.B ${esc(name)}\n${visible.map(synopsisFlag).join(' ')} ${args.map((a) => (a.required ? esc(a.name.toUpperCase()) : `[${esc(a.name.toUpperCase())}]`)).join(' ')}${rest}`
   const lines = [
     `.TH "${name.toUpperCase().replace(/ /g, '-')}" 1 "" "kv ${pkg.version}" "kv manual"`,
     '.SH NAME',
     `${esc(name)} \\- ${esc(cmd.summary ?? cmd.description?.split('\n')[0] ?? '')}`,
     '.SH SYNOPSIS',
-    `.B ${esc(synopsis)}`,
+    synopsis,
     '.SH DESCRIPTION',
     esc(cmd.description ?? ''),
   ]
@@ -48,15 +81,46 @@ function page(id, cmd) {
     lines.push('.SH EXAMPLES')
     for (const e of examples) lines.push('.nf', esc(e), '.fi', '.PP')
   }
-  lines.push('.SH SEE ALSO', 'kv help, and the other kv commands.')
+  lines.push(...EXIT_STATUS, ...environment(id))
+  lines.push('.SH SEE ALSO', 'kv(1), kv help, and the other kv commands.')
+  return `${lines.join('\n')}\n`
+}
+
+/** kv(1): the overview, with every command and what it does. */
+function overview(commands) {
+  const lines = [
+    `.TH "KV" 1 "" "kv ${pkg.version}" "kv manual"`,
+    '.SH NAME',
+    `kv \\- ${esc(pkg.description)}`,
+    '.SH SYNOPSIS',
+    '.B kv',
+    'COMMAND [flags] [arguments]',
+    '.SH DESCRIPTION',
+    esc(
+      'kv creates, inspects, fills, lists, rebuilds, restores, merges, exports and imports database files in the formats of Tkrzw (kv dbm), serves them over the Tkrzw-RPC protocol (kv serve), uses and administers a running server (kv remote), and measures both (kv dbm perf, kv perf). Every command has --help with examples, and a page of its own.',
+    ),
+    '.SH COMMANDS',
+  ]
+  for (const [id, cmd] of commands) {
+    lines.push('.TP', `.B kv ${esc(id.replace(/:/g, ' '))}`, esc(cmd.summary ?? cmd.description?.split('\n')[0] ?? ''))
+  }
+  lines.push(
+    '.SH DATABASES',
+    esc(
+      'A database argument is a path, or a configuration string path#name=value,... with the parameter names of Tkrzw. The class comes from the extension (.tkh hash, .tkmt tiny, .tkmb baby, .tkmc cache) or from dbm=. A path whose shard files exist (path-00000-of-00003 ...) opens the shards.',
+    ),
+  )
+  lines.push(...EXIT_STATUS, ...environment('serve'))
+  lines.push('.SH SEE ALSO', commands.map(([id]) => `kv-${id.replace(/:/g, '-')}(1)`).join(', '))
   return `${lines.join('\n')}\n`
 }
 
 const wanted = new Map()
-for (const [id, cmd] of Object.entries(manifest.commands)) {
-  if (cmd.pluginType !== 'core') continue
-  wanted.set(`kv-${id.replace(/:/g, '-')}.1`, page(id, cmd))
-}
+const ours = Object.entries(manifest.commands)
+  .filter(([, cmd]) => cmd.pluginType === 'core')
+  .sort(([a], [b]) => a.localeCompare(b))
+for (const [id, cmd] of ours) wanted.set(`kv-${id.replace(/:/g, '-')}.1`, page(id, cmd))
+wanted.set('kv.1', overview(ours))
 
 if (check) {
   const stale = []
