@@ -1,10 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {commonDbmFlags, openTarget, tuningFlags, tuningParams, withDbm} from '../../src/cli/dbm-options.js'
+import type {DBM} from '../../src/engine/dbm.js'
 import {parseParams} from '../../src/engine/params.js'
 
 export default class DbmRebuild extends KvCommand {
-  static override description = 'Rebuild a database to reclaim space and re-tune it.'
+  static override description = `Rebuild a database to reclaim space and re-tune it.
+
+Prints the statistics before and after, and the time the rebuild took, as tkrzw_dbm_util does.`
   static override examples = [
     '<%= config.bin %> dbm rebuild casket.tkmt',
     '<%= config.bin %> dbm rebuild --buckets 2000000 casket.tkmt',
@@ -26,6 +29,25 @@ export default class DbmRebuild extends KvCommand {
     if (flags.rebuild_params) for (const [name, value] of parseParams(flags.rebuild_params)) params[name] = value
     for (const [name, value] of tuningParams(flags)) params[name] = value
     if (flags.restore) params.skip_broken_records = 'true'
-    await withDbm(openTarget(args.file, {dbm: flags.dbm, params: flags.params}, true), flags.sync_hard, (dbm) => dbm.rebuild(params))
+    await withDbm(openTarget(args.file, {dbm: flags.dbm, params: flags.params}, true), flags.sync_hard, async (dbm) => {
+      // The statistics before and after, as tkrzw_dbm_util prints them.
+      await this.write(statisticsText('Old', dbm))
+      await this.write('Optimizing the database: ... ')
+      const started = performance.now()
+      dbm.rebuild(params)
+      await this.write(`ok (elapsed=${((performance.now() - started) / 1000).toFixed(6)})\n`)
+      await this.write(statisticsText('New', dbm))
+    })
   }
+}
+
+/** Records, file size and, where the class has them, effective data size and buckets. */
+function statisticsText(when: string, dbm: DBM): string {
+  const attributes = new Map(dbm.inspect())
+  const lines = [`${when} Number of Records: ${dbm.count()}`, `${when} File Size: ${dbm.getFileSize()}`]
+  const effective = attributes.get('eff_data_size')
+  if (effective !== undefined) lines.push(`${when} Effective Data Size: ${effective}`)
+  const buckets = attributes.get('num_buckets')
+  if (buckets !== undefined) lines.push(`${when} Number of Buckets: ${buckets}`)
+  return `${lines.join('\n')}\n`
 }

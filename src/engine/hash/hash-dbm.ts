@@ -728,13 +728,13 @@ export class HashDBM extends DBM {
     this.takeOver(fresh, tuning, isTrue(params.sync_hard))
   }
 
+  /** Copies the live records of a range of buckets, each read in the one walk of its chain. */
   private copyRecordsInto(dest: HashDBM, startBucket: number, endBucket: number): void {
+    const records = this.recordFile!
+    const appending = this.updateMode === UPDATE_APPENDING
     for (let bucket = startBucket; bucket < endBucket; bucket++) {
-      if (this.recordFile!.readBucket(bucket) === 0) continue
-      for (const key of this.recordFile!.bucketKeys(bucket, this.updateMode === UPDATE_APPENDING)) {
-        const value = this.get(key)
-        if (value !== undefined) dest.set(key, value)
-      }
+      if (records.readBucket(bucket) === 0) continue
+      records.eachLiveRecord(bucket, appending, (key, header) => dest.set(key, records.readValue(header)))
     }
   }
 

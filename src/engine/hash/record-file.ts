@@ -167,8 +167,18 @@ export class RecordFile {
    */
   bucketKeys(bucket: number, appending: boolean): Buffer[] {
     const keys: Buffer[] = []
+    this.eachLiveRecord(bucket, appending, (key) => keys.push(key))
+    return keys
+  }
+
+  /**
+   * Visits the live records of a bucket in chain order, with each key (copied) and the
+   * record's header: what a rebuild copies, read in one walk of the chain. The header is
+   * the scratch one: read the value before anything else reads this file.
+   */
+  eachLiveRecord(bucket: number, appending: boolean, visit: (key: Buffer, header: RecordHeader) => void): void {
     let offset = this.readBucket(bucket)
-    if (offset === 0) return keys
+    if (offset === 0) return
     const header = this.header
     const seen = appending ? new Set<string>() : undefined
     const limit = this.chainLimit()
@@ -182,16 +192,15 @@ export class RecordFile {
           const name = key.toString('latin1')
           if (!seen.has(name)) {
             seen.add(name)
-            if (header.op !== OP_REMOVE) keys.push(key)
+            if (header.op !== OP_REMOVE) visit(key, header)
           }
         } else {
-          keys.push(key)
+          visit(key, header)
         }
       }
       offset = child
       if (++steps > limit) throw new StatusError(Code.BROKEN_DATA_ERROR, `a cycle in the chain of bucket ${bucket}`)
     }
-    return keys
   }
 
   /** What is wrong with one record, if anything: checksum, CRC, padding, compressed data. */
