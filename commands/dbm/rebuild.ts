@@ -29,15 +29,19 @@ Prints the statistics before and after, and the time the rebuild took, as tkrzw_
     if (flags.rebuild_params) for (const [name, value] of parseParams(flags.rebuild_params)) params[name] = value
     for (const [name, value] of tuningParams(flags)) params[name] = value
     if (flags.restore) params.skip_broken_records = 'true'
-    await withDbm(openTarget(args.file, {dbm: flags.dbm, params: flags.params}, true), flags.sync_hard, async (dbm) => {
-      // The statistics before and after, as tkrzw_dbm_util prints them.
-      await this.write(statisticsText('Old', dbm))
-      await this.write('Optimizing the database: ... ')
-      const started = performance.now()
-      dbm.rebuild(params)
-      await this.write(`ok (elapsed=${((performance.now() - started) / 1000).toFixed(6)})\n`)
-      await this.write(statisticsText('New', dbm))
-    })
+    await withDbm(
+      openTarget(args.file, {dbm: flags.dbm, params: flags.params, no_wait: flags.no_wait, no_lock: flags.no_lock}, true),
+      flags.sync_hard,
+      async (dbm) => {
+        // The statistics before and after, as tkrzw_dbm_util prints them.
+        await this.write(statisticsText('Old', dbm))
+        await this.write('Optimizing the database: ... ')
+        const started = performance.now()
+        dbm.rebuild(params)
+        await this.write(`ok (elapsed=${((performance.now() - started) / 1000).toFixed(6)})\n`)
+        await this.write(statisticsText('New', dbm))
+      },
+    )
   }
 }
 

@@ -39,13 +39,17 @@ export default class DbmSet extends KvCommand {
       increment = parseInteger(args.value, 'the value')
       initial = parseInteger(flags.incr, '--incr')
     }
-    const result = await withDbm(openTarget(args.file, {dbm: flags.dbm, params: flags.params}, true, {create: true}), flags.sync_hard, (dbm) => {
-      if (increment !== undefined) return dbm.increment(pairs[0][0], increment, initial)
-      if (flags.append !== undefined) dbm.appendMulti(pairs, flags.append)
-      else if (flags.multi) dbm.setMulti(pairs, !flags.no_overwrite)
-      else dbm.set(pairs[0][0], pairs[0][1], !flags.no_overwrite)
-      return undefined
-    })
+    const result = await withDbm(
+      openTarget(args.file, {dbm: flags.dbm, params: flags.params, no_wait: flags.no_wait, no_lock: flags.no_lock}, true, {create: true}),
+      flags.sync_hard,
+      (dbm) => {
+        if (increment !== undefined) return dbm.increment(pairs[0][0], increment, initial)
+        if (flags.append !== undefined) dbm.appendMulti(pairs, flags.append)
+        else if (flags.multi) dbm.setMulti(pairs, !flags.no_overwrite)
+        else dbm.set(pairs[0][0], pairs[0][1], !flags.no_overwrite)
+        return undefined
+      },
+    )
     if (result !== undefined) await this.write(`${result}\n`)
   }
 }

@@ -6,6 +6,7 @@ import type {DBM} from '../engine/dbm.js'
 import {metricIntFlag} from './args.js'
 import {availableClasses, classesTaking, selectClass} from '../engine/classes.js'
 import {parseConfig, parseParams, type Params} from '../engine/params.js'
+import {waitForLocks} from '../engine/io/file-lock.js'
 import {openDBM} from '../engine/poly.js'
 import {detectShards} from '../engine/shard.js'
 import {Code, StatusError} from '../engine/status.js'
@@ -29,8 +30,8 @@ export const commonDbmFlags = {
   }),
   params: Flags.string({description: 'tuning parameters as "name=value,name=value"'}),
   file: Flags.string({description: 'file implementation (accepted for compatibility; positional I/O is used)'}),
-  no_wait: Flags.boolean({description: 'fail at once if the file is locked'}),
-  no_lock: Flags.boolean({description: 'do not lock the file'}),
+  no_wait: Flags.boolean({description: 'fail at once if another process holds the file (the default is to wait for it)'}),
+  no_lock: Flags.boolean({description: 'take no lock on the file (only when nothing else can be using it)'}),
   sync_hard: Flags.boolean({description: 'synchronize to the device when closing'}),
 }
 
@@ -51,6 +52,8 @@ export const tuningFlags = {
 
 export interface DbmFlagValues {
   dbm: string
+  no_wait?: boolean
+  no_lock?: boolean
   params?: string
   sync_hard?: boolean
   buckets?: string
@@ -118,7 +121,9 @@ export function openTarget(file: string, flags: DbmFlagValues, writable: boolean
   selectClass(path, params.get('dbm'))
   const existed = databaseExists(path)
   if (!existed && !(writable && (options.create || options.truncate))) throw new StatusError(Code.NOT_FOUND_ERROR, `no such database: ${path}`)
-  const dbm = openDBM(path, params, {writable, truncate: options.truncate})
+  // Like Tkrzw's tools, a command waits for a file another process holds, unless --no_wait.
+  if (!flags.no_wait) waitForLocks((message) => process.stderr.write(`kv: ${message}\n`))
+  const dbm = openDBM(path, params, {writable, truncate: options.truncate, noLock: flags.no_lock})
   if (!existed) madeByCommand.set(dbm, path)
   return dbm
 }

@@ -13,6 +13,8 @@ const FILE_PARAMS = ['file', 'block_size', 'access_options']
 export interface OpenDBMOptions {
   writable?: boolean
   truncate?: boolean
+  /** Take no lock on the file. */
+  noLock?: boolean
 }
 
 function makeOne(cls: ClassInfo, params: Params): DBM {
@@ -46,7 +48,7 @@ export function openDBM(path: string, params: Params = new Map(), options: OpenD
   } else {
     dbm = makeOne(cls, rest)
   }
-  dbm.open(path, writable, {truncate: options.truncate})
+  dbm.open(path, writable, {truncate: options.truncate, noLock: options.noLock})
   return dbm
 }
 

@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {HashDBM} from '../../src/engine/hash/hash-dbm.js'
 import {ParamReader, parseParams} from '../../src/engine/params.js'
-import {kv, tempDir} from '../helpers/cli.js'
+import {kv, kvAsync, tempDir} from '../helpers/cli.js'
 import {leaveAsCrashed} from '../helpers/crash.js'
 
 describe('kv dbm on .tkh files', () => {
@@ -55,17 +55,17 @@ describe('kv dbm on .tkh files', () => {
     assert.equal(kv(['dbm', 'list', '--items', '100', '--keys', file]).stdout.split('\n').filter(Boolean).length, 19)
   })
 
-  it('refuses a second writer and readers while a writer holds the file, with a clear message', () => {
+  it('with --no_wait, refuses a second writer and readers while a writer holds the file, with a clear message', () => {
     const file = path.join(dir, 'locked.tkh')
     const holder = new HashDBM()
     holder.open(file, true)
     try {
       holder.set('a', '1')
       holder.synchronize()
-      const refused = kv(['dbm', 'set', file, 'b', '2'])
+      const refused = kv(['dbm', 'set', '--no_wait', file, 'b', '2'])
       assert.equal(refused.status, 1)
       assert.match(refused.stderr, new RegExp(`^kv: PRECONDITION_ERROR: .*locked\\.tkh is open for writing by process ${process.pid}\\n$`))
-      const reader = kv(['dbm', 'get', file, 'a'])
+      const reader = kv(['dbm', 'get', '--no_wait', file, 'a'])
       assert.equal(reader.status, 1)
       assert.match(reader.stderr, /is open for writing by process/)
     } finally {
@@ -74,6 +74,20 @@ describe('kv dbm on .tkh files', () => {
     assert.equal(kv(['dbm', 'set', file, 'b', '2']).status, 0)
     assert.equal(kv(['dbm', 'get', file, 'a']).stdout, '1\n')
     assert.equal(fs.existsSync(`${file}.lock`), false)
+  })
+
+  it("without --no_wait, waits for the writer to let go, as Tkrzw's tools do", async () => {
+    const file = path.join(dir, 'waited.tkh')
+    const holder = new HashDBM()
+    holder.open(file, true)
+    holder.set('a', '1')
+    const waiting = kvAsync(['dbm', 'set', file, 'b', '2'])
+    await new Promise((resolve) => setTimeout(resolve, 700))
+    holder.close()
+    const result = await waiting
+    assert.equal(result.status, 0, result.stderr)
+    assert.match(result.stderr, new RegExp(`^kv: waiting for the lock on .*waited\\.tkh: it is open for writing by process ${process.pid}\\n$`))
+    assert.equal(kv(['dbm', 'get', file, 'b']).stdout, '2\n')
   })
 
   it('restores a crashed file: in place, into a new file, and up to an offset', () => {

@@ -1,29 +1,12 @@
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
-import * as path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {after, before, describe, it} from 'node:test'
 import * as grpc from '@grpc/grpc-js'
 import {protocol} from '../../src/protocols/grpc/protocol.js'
 import {Logger} from '../../src/server/logger.js'
 import {ServerCore} from '../../src/server/core.js'
 import {DBMServiceImpl} from '../../src/protocols/grpc/service.js'
-import {kv, type RunResult} from '../helpers/cli.js'
+import {kv, kvAsync} from '../helpers/cli.js'
 import {startServer, type RunningServer} from '../helpers/server.js'
-
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/run.js')
-
-/** Runs kv without blocking this process's event loop (the stub server lives here). */
-function kvAsync(args: string[]): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {env: {...process.env, NO_COLOR: '1'}})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on('exit', (code) => resolve({status: code ?? -1, stdout, stderr}))
-  })
-}
 
 describe('kv perf against a kv serve child', () => {
   let server: RunningServer

@@ -1,4 +1,4 @@
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -17,6 +17,18 @@ export interface RunResult {
 export function kv(args: string[], input?: string): RunResult {
   const result = spawnSync(process.execPath, [BIN, ...args], {input, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
   return {status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr}
+}
+
+/** Runs kv in the background: for commands that wait for something the test does meanwhile. */
+export function kvAsync(args: string[]): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {env: {...process.env, NO_COLOR: '1'}})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on('exit', (code) => resolve({status: code ?? -1, stdout, stderr}))
+  })
 }
 
 /** The command that runs kv, for shell lines in tests. */

@@ -9,7 +9,7 @@ import {kv, tempDir} from '../helpers/cli.js'
 import {skip} from '../helpers/oracle.js'
 
 // kv takes the same whole-file record lock Tkrzw takes, so each keeps out of a file the
-// other has open for writing: Tkrzw's tools wait for it, kv refuses at once.
+// other has open for writing: Tkrzw's tools and kv wait for it (kv refuses at once with --no_wait).
 const {dir, cleanup} = tempDir()
 after(cleanup)
 
@@ -47,10 +47,10 @@ describe('locks that Tkrzw sees', {skip}, () => {
         assert.ok(waited < 10000, 'tkrzw_dbm_perf never locked its file')
         await sleep(20)
       }
-      const refused = kv(['dbm', 'set', file, 'a', 'b'])
+      const refused = kv(['dbm', 'set', '--no_wait', file, 'a', 'b'])
       assert.equal(refused.status, 1)
       assert.match(refused.stderr, new RegExp(`is open for writing by process ${tkrzw.pid}`))
-      const reader = kv(['dbm', 'get', file, 'a'])
+      const reader = kv(['dbm', 'get', '--no_wait', file, 'a'])
       assert.equal(reader.status, 1)
     } finally {
       tkrzw.kill('SIGKILL')

@@ -13,31 +13,57 @@ function inodeKey(stat: fs.Stats): string {
   return `${stat.dev}:${stat.ino}`
 }
 
+/** When set, a lock another process holds is waited for (the command line's default, as with Tkrzw's tools). */
+let waiting: ((message: string) => void) | undefined
+const pause = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Makes this process wait for locks other processes hold instead of failing at once, and
+ * tell `notice` once per file what it waits for. For commands; a server never waits.
+ */
+export function waitForLocks(notice: (message: string) => void): void {
+  waiting = notice
+}
+
 /**
  * Locks the whole file open at `fd` the way Tkrzw does (a record lock over the file), so
  * that kv and Tkrzw's tools keep out of each other's files: one writer, or any number of
- * readers. Never waits: a file held elsewhere is a PRECONDITION_ERROR naming the holder.
+ * readers. A file held elsewhere is a PRECONDITION_ERROR naming the holder, or, after
+ * waitForLocks, is waited for.
  * The lock goes with the descriptor: closing it (or the process ending, however it ends)
  * releases it.
  */
 export function lockDescriptor(fd: number, path: string, mode: LockMode): void {
   if (mode === 'none') return
   const exclusive = mode === 'exclusive'
-  const rc = addon.lock(fd, exclusive ? 2 : 1)
   const key = inodeKey(fs.fstatSync(fd))
-  if (rc === 0) {
-    heldHere.set(key, (heldHere.get(key) ?? 0) + 1)
-    return
+  let told = false
+  for (;;) {
+    const rc = addon.lock(fd, exclusive ? 2 : 1)
+    if (rc === 0) {
+      heldHere.set(key, (heldHere.get(key) ?? 0) + 1)
+      return
+    }
+    const errno = systemError(rc, 'fcntl')
+    if (errno.code !== 'EAGAIN' && errno.code !== 'EACCES') throw fromSystemError(errno, `cannot lock ${path}`)
+    if (heldHere.has(key)) throw new StatusError(Code.PRECONDITION_ERROR, `${path} is already open in this process`)
+    if (waiting === undefined) throw refusal(fd, path)
+    if (!told) {
+      waiting(`waiting for the lock on ${path}: ${refusal(fd, path).detail.replace(`${path} is `, 'it is ')}`)
+      told = true
+    }
+    Atomics.wait(pause, 0, 0, 50)
   }
-  const errno = systemError(rc, 'fcntl')
-  if (errno.code !== 'EAGAIN' && errno.code !== 'EACCES') throw fromSystemError(errno, `cannot lock ${path}`)
-  if (heldHere.has(key)) throw new StatusError(Code.PRECONDITION_ERROR, `${path} is already open in this process`)
+}
+
+/** The refusal of a lock another process holds, naming that process. */
+function refusal(fd: number, path: string): StatusError {
   // A query for a shared lock is refused only by a writer: that tells writers from readers.
   const writer = addon.holder(fd, 0)
   const holder = writer !== 0 ? writer : addon.holder(fd, 1)
   const pid = holder > 0 ? holder : holder < 0 ? findOfdHolder(fs.fstatSync(fd)) : undefined
   const how = writer !== 0 ? 'for writing' : 'for reading'
-  throw new StatusError(Code.PRECONDITION_ERROR, `${path} is open ${how} by ${pid !== undefined ? `process ${pid}` : 'another process'}`)
+  return new StatusError(Code.PRECONDITION_ERROR, `${path} is open ${how} by ${pid !== undefined ? `process ${pid}` : 'another process'}`)
 }
 
 /**

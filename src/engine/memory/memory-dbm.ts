@@ -46,7 +46,7 @@ export abstract class MemoryDBM extends DBM {
     }
     const existed = fs.existsSync(path)
     if (!existed && !writable) throw new StatusError(Code.NOT_FOUND_ERROR, `no such file: ${path}`)
-    const lock = FileLock.acquire(path, writable ? 'exclusive' : 'shared', writable)
+    const lock = FileLock.acquire(path, options.noLock ? 'none' : writable ? 'exclusive' : 'shared', writable)
     try {
       // An empty file is one a writer created and was stopped before it wrote anything.
       if (existed && !options.truncate && fs.statSync(path).size > 0) this.load(path)
