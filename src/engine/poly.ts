@@ -91,6 +91,21 @@ export function restoreDatabase(oldPath: string, newPath: string, options: Resto
 }
 
 /**
+ * Restores a file the way a writer's open does after a crash, with the restore mode given
+ * (default or sync), and closes it. Returns whether it needed restoring. NOT_FOUND_ERROR for
+ * a missing file: nothing is created.
+ */
+export function restoreByOpening(path: string, restoreMode: string, dbmName?: string): boolean {
+  if (!fs.existsSync(path)) throw new StatusError(Code.NOT_FOUND_ERROR, `no such database: ${path}`)
+  const dbm = openDBM(path, new Map([['restore_mode', restoreMode], ...(dbmName ? ([['dbm', dbmName]] as [string, string][]) : [])]), {writable: true})
+  try {
+    return new Map(dbm.inspect()).get('auto_restored') === 'true'
+  } finally {
+    dbm.close()
+  }
+}
+
+/**
  * Restores a damaged file where it is: the recovered database takes the old path and the
  * damaged file is kept beside it as `<path>.old`, so nothing is lost if the recovery missed
  * something. The file must not be open for writing elsewhere.

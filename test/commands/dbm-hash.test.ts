@@ -132,6 +132,25 @@ describe('kv dbm on .tkh files', () => {
     assert.equal(kv(['dbm', 'get', file, 'kept']).stdout, 'yes\n')
   })
 
+  it('restores with --auto by opening the file with a restore mode, as tkrzw_dbm_util does', () => {
+    for (const mode of ['default', 'sync-ns']) {
+      const file = path.join(dir, `auto-${mode}.tkh`)
+      const dbm = new HashDBM()
+      dbm.open(file, true)
+      dbm.set('kept', 'yes')
+      dbm.synchronize()
+      leaveAsCrashed(dbm)
+      const result = kv(['dbm', 'restore', '--auto', mode, file])
+      assert.equal(result.status, 0, result.stderr)
+      assert.match(result.stderr, new RegExp(`^opened .*auto-${mode}\\.tkh with restore_mode=${mode}: restored`))
+      const info = JSON.parse(kv(['dbm', 'inspect', '--json', '--validate', file]).stdout)
+      assert.equal(info.healthy, 'true')
+      assert.equal(kv(['dbm', 'get', file, 'kept']).stdout, 'yes\n')
+      assert.match(kv(['dbm', 'restore', '--auto', mode, file]).stderr, /it was healthy/)
+    }
+    assert.equal(kv(['dbm', 'restore', '--auto', 'default', path.join(dir, 'auto.tkh'), path.join(dir, 'other.tkh')]).status, 2)
+  })
+
   it('honours restore_mode read_only and noop', () => {
     for (const [mode, writable] of [
       ['read_only', false],
