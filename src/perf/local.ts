@@ -113,9 +113,12 @@ export interface WickedOptions {
   iterations: number
   valueSize: number
   seed: number
-  /** Whether clear and rebuild are among the operations. */
+  /** Whether iterator walks, clear and rebuild are among the operations. */
+  iterator: boolean
   clear: boolean
   rebuild: boolean
+  /** At the end, check the file's structure and every record against the model. */
+  validate: boolean
 }
 
 /**
@@ -152,7 +155,7 @@ export function runWicked(dbm: DBM, options: WickedOptions): {operations: number
     } else if (r < 0.8) {
       dbm.append(key, 'a', ':')
       model.set(key, model.has(key) ? `${model.get(key)}:a` : 'a')
-    } else if (r < 0.9) {
+    } else if (r < 0.9 && options.iterator) {
       const iter = dbm.makeIterator()
       iter.first()
       for (let step = 0; step < 10; step++) {
@@ -175,5 +178,14 @@ export function runWicked(dbm: DBM, options: WickedOptions): {operations: number
     if (dbm.get(key)?.toString('latin1') !== value) report(`final check of ${key} failed`)
   }
   if (dbm.count() !== model.size) report(`final count: expected ${model.size}, got ${dbm.count()}`)
+  if (options.validate) {
+    for (const problem of dbm.validateStructure()) report(`structure: ${problem}`)
+    let seen = 0
+    for (const [key, value] of dbm.records()) {
+      seen++
+      if (model.get(key.toString('latin1')) !== value.toString('latin1')) report(`validation of ${key.toString('latin1')} failed`)
+    }
+    if (seen !== model.size) report(`validation: ${seen} records iterated, ${model.size} expected`)
+  }
   return {operations: options.iterations, errors, elapsed: (performance.now() - start) / 1000}
 }

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {KvCommand} from '../../../src/cli/base-command.js'
 import {dbmPerfFlags, openPerfTarget} from '../../../src/cli/dbm-options.js'
 import {runSequence, type PhaseResult} from '../../../src/perf/local.js'
+import {Code, StatusError} from '../../../src/engine/status.js'
 
 const PHASE_LABELS: {[name: string]: string} = {set: 'Setting', get: 'Getting', iterate: 'Iterating', remove: 'Removing'}
 
@@ -20,6 +21,8 @@ export default class DbmPerfSequence extends KvCommand {
     get_only: Flags.boolean({description: 'only the get phase (on an existing --path)'}),
     iter_only: Flags.boolean({description: 'only the iterate phase'}),
     remove_only: Flags.boolean({description: 'only the remove phase'}),
+    validate: Flags.boolean({description: "after the phases, check the file's structure (and that a full iteration matches the count)"}),
+    copy: Flags.string({description: 'after the phases, copy the database file to this path (as a backup does)'}),
   }
 
   async run(): Promise<void> {
@@ -50,6 +53,15 @@ export default class DbmPerfSequence extends KvCommand {
         phases,
         onPhase: print,
       })
+      if (flags.validate) {
+        const problems = dbm.validateStructure()
+        let iterated = 0
+        for (const record of dbm.records()) if (record) iterated++
+        if (iterated !== dbm.count()) problems.push(`${iterated} records iterated, ${dbm.count()} counted`)
+        if (problems.length > 0) throw new StatusError(Code.BROKEN_DATA_ERROR, `validation failed: ${problems.slice(0, 5).join('; ')}`)
+        if (!flags.json) process.stdout.write('Validation done: ok\n\n')
+      }
+      if (flags.copy !== undefined) dbm.copyFileData(flags.copy)
     } finally {
       dbm.close()
       cleanup()

@@ -9,11 +9,14 @@ export default class DbmPerfWicked extends KvCommand {
   static override examples = [
     '<%= config.bin %> dbm perf wicked --dbm baby --iter 100000',
     '<%= config.bin %> dbm perf wicked --dbm tiny --iter 50000 --no-clear --json',
+    '<%= config.bin %> dbm perf wicked --dbm hash --iter 100000 --iterator --validate',
   ]
   static override flags = {
     ...dbmPerfFlags,
+    iterator: Flags.boolean({description: 'walk with iterators now and then', default: true, allowNo: true}),
     clear: Flags.boolean({description: 'clear the database now and then', default: true, allowNo: true}),
     rebuild: Flags.boolean({description: 'rebuild the database now and then', default: true, allowNo: true}),
+    validate: Flags.boolean({description: "at the end, check the file's structure and iterate every record against the model"}),
   }
 
   async run(): Promise<void> {
@@ -21,7 +24,15 @@ export default class DbmPerfWicked extends KvCommand {
     const {dbm, cleanup} = openPerfTarget(flags)
     let outcome
     try {
-      outcome = runWicked(dbm, {iterations: flags.iter, valueSize: flags.size, seed: flags.random_seed, clear: flags.clear, rebuild: flags.rebuild})
+      outcome = runWicked(dbm, {
+        iterations: flags.iter,
+        valueSize: flags.size,
+        seed: flags.random_seed,
+        iterator: flags.iterator,
+        clear: flags.clear,
+        rebuild: flags.rebuild,
+        validate: flags.validate,
+      })
     } finally {
       dbm.close()
       cleanup()
