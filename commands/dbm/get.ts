@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {argBytes, sxFlag} from '../../src/cli/args.js'
 import {KvCommand} from '../../src/cli/base-command.js'
+import {jsonRecord} from '../../src/cli/json.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 
@@ -18,17 +19,21 @@ export default class DbmGet extends KvCommand {
     multi: Flags.boolean({description: 'take several keys and print key<TAB>value lines'}),
   }
 
-  async run(): Promise<void> {
+  static override enableJsonFlag = true
+
+  async run(): Promise<unknown> {
     const {args, argv, flags} = await this.parse(DbmGet)
     if (!flags.multi) this.refuseExtraArgs(argv, 2, 'with --multi, get takes several keys')
     const keys = (argv as string[]).slice(1).map((word) => argBytes(word, flags.sx, 'key'))
     const found = await withDbm(openTarget(args.file, flags, false), false, (dbm) => dbm.getMulti(keys))
     if (flags.multi) {
-      for (const [key, value] of found) await this.write(Buffer.concat([key, Buffer.from('\t'), value, Buffer.from('\n')]))
+      if (this.jsonEnabled()) await this.writeJson(found.map(([key, value]) => jsonRecord(key, value)))
+      else for (const [key, value] of found) await this.write(Buffer.concat([key, Buffer.from('\t'), value, Buffer.from('\n')]))
       if (found.length < keys.length) throw new StatusError(Code.NOT_FOUND_ERROR, 'some keys were not found')
       return
     }
     if (found.length === 0) throw new StatusError(Code.NOT_FOUND_ERROR, `no such key: ${args.key}`)
+    if (this.jsonEnabled()) return jsonRecord(found[0][0], found[0][1])
     await this.write(Buffer.concat([found[0][1], Buffer.from('\n')]))
   }
 }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
+import {typedAttributes} from '../../src/cli/json.js'
 import {printAttributes} from '../../src/cli/table.js'
 import {validateDBM} from '../../src/engine/validate.js'
 import {Code, StatusError} from '../../src/engine/status.js'
@@ -19,10 +20,11 @@ export default class DbmInspect extends KvCommand {
   static override flags = {
     ...commonDbmFlags,
     validate: Flags.boolean({description: 'check every record too'}),
-    json: Flags.boolean({description: 'print a JSON object'}),
   }
 
-  async run(): Promise<void> {
+  static override enableJsonFlag = true
+
+  async run(): Promise<unknown> {
     const {args, flags} = await this.parse(DbmInspect)
     const attributes = await withDbm(openTarget(args.file, flags, false), false, (dbm) => {
       if (flags.validate) validateDBM(dbm)
@@ -37,9 +39,11 @@ export default class DbmInspect extends KvCommand {
     if (args.attr !== undefined) {
       const found = attributes.find(([name]) => name === args.attr)
       if (!found) throw new StatusError(Code.NOT_FOUND_ERROR, `no such attribute: ${args.attr}`)
+      if (this.jsonEnabled()) return typedAttributes([found])
       await this.write(`${found[1]}\n`)
       return
     }
-    await this.write(printAttributes(attributes, flags.json))
+    if (this.jsonEnabled()) return typedAttributes(attributes)
+    await this.write(printAttributes(attributes))
   }
 }

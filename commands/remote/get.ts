@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {argBytes, sxFlag} from '../../src/cli/args.js'
 import {KvCommand} from '../../src/cli/base-command.js'
+import {jsonRecord} from '../../src/cli/json.js'
 import {tsvField} from '../../src/cli/escape.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 import {Code, StatusError} from '../../src/engine/status.js'
@@ -21,18 +22,22 @@ export default class RemoteGet extends KvCommand {
     escape: Flags.boolean({description: 'escape the output C-style'}),
   }
 
-  async run(): Promise<void> {
+  static override enableJsonFlag = true
+
+  async run(): Promise<unknown> {
     const {args, argv, flags} = await this.parse(RemoteGet)
     if (!flags.multi) this.refuseExtraArgs(argv, 1, 'with --multi, get takes several keys')
     const keys = (argv as string[]).map((word) => argBytes(word, flags.sx, 'key'))
     if (flags.multi) {
       const found = await withRemote(flags, (db) => db.getMulti(keys))
-      for (const [key, value] of found) await this.writeBinary(`${tsvField(key, flags.escape)}\t${tsvField(value, flags.escape)}\n`)
-      if (found.length < new Set(keys).size) throw new StatusError(Code.NOT_FOUND_ERROR, 'some keys were not found')
+      if (this.jsonEnabled()) await this.writeJson(found.map(([key, value]) => jsonRecord(key, value)))
+      else for (const [key, value] of found) await this.writeBinary(`${tsvField(key, flags.escape)}\t${tsvField(value, flags.escape)}\n`)
+      if (found.length < new Set(keys.map((key) => key.toString('latin1'))).size) throw new StatusError(Code.NOT_FOUND_ERROR, 'some keys were not found')
       return
     }
     const value = await withRemote(flags, (db) => db.get(keys[0]))
     if (value === undefined) throw new StatusError(Code.NOT_FOUND_ERROR, `no such key: ${args.key}`)
+    if (this.jsonEnabled()) return jsonRecord(keys[0], value)
     if (flags.escape) await this.writeBinary(`${tsvField(value, true)}\n`)
     else await this.write(Buffer.concat([value, Buffer.from('\n')]))
   }

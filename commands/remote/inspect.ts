@@ -1,6 +1,7 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
+import {typedAttributes} from '../../src/cli/json.js'
 import {printAttributes} from '../../src/cli/table.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 
@@ -17,9 +18,10 @@ num_active_calls, current_time and running_time.`
     '<%= config.bin %> remote inspect --json',
   ]
   static override args = {attr: Args.string({description: 'print only this attribute'})}
-  static override flags = {...remoteFlags, json: Flags.boolean({description: 'print one JSON object'})}
+  static override flags = {...remoteFlags}
+  static override enableJsonFlag = true
 
-  async run(): Promise<void> {
+  async run(): Promise<unknown> {
     const {args, flags} = await this.parse(RemoteInspect)
     const pairs = await withRemote(flags, (db) => (flags.index < 0 ? db.inspectServer() : db.inspect()))
     if (args.attr !== undefined) {
@@ -28,6 +30,7 @@ num_active_calls, current_time and running_time.`
       await this.write(`${found[1]}\n`)
       return
     }
-    await this.write(printAttributes(pairs, flags.json))
+    if (this.jsonEnabled()) return typedAttributes(pairs)
+    await this.write(printAttributes(pairs))
   }
 }

@@ -1,6 +1,7 @@
 import {KvCommand} from '../../src/cli/base-command.js'
 import {listFlags, startListing, type ListMove} from '../../src/cli/list-moves.js'
 import {tsvField} from '../../src/cli/escape.js'
+import {jsonRecord} from '../../src/cli/json.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 
 export default class RemoteList extends KvCommand {
@@ -15,8 +16,11 @@ export default class RemoteList extends KvCommand {
     ...listFlags,
   }
 
-  async run(): Promise<void> {
+  static override enableJsonFlag = true
+
+  async run(): Promise<unknown> {
     const {flags} = await this.parse(RemoteList)
+    const records: ReturnType<typeof jsonRecord>[] = []
     await withRemote(flags, async (db) => {
       const iter = db.makeIterator()
       try {
@@ -26,11 +30,13 @@ export default class RemoteList extends KvCommand {
           const record = await iter.step()
           if (!record) break
           const [key, value] = record
-          await this.writeBinary(flags.keys ? `${tsvField(key, flags.escape)}\n` : `${tsvField(key, flags.escape)}\t${tsvField(value, flags.escape)}\n`)
+          if (this.jsonEnabled()) records.push(flags.keys ? jsonRecord(key) : jsonRecord(key, value))
+          else await this.writeBinary(flags.keys ? `${tsvField(key, flags.escape)}\n` : `${tsvField(key, flags.escape)}\t${tsvField(value, flags.escape)}\n`)
         }
       } finally {
         iter.close()
       }
     })
+    if (this.jsonEnabled()) return records
   }
 }

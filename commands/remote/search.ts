@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {tsvField} from '../../src/cli/escape.js'
+import {jsonRecord} from '../../src/cli/json.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 import {SEARCH_MODES} from '../../src/engine/search.js'
 
@@ -25,12 +26,16 @@ mode; tkrzw_server answers nothing for the upper and lower modes with a limit of
     keys: Flags.boolean({description: 'print keys only'}),
   }
 
-  async run(): Promise<void> {
+  static override enableJsonFlag = true
+
+  async run(): Promise<unknown> {
     const {args, flags} = await this.parse(RemoteSearch)
+    const records: ReturnType<typeof jsonRecord>[] = []
     await withRemote(flags, async (db) => {
       const keys = await db.search(flags.mode, args.pattern, Math.max(0, flags.items))
       if (flags.keys) {
-        for (const key of keys) await this.writeBinary(`${tsvField(key, flags.escape)}\n`)
+        if (this.jsonEnabled()) records.push(...keys.map((key) => jsonRecord(key)))
+        else for (const key of keys) await this.writeBinary(`${tsvField(key, flags.escape)}\n`)
         return
       }
       // Values come in chunks of GetMulti; records removed meanwhile are left out.
@@ -39,9 +44,11 @@ mode; tkrzw_server answers nothing for the upper and lower modes with a limit of
         const values = new Map((await db.getMulti(chunk)).map(([key, value]) => [key.toString('latin1'), value]))
         for (const key of chunk) {
           const value = values.get(key.toString('latin1'))
-          if (value !== undefined) await this.writeBinary(`${tsvField(key, flags.escape)}\t${tsvField(value, flags.escape)}\n`)
+          if (value !== undefined && this.jsonEnabled()) records.push(jsonRecord(key, value))
+          else if (value !== undefined) await this.writeBinary(`${tsvField(key, flags.escape)}\t${tsvField(value, flags.escape)}\n`)
         }
       }
     })
+    if (this.jsonEnabled()) return records
   }
 }

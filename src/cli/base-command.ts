@@ -52,6 +52,11 @@ export abstract class KvCommand extends Command {
     throw new UsageError(`unexpected argument${extra.length > 1 ? 's' : ''}: ${extra.join(' ')}${hint ? ` (${hint})` : ''}`)
   }
 
+  /** Prints data as --json does, for commands that must still fail afterwards (some keys missing). */
+  protected async writeJson(data: unknown): Promise<void> {
+    await this.write(`${JSON.stringify(data, null, 2)}\n`)
+  }
+
   /** A message for the person at the terminal: stderr, so that stdout stays data. */
   protected note(text: string): void {
     process.stderr.write(`${text}\n`)

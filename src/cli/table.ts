@@ -1,12 +1,8 @@
 import Table from 'cli-table3'
 import {colorOn} from './color.js'
 
-/**
- * Name-value pairs for people (a table on a terminal) or programs (`name\tvalue` lines,
- * or one JSON object).
- */
-export function printAttributes(pairs: [string, string][], json: boolean, tty = process.stdout.isTTY === true): string {
-  if (json) return `${JSON.stringify(Object.fromEntries(pairs), null, 2)}\n`
+/** Name-value pairs for people (a table on a terminal) or programs (`name\tvalue` lines). */
+export function printAttributes(pairs: [string, string][], tty = process.stdout.isTTY === true): string {
   if (!tty) return pairs.map(([name, value]) => `${name}\t${value}\n`).join('')
   const color = colorOn(process.stdout)
   // As wide as the terminal at most: long values wrap within their column.

@@ -150,4 +150,32 @@ describe('kv in scripts and cron jobs', () => {
       assert.match(result.stderr, message)
     }
   })
+
+  it('prints data as JSON with --json: records as text (hexadecimal when not UTF-8), attributes typed', () => {
+    const file = path.join(dir, 'json.tkmb')
+    kv(['dbm', 'set', '--multi', file, 'apple', 'red', 'banana', 'yellow'])
+    kv(['dbm', 'set', '--sx', file, 'ff', '00'])
+    assert.deepEqual(JSON.parse(kv(['dbm', 'get', '--json', file, 'apple']).stdout), {key: 'apple', value: 'red'})
+    assert.deepEqual(JSON.parse(kv(['dbm', 'list', '--json', file]).stdout), [
+      {key: 'apple', value: 'red'},
+      {key: 'banana', value: 'yellow'},
+      {key: 'ff', value: '00', encoding: 'hex'},
+    ])
+    assert.deepEqual(JSON.parse(kv(['dbm', 'get', '--json', '--multi', file, 'apple', 'banana']).stdout), [
+      {key: 'apple', value: 'red'},
+      {key: 'banana', value: 'yellow'},
+    ])
+    const info = JSON.parse(kv(['dbm', 'inspect', '--json', file]).stdout)
+    assert.equal(info.num_records, 3)
+    assert.equal(info.class, 'BabyDBM')
+    const remote = (...args: string[]) => JSON.parse(kv(['remote', ...args, '--json', '--address', server.address]).stdout)
+    const listed = remote('list', '--items', '2') as {key: string; value: string}[]
+    assert.equal(listed.length, 2)
+    for (const record of listed) assert.equal(record.value, record.key.replace('key', 'value'))
+    assert.deepEqual(remote('get', 'key7'), {key: 'key7', value: 'value7'})
+    const found = remote('search', '--mode', 'begin', '--items', '3', 'key2999') as {key: string}[]
+    assert.equal(found.length, 3)
+    for (const record of found) assert.match(record.key, /^key2999/)
+    assert.equal(typeof remote('inspect').num_records, 'number')
+  })
 })
