@@ -16,6 +16,8 @@ export default class PerfParallel extends KvCommand {
     worker_threads: workerThreadsFlag,
   }
 
+  static override enableJsonFlag = true
+
   async run(): Promise<void> {
     const {flags} = await this.parse(PerfParallel)
     const progress = new Progress('Parallel', flags.iter * flags.threads)
@@ -32,7 +34,7 @@ export default class PerfParallel extends KvCommand {
       onProgress: (n) => progress.tick(n),
     })
     progress.done()
-    if (flags.json) await this.write(`${JSON.stringify({scenario: 'parallel', threads: flags.threads, ...result}, null, 2)}\n`)
+    if (this.jsonEnabled()) await this.writeJson({scenario: 'parallel', threads: flags.threads, ...result})
     else await this.write(scenarioText(result, `address=${flags.address} num_iterations=${flags.iter} num_threads=${flags.threads}`))
   }
 }

@@ -21,6 +21,8 @@ It clears the database it runs on.`
     retry: secondsFlag({description: 'seconds a consumer waits for a value', default: 10}),
   }
 
+  static override enableJsonFlag = true
+
   async run(): Promise<void> {
     const {flags} = await this.parse(PerfQueue)
     const retry = Math.max(0, flags.retry)
@@ -36,7 +38,7 @@ It clears the database it runs on.`
       onProgress: (n) => progress.tick(n),
     })
     progress.done()
-    if (flags.json) await this.write(`${JSON.stringify({scenario: 'queue', threads: flags.threads, ...result}, null, 2)}\n`)
+    if (this.jsonEnabled()) await this.writeJson({scenario: 'queue', threads: flags.threads, ...result})
     else await this.write(scenarioText(result, `address=${flags.address} num_iterations=${flags.iter} num_threads=${flags.threads}`))
     if (result.errors.length > 0) throw new StatusError(Code.BROKEN_DATA_ERROR, `values were lost or repeated: ${result.errors[0]}`)
   }

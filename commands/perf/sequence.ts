@@ -36,6 +36,8 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
     multi: Flags.integer({description: 'records per SetMulti/GetMulti/RemoveMulti call (1: single calls)', default: 1, min: 1}),
   }
 
+  static override enableJsonFlag = true
+
   async run(): Promise<void> {
     const {flags} = await this.parse(PerfSequence)
     const chosen: [RemotePhase, boolean][] = [
@@ -52,7 +54,7 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
     const print = (result: RemotePhaseResult): void => {
       progress?.done()
       progress = undefined
-      if (flags.json) return
+      if (this.jsonEnabled()) return
       const label = LABELS[result.name]
       process.stdout.write(
         `${label}: ${setting}\n${label} done: elapsed_time=${result.elapsed.toFixed(6)} num_operations=${result.operations} ` +
@@ -82,7 +84,7 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
         progress.tick(completed)
       },
     })
-    if (flags.json) {
+    if (this.jsonEnabled()) {
       await this.write(
         `${JSON.stringify({scenario: 'sequence', address: flags.address, iterations: flags.iter, threads: flags.threads, value_size: flags.size, phases: results}, null, 2)}\n`,
       )

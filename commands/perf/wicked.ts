@@ -21,6 +21,8 @@ exits with status 1. It clears the database it runs on.`
     rebuild: Flags.boolean({description: 'rebuild the database now and then'}),
   }
 
+  static override enableJsonFlag = true
+
   async run(): Promise<void> {
     const {flags} = await this.parse(PerfWicked)
     const progress = new Progress('Wicked', flags.iter * flags.threads)
@@ -36,7 +38,7 @@ exits with status 1. It clears the database it runs on.`
       onProgress: (n) => progress.tick(n),
     })
     progress.done()
-    if (flags.json) await this.write(`${JSON.stringify({scenario: 'wicked', threads: flags.threads, ...result}, null, 2)}\n`)
+    if (this.jsonEnabled()) await this.writeJson({scenario: 'wicked', threads: flags.threads, ...result})
     else await this.write(scenarioText(result, `address=${flags.address} num_iterations=${flags.iter} num_threads=${flags.threads}`))
     if (result.errors.length > 0) throw new StatusError(Code.BROKEN_DATA_ERROR, `the server is inconsistent: ${result.errors[0]}`)
   }

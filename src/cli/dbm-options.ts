@@ -173,7 +173,6 @@ export const dbmPerfFlags = {
   path: Flags.string({description: 'file to write the database to (on-memory classes save at the end)'}),
   params: Flags.string({description: 'tuning parameters as "name=value,..."'}),
   random_seed: Flags.integer({description: 'random seed', default: 0}),
-  json: Flags.boolean({description: 'print a JSON object instead of the text report'}),
 }
 
 /**

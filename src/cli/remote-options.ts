@@ -62,5 +62,4 @@ export const perfFlags = {
   threads: Flags.integer({description: 'concurrent workers', default: 1, min: 1}),
   separate: Flags.boolean({description: 'one channel per worker instead of one shared channel'}),
   random_seed: Flags.integer({description: 'random seed', default: 0}),
-  json: Flags.boolean({description: 'print one JSON object'}),
 }

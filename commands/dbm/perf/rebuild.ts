@@ -15,6 +15,8 @@ command fail.`
   ]
   static override flags = {...dbmPerfFlags}
 
+  static override enableJsonFlag = true
+
   async run(): Promise<void> {
     const {flags} = await this.parse(DbmPerfRebuild)
     const {dbm, cleanup} = openPerfTarget(flags)
@@ -25,8 +27,8 @@ command fail.`
       dbm.close()
       cleanup()
     }
-    if (flags.json) {
-      await this.write(`${JSON.stringify({scenario: 'rebuild', dbm: flags.dbm, ...result}, null, 2)}\n`)
+    if (this.jsonEnabled()) {
+      await this.writeJson({scenario: 'rebuild', dbm: flags.dbm, ...result})
     } else {
       await this.write(
         `Rebuilding: impl=${flags.dbm} num_records=${result.records}\n` +

@@ -25,6 +25,8 @@ export default class DbmPerfSequence extends KvCommand {
     copy: Flags.string({description: 'after the phases, copy the database file to this path (as a backup does)'}),
   }
 
+  static override enableJsonFlag = true
+
   async run(): Promise<void> {
     const {flags} = await this.parse(DbmPerfSequence)
     const only = (['set', 'get', 'iterate', 'remove'] as const).filter(
@@ -35,7 +37,7 @@ export default class DbmPerfSequence extends KvCommand {
     const {dbm, cleanup} = openPerfTarget(flags, phases.includes('set'))
     const setting = `impl=${flags.dbm} num_iterations=${flags.iter} value_size=${flags.size} num_threads=1`
     const print = (result: PhaseResult): void => {
-      if (flags.json) return
+      if (this.jsonEnabled()) return
       const label = PHASE_LABELS[result.name]
       process.stdout.write(
         `${label}: ${setting}\n${label} done: elapsed_time=${result.elapsed.toFixed(6)} num_records=${result.numRecords} ` +
@@ -59,7 +61,7 @@ export default class DbmPerfSequence extends KvCommand {
         for (const record of dbm.records()) if (record) iterated++
         if (iterated !== dbm.count()) problems.push(`${iterated} records iterated, ${dbm.count()} counted`)
         if (problems.length > 0) throw new StatusError(Code.BROKEN_DATA_ERROR, `validation failed: ${problems.slice(0, 5).join('; ')}`)
-        if (!flags.json) process.stdout.write('Validation done: ok\n\n')
+        if (!this.jsonEnabled()) process.stdout.write('Validation done: ok\n\n')
       }
       if (flags.copy !== undefined) dbm.copyFileData(flags.copy)
     } finally {
@@ -67,7 +69,7 @@ export default class DbmPerfSequence extends KvCommand {
       cleanup()
     }
     const peak = process.resourceUsage().maxRSS * 1024
-    if (flags.json) {
+    if (this.jsonEnabled()) {
       await this.write(
         `${JSON.stringify({scenario: 'sequence', dbm: flags.dbm, iterations: flags.iter, value_size: flags.size, peak_rss: peak, phases: results}, null, 2)}\n`,
       )

@@ -19,6 +19,8 @@ export default class DbmPerfWicked extends KvCommand {
     validate: Flags.boolean({description: "at the end, check the file's structure and iterate every record against the model"}),
   }
 
+  static override enableJsonFlag = true
+
   async run(): Promise<void> {
     const {flags} = await this.parse(DbmPerfWicked)
     const {dbm, cleanup} = openPerfTarget(flags)
@@ -38,8 +40,8 @@ export default class DbmPerfWicked extends KvCommand {
       cleanup()
     }
     const qps = outcome.operations / outcome.elapsed
-    if (flags.json) {
-      await this.write(`${JSON.stringify({scenario: 'wicked', dbm: flags.dbm, ...outcome, qps}, null, 2)}\n`)
+    if (this.jsonEnabled()) {
+      await this.writeJson({scenario: 'wicked', dbm: flags.dbm, ...outcome, qps})
     } else {
       await this.write(`Wicked done: impl=${flags.dbm} elapsed_time=${outcome.elapsed.toFixed(6)} operations=${outcome.operations} qps=${Math.round(qps)}\n`)
       for (const error of outcome.errors) await this.write(`inconsistency: ${error}\n`)
