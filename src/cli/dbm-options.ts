@@ -22,6 +22,22 @@ const takes = (param: string): string =>
     .filter((name) => CLASS_NAMES.split(', ').includes(name))
     .join(', ')
 
+/**
+ * Options of Tkrzw's tools that choose how their C++ file classes do I/O. kv's files are
+ * always memory-mapped and grow as kv decides, so these change nothing; they are accepted
+ * so that scripts port by changing the program's name.
+ */
+const compatibleFileFlags = {
+  file: Flags.string({description: 'file implementation (accepted for compatibility: files are always memory-mapped)'}),
+  alloc_init: Flags.string({description: 'initial allocation size (accepted for compatibility; no effect)', hidden: true}),
+  alloc_inc: Flags.string({description: 'allocation growth factor (accepted for compatibility; no effect)', hidden: true}),
+  block_size: Flags.string({description: 'block size of direct I/O (accepted for compatibility; no effect)', hidden: true}),
+  direct_io: Flags.boolean({description: 'direct I/O (accepted for compatibility; no effect)', hidden: true}),
+  sync_io: Flags.boolean({description: 'synchronous I/O (accepted for compatibility; no effect)', hidden: true}),
+  padding: Flags.boolean({description: 'padding at the end of the file (accepted for compatibility; no effect)', hidden: true}),
+  pagecache: Flags.boolean({description: 'page cache in the process (accepted for compatibility; no effect)', hidden: true}),
+}
+
 /** Flags every `kv dbm` command takes, named as in tkrzw_dbm_util. */
 export const commonDbmFlags = {
   dbm: Flags.string({
@@ -29,7 +45,7 @@ export const commonDbmFlags = {
     default: 'auto',
   }),
   params: Flags.string({description: 'tuning parameters as "name=value,name=value"'}),
-  file: Flags.string({description: 'file implementation (accepted for compatibility; positional I/O is used)'}),
+  ...compatibleFileFlags,
   no_wait: Flags.boolean({description: 'fail at once if another process holds the file (the default is to wait for it)'}),
   no_lock: Flags.boolean({description: 'take no lock on the file (only when nothing else can be using it)'}),
   sync_hard: Flags.boolean({description: 'synchronize to the device when closing'}),
@@ -173,6 +189,9 @@ export const dbmPerfFlags = {
   path: Flags.string({description: 'file to write the database to (on-memory classes save at the end)'}),
   params: Flags.string({description: 'tuning parameters as "name=value,..."'}),
   random_seed: Flags.integer({description: 'random seed', default: 0}),
+  ...compatibleFileFlags,
+  no_wait: Flags.boolean({description: 'fail at once if another process holds --path (the default is to wait for it)'}),
+  no_lock: Flags.boolean({description: 'take no lock on --path'}),
 }
 
 /**
@@ -189,7 +208,8 @@ export function openPerfTarget(flags: DbmFlagValues & {path?: string}, truncate 
   }
   try {
     const {path, params} = configTarget(file, flags)
-    return {dbm: openDBM(path, params, {writable: true, truncate}), cleanup}
+    if (!flags.no_wait) waitForLocks((message) => process.stderr.write(`kv: ${message}\n`))
+    return {dbm: openDBM(path, params, {writable: true, truncate, noLock: flags.no_lock}), cleanup}
   } catch (error) {
     cleanup()
     throw error
