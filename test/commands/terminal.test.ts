@@ -8,9 +8,12 @@ after(cleanup)
 
 const ESCAPE = '\x1b['
 
-/** Runs a kv command line under a pseudo-terminal (util-linux's script), as a person at a terminal would. */
+/**
+ * Runs a kv command line under a pseudo-terminal (util-linux's script), as a person at a
+ * color terminal would: not under CI, which turns colors off as Node.js decides them.
+ */
 function atTerminal(args: string, env = ''): string {
-  return run('script', ['-qec', `${env} ${KV_COMMAND} ${args}`, '/dev/null']).stdout
+  return run('script', ['-qec', `env -u CI TERM=xterm-256color ${env} ${KV_COMMAND} ${args}`, '/dev/null']).stdout
 }
 
 describe('kv at a terminal', () => {
