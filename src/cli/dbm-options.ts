@@ -41,7 +41,8 @@ const compatibleFileFlags = {
 /** Flags every `kv dbm` command takes, named as in tkrzw_dbm_util. */
 export const commonDbmFlags = {
   dbm: Flags.string({
-    description: `database class: auto (by extension), ${CLASS_NAMES}`,
+    description: 'database class (auto: by the extension)',
+    options: ['auto', ...CLASS_NAMES.split(', ')],
     default: 'auto',
   }),
   params: Flags.string({description: 'tuning parameters as "name=value,name=value"'}),
@@ -183,7 +184,7 @@ export async function withDbm<T>(dbm: DBM, hard: boolean | undefined, work: (dbm
 /** Flags shared by the `kv dbm perf` scenarios, named as in tkrzw_dbm_perf. */
 export const dbmPerfFlags = {
   ...tuningFlags,
-  dbm: Flags.string({description: `database class: ${CLASS_NAMES}`, default: 'tiny'}),
+  dbm: Flags.string({description: 'database class', options: CLASS_NAMES.split(', '), default: 'tiny'}),
   iter: Flags.integer({description: 'number of iterations', default: 10000, min: 1}),
   size: Flags.integer({description: 'size of each value in bytes', default: 8, min: 0}),
   path: Flags.string({description: 'file to write the database to (on-memory classes save at the end)'}),

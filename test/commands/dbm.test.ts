@@ -92,7 +92,7 @@ describe('kv dbm commands', () => {
       [['dbm', 'get', file, 'nokey'], /NOT_FOUND_ERROR: no such key/, 1],
       [['dbm', 'get', `${file}#num_buckets`, 'k'], /malformed parameter/, 1],
       [['dbm', 'get', `${file}#bogus=1`, 'k'], /unsupported parameter: bogus/, 1],
-      [['dbm', 'get', '--dbm', 'nosuch', file, 'k'], /unknown DBM class/, 1],
+      [['dbm', 'get', '--dbm', 'nosuch', file, 'k'], /Expected --dbm=nosuch to be one of: auto, hash/, 2],
       [['dbm', 'get', path.join(dir, 'noext.xyz'), 'k'], /unknown DBM class/, 1],
       [['dbm', 'set', '--incr', '0', file, 'k', 'abc'], /not an integer/, 2],
       [['dbm', 'set', '--incr', 'x', file, 'k', '1'], /not an integer/, 2],
