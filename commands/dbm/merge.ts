@@ -26,8 +26,8 @@ export default class DbmMerge extends KvCommand {
     }
     await withDbm(openTarget(dest, flags, true, {create: true}), flags.sync_hard, async (target) => {
       for (const source of sources) {
-        const progress = new Progress(`merging ${source}`)
-        await withDbm(openTarget(source, {dbm: 'auto'}, false), false, (src) =>
+        await withDbm(openTarget(source, {dbm: 'auto'}, false), false, (src) => {
+          const progress = new Progress(`merging ${source}`, src.count())
           src.processEach(
             {
               processFull: (key, value) => {
@@ -38,9 +38,9 @@ export default class DbmMerge extends KvCommand {
               processEmpty: () => NOOP,
             },
             false,
-          ),
-        )
-        progress.done()
+          )
+          progress.done()
+        })
       }
     })
   }

@@ -1,11 +1,13 @@
 import ora from 'ora'
 import {colorOn} from './color.js'
+
 /**
  * A progress line on stderr for long runs, drawn only on a terminal and at most ten
  * times a second, so pipes and logs stay clean.
  */
 export class Progress {
   private count = 0
+  private ticks = 0
   private lastDraw = 0
   private readonly started = performance.now()
   private readonly active: boolean
@@ -14,13 +16,15 @@ export class Progress {
     private readonly label: string,
     private readonly total = 0,
     private readonly stream: NodeJS.WriteStream = process.stderr,
+    /** What is counted, when not records: "bytes". */
+    private readonly unit = '',
   ) {
     this.active = stream.isTTY === true && !process.env.CI
   }
 
   tick(n = 1): void {
     this.count += n
-    if (!this.active || (this.count & 0x3ff) !== 0) return
+    if (!this.active || (++this.ticks & 0x3ff) !== 0) return
     const now = Date.now()
     if (now - this.lastDraw < 100) return
     this.lastDraw = now
@@ -33,10 +37,10 @@ export class Progress {
       const ratio = Math.min(1, this.count / this.total)
       const width = 30
       const filled = Math.round(ratio * width)
-      line += ` / ${this.total.toLocaleString('en-US')} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(ratio * 100).toFixed(0)}%`
+      line += ` / ${this.total.toLocaleString('en-US')}${this.unit ? ` ${this.unit}` : ''} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(ratio * 100).toFixed(0)}%`
     }
     const seconds = (performance.now() - this.started) / 1000
-    if (seconds > 0) line += ` ${Math.round(this.count / seconds).toLocaleString('en-US')}/s`
+    if (seconds > 0) line += ` ${Math.round(this.count / seconds).toLocaleString('en-US')}${this.unit ? ` ${this.unit}` : ''}/s`
     this.stream.write(`\r\x1b[K${line}`)
   }
 

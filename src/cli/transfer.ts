@@ -68,6 +68,14 @@ export function exportRecords(dbm: DBM, path: string, options: TransferOptions =
   return count
 }
 
+function fileSize(path: string): number {
+  try {
+    return fs.statSync(path).size
+  } catch {
+    return 0
+  }
+}
+
 function openForWrite(path: string): number {
   try {
     return fs.openSync(path, 'w')
@@ -78,7 +86,9 @@ function openForWrite(path: string): number {
 
 /** Stores every record of a flat record file or TSV; returns the record count. */
 export async function importRecords(dbm: DBM, path: string, options: TransferOptions = {}): Promise<number> {
-  const progress = new Progress('importing')
+  // A record file's size says how far along the import is; standard input does not.
+  const bytes = path === STDIO ? 0 : fileSize(path)
+  const progress = new Progress('importing', bytes, process.stderr, 'bytes')
   let count = 0
   const fromStdin = path === STDIO
   if (!options.tsv) {
@@ -87,7 +97,8 @@ export async function importRecords(dbm: DBM, path: string, options: TransferOpt
       (key, value) => {
         dbm.set(key, value)
         count++
-        progress.tick()
+        // A record's bytes in the file: its two magic bytes and sizes, and the data.
+        progress.tick(key.length + value.length + 4)
       },
       undefined,
       fromStdin ? 0 : undefined,
@@ -102,7 +113,7 @@ export async function importRecords(dbm: DBM, path: string, options: TransferOpt
         const value = tab < 0 ? '' : line.slice(tab + 1)
         dbm.set(fromTsvField(key, !!options.escape), fromTsvField(value, !!options.escape))
         count++
-        progress.tick()
+        progress.tick(line.length + 1)
       }
     } catch (error) {
       throw fromSystemError(error, `cannot read ${fromStdin ? 'standard input' : path}`)
