@@ -363,6 +363,8 @@ _kv_flag_values() {
 }
 
 _kv_complete() {
+  # File names may hold spaces: split completions on line breaks only.
+  local IFS=$'\n'
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
   local words=("${COMP_WORDS[@]:1:COMP_CWORD-1}") command="" typed="" candidate
   # The command is the longest list of leading words that names one.
@@ -379,19 +381,21 @@ _kv_complete() {
       if [[ -z "$typed" ]]; then next+=("${candidate%% *}")
       elif [[ "$candidate" == "$typed "* ]]; then local rest="${candidate#"$typed "}"; next+=("${rest%% *}"); fi
     done
-    COMPREPLY=($(compgen -W "$(printf "%s\n" "${next[@]}" | sort -u)" -- "$cur"))
+    COMPREPLY=($(compgen -W "$(printf "%s\n" ${next[@]+"${next[@]}"} | sort -u)" -- "$cur"))
     return
   fi
   if [[ "$prev" == --* ]]; then
     local values
     values="$(_kv_flag_values "$command" "$prev")"
     if [[ "$values" == "<file>" ]]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi
-    if [[ -n "$values" ]]; then COMPREPLY=($(compgen -W "$values" -- "$cur")); return; fi
+    if [[ -n "$values" ]]; then COMPREPLY=($(compgen -W "${values// /$'\n'}" -- "$cur")); return; fi
     # A flag that takes free text: nothing to offer.
     if _kv_takes_value "$command" "$prev"; then return; fi
   fi
   if [[ "$cur" == -* ]]; then
-    COMPREPLY=($(compgen -W "$(_kv_flags "$command")" -- "$cur"))
+    local flags
+    flags="$(_kv_flags "$command")"
+    COMPREPLY=($(compgen -W "${flags// /$'\n'}" -- "$cur"))
     return
   fi
   # An argument: database files and record files.

@@ -45,5 +45,7 @@ describe('bash completion', () => {
     assert.deepEqual(complete('kv dbm get ca').sort(), ['cache.tkmc', 'casket.tkh'])
     assert.deepEqual(complete('kv dbm perf sequence --path cas'), ['casket.tkh'])
     assert.deepEqual(complete('kv dbm get --params ca'), [], 'free text has nothing to offer')
+    fs.writeFileSync(path.join(dir, 'my db.tkh'), '')
+    assert.deepEqual(complete('kv dbm get my'), ['my db.tkh'], 'a file name with a space stays whole')
   })
 })

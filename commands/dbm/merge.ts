@@ -26,7 +26,7 @@ export default class DbmMerge extends KvCommand {
     }
     await withDbm(openTarget(dest, flags, true, {create: true}), flags.sync_hard, async (target) => {
       for (const source of sources) {
-        await withDbm(openTarget(source, {dbm: 'auto'}, false), false, (src) => {
+        await withDbm(openTarget(source, {dbm: 'auto', no_wait: flags.no_wait, no_lock: flags.no_lock}, false), false, (src) => {
           const progress = new Progress(`merging ${source}`, src.count())
           src.processEach(
             {

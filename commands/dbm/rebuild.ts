@@ -34,12 +34,12 @@ Prints the statistics before and after, and the time the rebuild took, as tkrzw_
       flags.sync_hard,
       async (dbm) => {
         // The statistics before and after, as tkrzw_dbm_util prints them.
-        await this.write(statisticsText('Old', dbm))
-        await this.write('Optimizing the database: ... ')
+        this.report(statisticsText('Old', dbm))
+        this.report('Optimizing the database: ... ')
         const started = performance.now()
         dbm.rebuild(params)
-        await this.write(`ok (elapsed=${((performance.now() - started) / 1000).toFixed(6)})\n`)
-        await this.write(statisticsText('New', dbm))
+        this.report(`ok (elapsed=${((performance.now() - started) / 1000).toFixed(6)})\n`)
+        this.report(statisticsText('New', dbm))
       },
     )
   }

@@ -1,6 +1,6 @@
 import {Command, Errors, Flags} from '@oclif/core'
 import {paintError, turnColorOff} from './color.js'
-import {StatusError} from '../engine/status.js'
+import {Code, StatusError} from '../engine/status.js'
 
 /** Exit status 1: an operation failed. */
 export const EXIT_FAILURE = 1
@@ -29,17 +29,62 @@ export abstract class KvCommand extends Command {
 
   protected override async catch(error: Error & {exitCode?: number}): Promise<void> {
     if (error instanceof Errors.ExitError) throw error
-    // A reader that went away while a synchronous write was under way: a normal end.
-    if ((error as NodeJS.ErrnoException).code === 'EPIPE') process.exit(0)
+    // The reader went away: a normal end, as for any Unix filter.
+    if (error instanceof OutputClosed || (error as NodeJS.ErrnoException).code === 'EPIPE') {
+      process.exitCode = 0
+      return
+    }
     const usage = error instanceof UsageError || isUsageError(error)
     if (!usage && !(error instanceof StatusError) && process.env.KV_DEBUG) process.stderr.write(`${error.stack}\n`)
-    process.stderr.write(`kv: ${paintError(oneLine(error.message))}\n`)
+    // Usage messages are oclif's, spread over lines; other messages may carry keys or paths
+    // with line breaks of their own, which stay visible as escapes.
+    const text = usage ? oneLine(error.message) : error.message.replace(/\r/g, '\\r').replace(/\n/g, '\\n')
+    process.stderr.write(`kv: ${paintError(text)}\n`)
     process.exitCode = usage ? EXIT_USAGE : EXIT_FAILURE
   }
 
-  /** Writes data to stdout, waiting when the pipe is full. */
+  /**
+   * Writes data to stdout, waiting when the pipe is full. Once the reader has gone away it
+   * throws OutputClosed, which ends the command quietly with status 0 (the database it
+   * worked on is closed on the way out).
+   */
   protected async write(text: string | Buffer): Promise<void> {
-    if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve))
+    if (output.closed) throw new OutputClosed()
+    let flowing: boolean
+    try {
+      flowing = process.stdout.write(text)
+    } catch (error) {
+      // Files are written synchronously: their errors come here, and as an event too.
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE') throw new OutputClosed()
+      throw new StatusError(Code.SYSTEM_ERROR, `cannot write the standard output: ${(error as Error).message}`)
+    }
+    // A stream that failed already will neither drain nor fail again: do not wait for it.
+    if (!flowing && !output.closed && !process.stdout.destroyed) {
+      await new Promise((resolve) => {
+        process.stdout.once('drain', resolve)
+        process.stdout.once('error', resolve)
+        process.stdout.once('close', resolve)
+      })
+    }
+    if (output.closed || process.stdout.destroyed) {
+      output.closed = true
+      throw new OutputClosed()
+    }
+  }
+
+  /**
+   * Writes a report of work that must be done whether anyone reads it or not (a rebuild's
+   * statistics): a reader that went away is ignored rather than ending the work.
+   */
+  protected report(text: string): void {
+    if (output.closed) return
+    try {
+      process.stdout.write(text)
+    } catch (error) {
+      // A pipe is written synchronously: a reader that went away shows here, as EPIPE.
+      if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error
+      output.closed = true
+    }
   }
 
   /**
@@ -68,19 +113,33 @@ export abstract class KvCommand extends Command {
   }
 }
 
-let pipeWatched = false
+/** Thrown by KvCommand.write once the reader of stdout has gone away. */
+export class OutputClosed extends Error {
+  constructor() {
+    super('the reader of the output went away')
+  }
+}
+
+const output = {watched: false, closed: false}
 
 /**
- * A reader that goes away (`kv ... | head -1`) is a normal end, as for any Unix filter: the
- * command stops at once with status 0 instead of failing with EPIPE or waiting forever for
- * a pipe that will never drain.
+ * A reader that goes away (`kv ... | head -1`) is a normal end, as for any Unix filter:
+ * data commands stop at their next write with status 0, instead of failing with EPIPE or
+ * waiting forever for a pipe that will never drain. Any other failure to write stdout (a
+ * full disk) is one line and status 1.
  */
 function endQuietlyOnClosedPipe(): void {
-  if (pipeWatched) return
-  pipeWatched = true
+  if (output.watched) return
+  output.watched = true
+  // This handler decides alone (oclif's own rethrows anything but EPIPE, as a stack trace).
+  process.stdout.removeAllListeners('error')
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0)
-    throw error
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') {
+      output.closed = true
+      return
+    }
+    process.stderr.write(`kv: SYSTEM_ERROR: cannot write the standard output: ${error.message}\n`)
+    process.exit(1)
   })
 }
 

@@ -8,7 +8,6 @@ import {availableClasses, classesTaking, selectClass} from '../engine/classes.js
 import {parseConfig, parseParams, type Params} from '../engine/params.js'
 import {waitForLocks} from '../engine/io/file-lock.js'
 import {openDBM} from '../engine/poly.js'
-import {detectShards} from '../engine/shard.js'
 import {Code, StatusError} from '../engine/status.js'
 
 /** The classes this build opens, as --dbm takes them. */
@@ -124,40 +123,58 @@ export interface OpenTargetOptions {
   create?: boolean
 }
 
-/** Databases a command made: if the command fails, they go again (see withDbm). */
-const madeByCommand = new WeakMap<DBM, string>()
+/** What a command made, by database: if the command fails, those files go again (see withDbm). */
+const madeByCommand = new WeakMap<DBM, () => void>()
 
 /**
  * Opens the database a command names. Only commands that make databases (create, set,
  * import, merge) make one that is not there; the others answer NOT_FOUND_ERROR and leave
- * nothing behind.
+ * nothing behind. If the open or the command fails, the files it made are removed, and
+ * only those: whatever was there before stays.
  */
 export function openTarget(file: string, flags: DbmFlagValues, writable: boolean, options: OpenTargetOptions = {}): DBM {
   const {path, params} = dbmTarget(file, flags)
   // A path no class answers to is the first thing wrong with it, whether it exists or not.
   selectClass(path, params.get('dbm'))
-  const existed = databaseExists(path)
-  if (!existed && !(writable && (options.create || options.truncate))) throw new StatusError(Code.NOT_FOUND_ERROR, `no such database: ${path}`)
+  const before = databaseFiles(path)
+  if (before.size === 0 && !(writable && (options.create || options.truncate))) throw new StatusError(Code.NOT_FOUND_ERROR, `no such database: ${path}`)
   // Like Tkrzw's tools, a command waits for a file another process holds, unless --no_wait.
   if (!flags.no_wait) waitForLocks((message) => process.stderr.write(`kv: ${message}\n`))
-  const dbm = openDBM(path, params, {writable, truncate: options.truncate, noLock: flags.no_lock})
-  if (!existed) madeByCommand.set(dbm, path)
+  const removeMade = () => {
+    for (const name of databaseFiles(path)) if (!before.has(name)) fs.rmSync(name, {force: true})
+  }
+  let dbm: DBM
+  try {
+    dbm = openDBM(path, params, {writable, truncate: options.truncate, noLock: flags.no_lock})
+  } catch (error) {
+    removeMade()
+    throw error
+  }
+  madeByCommand.set(dbm, removeMade)
   return dbm
 }
 
-/** A database file, or the shard files of one, at the path. */
-function databaseExists(path: string): boolean {
-  return fs.existsSync(path) || detectShards(path) > 0
-}
-
-/** Removes a database a failed command made: its file, or its shard files. */
-function removeDatabase(path: string): void {
-  fs.rmSync(path, {force: true})
+/** The files of the database at a path: the file itself (a link counts as there) and any shard files. */
+function databaseFiles(path: string): Set<string> {
+  const found = new Set<string>()
+  try {
+    fs.lstatSync(path)
+    found.add(path)
+  } catch {
+    // not there
+  }
   const dir = nodePath.dirname(path)
   const prefix = `${nodePath.basename(path)}-`
-  for (const name of fs.readdirSync(dir)) {
-    if (name.startsWith(prefix) && /^\d{5}-of-\d{5}$/.test(name.slice(prefix.length))) fs.rmSync(nodePath.join(dir, name), {force: true})
+  let names: string[] = []
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    // a directory that is not there holds nothing
   }
+  for (const name of names) {
+    if (name.startsWith(prefix) && /^\d{5}-of-\d{5}$/.test(name.slice(prefix.length))) found.add(nodePath.join(dir, name))
+  }
+  return found
 }
 
 /** Runs work on an open database and closes it, also when the work fails. */
@@ -172,8 +189,7 @@ export async function withDbm<T>(dbm: DBM, hard: boolean | undefined, work: (dbm
       // the first failure is the one worth reporting
     }
     // A command that failed leaves nothing it made behind.
-    const made = madeByCommand.get(dbm)
-    if (made !== undefined) removeDatabase(made)
+    madeByCommand.get(dbm)?.()
     throw error
   }
   if (hard && dbm.isWritable()) dbm.synchronize(true)

@@ -7,10 +7,8 @@
 export function typedValue(text: string): string | number | boolean {
   if (text === 'true') return true
   if (text === 'false') return false
-  if (/^-?(0|[1-9]\d*)(\.\d+)?$/.test(text)) {
-    const number = Number(text)
-    if (Number.isSafeInteger(number) || text.includes('.')) return number
-  }
+  // Only where the number reads back as the same text: no lost digits, no "-0".
+  if (/^-?(0|[1-9]\d*)(\.\d+)?$/.test(text) && String(Number(text)) === text) return Number(text)
   return text
 }
 

@@ -2,6 +2,7 @@ import * as fs from 'node:fs'
 import * as readline from 'node:readline'
 import {NOOP, type DBM} from '../engine/dbm.js'
 import {FlatWriter, readFlatPairs, retryBusy} from '../engine/io/flat.js'
+import {varintSize} from '../engine/io/varint.js'
 import {fromSystemError} from '../engine/status.js'
 import {fromTsvField, tsvField} from './escape.js'
 import {Progress} from './progress.js'
@@ -97,8 +98,8 @@ export async function importRecords(dbm: DBM, path: string, options: TransferOpt
       (key, value) => {
         dbm.set(key, value)
         count++
-        // A record's bytes in the file: its two magic bytes and sizes, and the data.
-        progress.tick(key.length + value.length + 4)
+        // A record's bytes in the file: two magic bytes, two sizes, and the data.
+        progress.tick(2 + varintSize(key.length) + varintSize(value.length) + key.length + value.length)
       },
       undefined,
       fromStdin ? 0 : undefined,

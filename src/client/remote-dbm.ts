@@ -58,6 +58,9 @@ export class RemoteDBM {
   /** Connects and waits until the channel is ready (or the timeout passes). */
   static async connect(address: string, options: ConnectOptions = {}): Promise<RemoteDBM> {
     const target = /^\d+$/.test(address) ? `127.0.0.1:${address}` : address
+    if (!target.startsWith('unix:') && !/^(\[[^\]]*\]|[^:]+):\d+$/.test(target)) {
+      throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `the address must be host:port, [v6]:port or unix:/path: "${address}"`)
+    }
     let credentials = grpc.credentials.createInsecure()
     if (options.auth) {
       const files = parseAuth(options.auth)
@@ -67,14 +70,13 @@ export class RemoteDBM {
     const client = new Client(target, credentials, {'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1})
     const timeout = options.timeout ?? -1
     const connectTimeout = options.connectTimeout ?? timeout
-    // No limit is Infinity: a finite deadline past 2^31 ms from now overflows Node's timers, which then fire at once.
-    const deadline = connectTimeout >= 0 ? Date.now() + connectTimeout * 1000 : Infinity
+    // No limit is Infinity: a deadline past 2^31 ms from now overflows Node's timers, which then fire at once.
+    const deadline = connectTimeout >= 0 && connectTimeout * 1000 < MAX_TIMER_MS ? Date.now() + connectTimeout * 1000 : Infinity
     try {
-      await waitUntilReady(client, deadline)
+      await waitUntilReady(client, target, deadline)
     } catch (error) {
       client.close()
-      const reason = error instanceof FailedConnection ? await whyNoConnection(target) : (error as Error).message
-      throw new StatusError(Code.NETWORK_ERROR, `cannot connect to ${address}: ${reason}`)
+      throw new StatusError(Code.NETWORK_ERROR, `cannot connect to ${address}: ${(error as Error).message}`)
     }
     return new RemoteDBM(client, timeout)
   }
@@ -90,7 +92,8 @@ export class RemoteDBM {
 
   /** Options of one call: its deadline. */
   callOptions(): grpc.CallOptions {
-    return this.timeout >= 0 ? {deadline: Date.now() + this.timeout * 1000} : {}
+    // A limit past what Node's timers hold is no limit (it would fire at once).
+    return this.timeout >= 0 && this.timeout * 1000 < MAX_TIMER_MS ? {deadline: Date.now() + this.timeout * 1000} : {}
   }
 
   /** One unary call by method name; resolves with the response, having checked its status unless told not to. */
@@ -278,29 +281,44 @@ export class RemoteDBM {
   }
 }
 
-/** The channel tried to connect and failed: refused, unreachable, or a failed handshake. */
-class FailedConnection extends Error {}
+/** The longest delay Node's timers take. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
- * Waits until the channel is ready. A failed attempt ends the wait at once (a server that
- * is not there is known in milliseconds, as with the reference tools); the deadline bounds
- * only a server that accepts and then says nothing.
+ * Waits until the channel is ready. When an attempt fails, a plain connection tells why:
+ * nobody listening (refused, no socket file, unknown host) ends the wait at once, as with
+ * the reference tools; a server that accepted and then dropped the connection (busy at
+ * its connection limit, or a handshake that failed) is given until the deadline to come
+ * round, the channel trying again meanwhile.
  */
-function waitUntilReady(client: grpc.Client, deadline: number): Promise<void> {
+function waitUntilReady(client: grpc.Client, target: string, deadline: number): Promise<void> {
   const channel = client.getChannel()
+  let lastReason = 'no answer before the deadline'
+  let probing = false
   return new Promise((resolve, reject) => {
     const check = () => {
       const state = channel.getConnectivityState(true)
       if (state === grpc.connectivityState.READY) return resolve()
-      if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) return reject(new FailedConnection())
-      channel.watchConnectivityState(state, deadline, (error?: Error) => (error ? reject(new Error('no answer before the deadline')) : check()))
+      if (state === grpc.connectivityState.SHUTDOWN) return reject(new Error('the channel was closed'))
+      if (state === grpc.connectivityState.TRANSIENT_FAILURE && !probing) {
+        probing = true
+        void whyNoConnection(target).then(({reason, final}) => {
+          probing = false
+          if (final) return reject(new Error(reason))
+          lastReason = `${reason}, and no answer before the deadline`
+        })
+      }
+      channel.watchConnectivityState(state, deadline, (error?: Error) => (error ? reject(new Error(lastReason)) : check()))
     }
     check()
   })
 }
 
-/** Tries a plain connection to tell why the channel failed: the system's reason, or a failed handshake. */
-function whyNoConnection(target: string): Promise<string> {
+/**
+ * Tries a plain connection to tell why the channel failed, and whether that is final
+ * (nobody listens there) or may pass (the server accepted: busy, or a failed handshake).
+ */
+function whyNoConnection(target: string): Promise<{reason: string; final: boolean}> {
   let options: net.NetConnectOpts
   if (target.startsWith('unix:')) {
     options = {path: target.slice(5)}
@@ -311,14 +329,21 @@ function whyNoConnection(target: string): Promise<string> {
   }
   return new Promise((resolve) => {
     const socket = net.connect(options)
-    const timer = setTimeout(() => finish('no answer to a plain connection either'), 2000)
-    const finish = (reason: string) => {
+    const finish = (reason: string, final: boolean) => {
       clearTimeout(timer)
       socket.destroy()
-      resolve(reason)
+      resolve({reason, final})
     }
-    socket.once('connect', () => finish('the connection opened but the handshake failed (TLS on one side only, or not a gRPC server?)'))
-    socket.once('error', (error: NodeJS.ErrnoException) => finish(describeSocketError(error)))
+    const timer = setTimeout(() => finish('no answer to a plain connection either', false), 2000)
+    socket.once('connect', () =>
+      finish(
+        'the server accepted the connection but the handshake failed or it closed it (TLS on one side only, a server at its connection limit, or not a gRPC server?)',
+        false,
+      ),
+    )
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      finish(describeSocketError(error), ['ECONNREFUSED', 'ENOENT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(error.code ?? '')),
+    )
   })
 }
 

@@ -96,7 +96,7 @@ export function restoreDatabase(oldPath: string, newPath: string, options: Resto
  * a missing file: nothing is created.
  */
 export function restoreByOpening(path: string, restoreMode: string, dbmName?: string): boolean {
-  if (!fs.existsSync(path)) throw new StatusError(Code.NOT_FOUND_ERROR, `no such database: ${path}`)
+  if (!fs.existsSync(path) && detectShards(path) === 0) throw new StatusError(Code.NOT_FOUND_ERROR, `no such database: ${path}`)
   const dbm = openDBM(path, new Map([['restore_mode', restoreMode], ...(dbmName ? ([['dbm', dbmName]] as [string, string][]) : [])]), {writable: true})
   try {
     return new Map(dbm.inspect()).get('auto_restored') === 'true'

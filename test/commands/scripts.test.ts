@@ -91,8 +91,8 @@ describe('kv in scripts and cron jobs', () => {
     const cases: [string[], string, RegExp][] = [
       [['dbm', 'rebuild', path.join(dir, 'missing.tkmt')], 'missing.tkmt', /NOT_FOUND_ERROR: no such database/],
       [['dbm', 'remove', path.join(dir, 'missing.tkh'), 'k'], 'missing.tkh', /NOT_FOUND_ERROR: no such database/],
-      [['dbm', 'import', path.join(dir, 'new.tkh'), path.join(dir, 'missing.flat')], 'new.tkh', /NOT_FOUND_ERROR: cannot open/],
-      [['dbm', 'import', '--tsv', path.join(dir, 'new.tkmb'), path.join(dir, 'missing.tsv')], 'new.tkmb', /NOT_FOUND_ERROR: cannot read/],
+      [['dbm', 'import', path.join(dir, 'new.tkh'), path.join(dir, 'missing.flat')], 'new.tkh', /NOT_FOUND_ERROR: no such record file/],
+      [['dbm', 'import', '--tsv', path.join(dir, 'new.tkmb'), path.join(dir, 'missing.tsv')], 'new.tkmb', /NOT_FOUND_ERROR: no such record file/],
       [['dbm', 'import', '--params', 'num_shards=2', path.join(dir, 'newshards.tkh'), path.join(dir, 'missing.flat')], 'newshards.tkh', /NOT_FOUND_ERROR/],
     ]
     for (const [args, made, message] of cases) {
@@ -177,5 +177,32 @@ describe('kv in scripts and cron jobs', () => {
     assert.equal(found.length, 3)
     for (const record of found) assert.match(record.key, /^key2999/)
     assert.equal(typeof remote('inspect').num_records, 'number')
+  })
+
+  it('removes only what a failed command made, and finishes work whose report nobody reads', () => {
+    const sharded = path.join(dir, 'kept.tkh')
+    assert.equal(kv(['dbm', 'create', '--params', 'num_shards=3', sharded]).status, 0)
+    // A shard that cannot be opened fails the command; the other shards were there before.
+    fs.rmSync(`${sharded}-00000-of-00003`)
+    fs.mkdirSync(`${sharded}-00000-of-00003`)
+    const failed = kv(['dbm', 'set', '--params', 'num_shards=3', sharded, 'k', 'v'])
+    assert.equal(failed.status, 1, failed.stderr)
+    for (const shard of ['00001', '00002']) assert.ok(fs.existsSync(`${sharded}-${shard}-of-00003`), `shard ${shard} was there before and stays`)
+    const plain = path.join(dir, 'plain-kept.tkh')
+    kv(['dbm', 'set', plain, 'a', 'b'])
+    assert.equal(kv(['dbm', 'import', '--params', 'num_shards=2', plain, path.join(dir, 'missing.flat')]).status, 1)
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((name) => name.startsWith('plain-kept')),
+      ['plain-kept.tkh'],
+    )
+    // A rebuild whose statistics nobody reads still rebuilds.
+    const rebuilt = path.join(dir, 'rebuilt-unread.tkh')
+    kv(['dbm', 'set', '--multi', rebuilt, 'a', '1', 'b', '2'])
+    assert.equal(shell(`kv dbm rebuild --buckets 7 ${rebuilt} | true`).status, 0)
+    assert.equal(JSON.parse(kv(['dbm', 'inspect', '--json', rebuilt]).stdout).num_buckets, 7)
+    // Output that cannot be written (a full disk) is one line and status 1, not a stack trace.
+    const full = shell(`kv dbm get ${rebuilt} a > /dev/full`)
+    assert.equal(full.status, 1)
+    assert.match(full.stderr, /^kv: SYSTEM_ERROR: cannot write the standard output: ENOSPC[^\n]*\n$/)
   })
 })

@@ -158,9 +158,9 @@ export class FileLock {
     readonly mode: LockMode,
   ) {}
 
-  /** Locks the file, creating it when `create` is set and it does not exist. */
+  /** Locks the file (mode 'none': only opens it), creating it when `create` is set and it does not exist. */
   static acquire(path: string, mode: LockMode, create = false): FileLock {
-    const flags = mode === 'exclusive' ? fs.constants.O_RDWR | (create ? fs.constants.O_CREAT : 0) : fs.constants.O_RDONLY
+    const flags = mode === 'exclusive' || create ? fs.constants.O_RDWR | (create ? fs.constants.O_CREAT : 0) : fs.constants.O_RDONLY
     return new FileLock(openLocked(path, flags, mode), path, mode)
   }
 
