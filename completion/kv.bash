@@ -9,6 +9,7 @@ _kv_commands=(
   'dbm inspect'
   'dbm list'
   'dbm merge'
+  'dbm perf parallel'
   'dbm perf rebuild'
   'dbm perf sequence'
   'dbm perf wicked'
@@ -45,6 +46,7 @@ _kv_flags() {
     'dbm inspect') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --validate' ;;
     'dbm list') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --move --jump_key --items --escape --keys' ;;
     'dbm merge') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --no_overwrite --reducer' ;;
+    'dbm perf parallel') echo '--json --color --no-color --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --dbm --iter --size --path --params --random_seed --file --no_wait --no_lock --threads --keys --random_key --random_value --rebuild --sleep --validate' ;;
     'dbm perf rebuild') echo '--json --color --no-color --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --dbm --iter --size --path --params --random_seed --file --no_wait --no_lock' ;;
     'dbm perf sequence') echo '--json --color --no-color --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --dbm --iter --size --path --params --random_seed --file --no_wait --no_lock --random_key --random_value --set_only --get_only --iter_only --remove_only --validate --copy' ;;
     'dbm perf wicked') echo '--json --color --no-color --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --dbm --iter --size --path --params --random_seed --file --no_wait --no_lock --iterator --no-iterator --clear --no-clear --rebuild --no-rebuild --validate' ;;
@@ -82,6 +84,7 @@ _kv_takes_value() {
     'dbm inspect --dbm'|'dbm inspect --params'|'dbm inspect --file'|'dbm inspect --alloc_init'|'dbm inspect --alloc_inc'|'dbm inspect --block_size') return 0 ;;
     'dbm list --dbm'|'dbm list --params'|'dbm list --file'|'dbm list --alloc_init'|'dbm list --alloc_inc'|'dbm list --block_size'|'dbm list --move'|'dbm list --jump_key'|'dbm list --items') return 0 ;;
     'dbm merge --dbm'|'dbm merge --params'|'dbm merge --file'|'dbm merge --alloc_init'|'dbm merge --alloc_inc'|'dbm merge --block_size'|'dbm merge --reducer') return 0 ;;
+    'dbm perf parallel --buckets'|'dbm perf parallel --comparator'|'dbm perf parallel --record_crc'|'dbm perf parallel --record_comp'|'dbm perf parallel --offset_width'|'dbm perf parallel --align_pow'|'dbm perf parallel --dbm'|'dbm perf parallel --iter'|'dbm perf parallel --size'|'dbm perf parallel --path'|'dbm perf parallel --params'|'dbm perf parallel --random_seed'|'dbm perf parallel --file'|'dbm perf parallel --alloc_init'|'dbm perf parallel --alloc_inc'|'dbm perf parallel --block_size'|'dbm perf parallel --threads'|'dbm perf parallel --keys'|'dbm perf parallel --sleep') return 0 ;;
     'dbm perf rebuild --buckets'|'dbm perf rebuild --comparator'|'dbm perf rebuild --record_crc'|'dbm perf rebuild --record_comp'|'dbm perf rebuild --offset_width'|'dbm perf rebuild --align_pow'|'dbm perf rebuild --dbm'|'dbm perf rebuild --iter'|'dbm perf rebuild --size'|'dbm perf rebuild --path'|'dbm perf rebuild --params'|'dbm perf rebuild --random_seed'|'dbm perf rebuild --file'|'dbm perf rebuild --alloc_init'|'dbm perf rebuild --alloc_inc'|'dbm perf rebuild --block_size') return 0 ;;
     'dbm perf sequence --buckets'|'dbm perf sequence --comparator'|'dbm perf sequence --record_crc'|'dbm perf sequence --record_comp'|'dbm perf sequence --offset_width'|'dbm perf sequence --align_pow'|'dbm perf sequence --dbm'|'dbm perf sequence --iter'|'dbm perf sequence --size'|'dbm perf sequence --path'|'dbm perf sequence --params'|'dbm perf sequence --random_seed'|'dbm perf sequence --file'|'dbm perf sequence --alloc_init'|'dbm perf sequence --alloc_inc'|'dbm perf sequence --block_size'|'dbm perf sequence --copy') return 0 ;;
     'dbm perf wicked --buckets'|'dbm perf wicked --comparator'|'dbm perf wicked --record_crc'|'dbm perf wicked --record_comp'|'dbm perf wicked --offset_width'|'dbm perf wicked --align_pow'|'dbm perf wicked --dbm'|'dbm perf wicked --iter'|'dbm perf wicked --size'|'dbm perf wicked --path'|'dbm perf wicked --params'|'dbm perf wicked --random_seed'|'dbm perf wicked --file'|'dbm perf wicked --alloc_init'|'dbm perf wicked --alloc_inc'|'dbm perf wicked --block_size') return 0 ;;
@@ -170,6 +173,25 @@ _kv_flag_values() {
     'dbm merge --alloc_inc') echo '' ;;
     'dbm merge --block_size') echo '' ;;
     'dbm merge --reducer') echo '' ;;
+    'dbm perf parallel --buckets') echo '' ;;
+    'dbm perf parallel --comparator') echo '' ;;
+    'dbm perf parallel --record_crc') echo '-1 0 8 16 32' ;;
+    'dbm perf parallel --record_comp') echo 'default none zlib zstd lz4 lzma' ;;
+    'dbm perf parallel --offset_width') echo '3 4 5 6' ;;
+    'dbm perf parallel --align_pow') echo '' ;;
+    'dbm perf parallel --dbm') echo 'hash tiny baby cache' ;;
+    'dbm perf parallel --iter') echo '' ;;
+    'dbm perf parallel --size') echo '' ;;
+    'dbm perf parallel --path') echo '<file>' ;;
+    'dbm perf parallel --params') echo '' ;;
+    'dbm perf parallel --random_seed') echo '' ;;
+    'dbm perf parallel --file') echo '' ;;
+    'dbm perf parallel --alloc_init') echo '' ;;
+    'dbm perf parallel --alloc_inc') echo '' ;;
+    'dbm perf parallel --block_size') echo '' ;;
+    'dbm perf parallel --threads') echo '' ;;
+    'dbm perf parallel --keys') echo '' ;;
+    'dbm perf parallel --sleep') echo '' ;;
     'dbm perf rebuild --buckets') echo '' ;;
     'dbm perf rebuild --comparator') echo '' ;;
     'dbm perf rebuild --record_crc') echo '-1 0 8 16 32' ;;

@@ -37,7 +37,7 @@ describe('bash completion', () => {
     fs.writeFileSync(path.join(dir, 'cache.tkmc'), '')
     assert.deepEqual(complete('kv d'), ['dbm'])
     assert.deepEqual(complete('kv dbm li'), ['list'])
-    assert.deepEqual(complete('kv dbm perf '), ['rebuild', 'sequence', 'wicked'])
+    assert.deepEqual(complete('kv dbm perf '), ['parallel', 'rebuild', 'sequence', 'wicked'])
     assert.deepEqual(complete('kv dbm create --record_comp z'), ['zlib', 'zstd'])
     assert.deepEqual(complete('kv dbm get --dbm b'), ['baby'])
     assert.deepEqual(complete('kv serve --log_level w'), ['warn'])

@@ -39,4 +39,21 @@ describe("the reference tools' options", () => {
     assert.equal(kv(['dbm', 'inspect', copy, 'num_records']).stdout, '2000\n')
     if (hasProgram('tkrzw_dbm_util')) assert.equal(run('tkrzw_dbm_util', ['inspect', '--validate', copy]).status, 0)
   })
+
+  it('kv dbm perf parallel runs the mixed workload, on worker threads each with a shard of its own', () => {
+    const single = kv(['dbm', 'perf', 'parallel', '--dbm', 'hash', '--iter', '3000', '--keys', '500', '--rebuild', '--validate'])
+    assert.equal(single.status, 0, single.stderr)
+    assert.match(
+      single.stdout,
+      /^Doing parallel: impl=hash num_iterations=3000 value_size=8 num_threads=1\nParallel done: .*num_operations=3000 num_records=\d+ qps=\d+\nValidation done: ok\n/,
+    )
+    const file = path.join(dir, 'parallel.tkh')
+    const threaded = kv(['dbm', 'perf', 'parallel', '--dbm', 'hash', '--iter', '3000', '--threads', '2', '--validate', '--path', file, '--json'])
+    assert.equal(threaded.status, 0, threaded.stderr)
+    const report = JSON.parse(threaded.stdout)
+    assert.equal(report.operations, 6000)
+    assert.equal(report.threads, 2)
+    // The shards make one sharded database, which opens by its plain name.
+    assert.equal(Number(kv(['dbm', 'inspect', file, 'num_records']).stdout), report.num_records)
+  })
 })
