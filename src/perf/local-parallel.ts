@@ -93,24 +93,52 @@ export interface ShardedTarget {
  * every core. The result sums the threads' operations over the longest thread's time.
  */
 export async function runParallelThreads(target: ShardedTarget, options: ParallelOptions): Promise<ParallelResult> {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'local-parallel-thread.js')
-  const results = await Promise.all(
-    Array.from({length: options.threads}, (_, thread) => {
-      const worker = new Worker(script, {workerData: {target, options, share: {thread, threads: options.threads}}})
-      return new Promise<ParallelResult>((resolve, reject) => {
-        let outcome: {result?: ParallelResult; error?: string} = {error: 'the worker thread ended without a result'}
-        worker.once('message', (message: {result?: ParallelResult; error?: string}) => (outcome = message))
-        worker.once('error', (error) => (outcome = {error: error.message}))
-        // Settled when the thread is gone, so that its shard is closed for whoever opens it next.
-        worker.once('exit', () => (outcome.error !== undefined ? reject(new StatusError(Code.APPLICATION_ERROR, outcome.error)) : resolve(outcome.result!)))
-      })
-    }),
-  )
+  const results = await runShardThreads<ParallelResult>('local-parallel-thread.js', options.threads, (thread) => ({
+    target,
+    options,
+    share: {thread, threads: options.threads},
+  }))
   // The threads' own time, from their first operation to their last: starting a thread
   // (loading the modules, opening its shard) is not the workload.
   const elapsed = Math.max(...results.map((result) => result.elapsed))
   const operations = results.reduce((sum, result) => sum + result.operations, 0)
   return {operations, elapsed, qps: operations / elapsed, errors: results.flatMap((result) => result.errors)}
+}
+
+/**
+ * Starts one worker thread per shard on a script of this folder and resolves with what
+ * each reported, once every thread is gone (so that every shard is closed).
+ */
+export async function runShardThreads<T>(script: string, threads: number, data: (thread: number) => unknown): Promise<T[]> {
+  const file = path.join(path.dirname(fileURLToPath(import.meta.url)), script)
+  return Promise.all(
+    Array.from({length: threads}, (_, thread) => {
+      const worker = new Worker(file, {workerData: data(thread)})
+      return new Promise<T>((resolve, reject) => {
+        let outcome: {result?: T; error?: string} = {error: 'the worker thread ended without a result'}
+        worker.once('message', (message: {result?: T; error?: string}) => (outcome = message))
+        worker.once('error', (error) => (outcome = {error: error.message}))
+        worker.once('exit', () => (outcome.error !== undefined ? reject(new StatusError(Code.APPLICATION_ERROR, outcome.error)) : resolve(outcome.result!)))
+      })
+    }),
+  )
+}
+
+/** The key numbers of [0, total) whose eight-digit keys hash to one shard of `threads`. */
+export function shareOfKeys(total: number, share: ParallelShare): Int32Array {
+  const numbers = new Int32Array(Math.ceil((total / share.threads) * 1.2) + 16)
+  let found = 0
+  let list = numbers
+  for (let n = 0; n < total; n++) {
+    if (secondaryHash(Buffer.from(String(n).padStart(8, '0')), share.threads) !== share.thread) continue
+    if (found === list.length) {
+      const grown = new Int32Array(list.length * 2)
+      grown.set(list)
+      list = grown
+    }
+    list[found++] = n
+  }
+  return list.subarray(0, found)
 }
 
 /** Threads to use when asked for 0: one per core. */

@@ -20,6 +20,8 @@ export interface SequenceOptions {
   seed: number
   phases: ('set' | 'get' | 'iterate' | 'remove')[]
   onPhase?: (result: PhaseResult) => void
+  /** The key numbers to use instead of 0 to iterations - 1: one thread's share of a threaded run. */
+  keyNumbers?: Int32Array
 }
 
 /** xorshift32: cheap, seeded, good enough to pick keys and lengths. */
@@ -49,13 +51,17 @@ export function runSequence(dbm: DBM, options: SequenceOptions): PhaseResult[] {
   const results: PhaseResult[] = []
   const key = Buffer.alloc(8)
   const value = Buffer.alloc(options.valueSize, 0x78)
+  const numbers = options.keyNumbers
+  const count = numbers ? numbers.length : options.iterations
   const run = (name: string, body: (next: () => number) => number): void => {
     const random = makeRandom(options.seed)
     const pick = options.randomKey
-      ? () => Math.floor(random() * options.iterations)
+      ? numbers
+        ? () => numbers[Math.floor(random() * count)]
+        : () => Math.floor(random() * count)
       : (() => {
           let i = 0
-          return () => i++
+          return numbers ? () => numbers[i++] : () => i++
         })()
     const start = performance.now()
     const iterations = body(pick)
@@ -68,20 +74,20 @@ export function runSequence(dbm: DBM, options: SequenceOptions): PhaseResult[] {
   for (const phase of options.phases) {
     if (phase === 'set') {
       run('set', (next) => {
-        for (let i = 0; i < options.iterations; i++) {
+        for (let i = 0; i < count; i++) {
           writeKey(key, next())
           dbm.set(key, options.randomValue ? value.subarray(0, Math.floor(valueRandom() * (options.valueSize + 1))) : value)
         }
         dbm.synchronize(false)
-        return options.iterations
+        return count
       })
     } else if (phase === 'get') {
       run('get', (next) => {
-        for (let i = 0; i < options.iterations; i++) {
+        for (let i = 0; i < count; i++) {
           writeKey(key, next())
           if (dbm.get(key) === undefined && !options.randomKey) throw new StatusError(Code.NOT_FOUND_ERROR, `missing key ${key}`)
         }
-        return options.iterations
+        return count
       })
     } else if (phase === 'iterate') {
       run('iterate', () => {
@@ -93,7 +99,7 @@ export function runSequence(dbm: DBM, options: SequenceOptions): PhaseResult[] {
       })
     } else {
       run('remove', (next) => {
-        for (let i = 0; i < options.iterations; i++) {
+        for (let i = 0; i < count; i++) {
           writeKey(key, next())
           try {
             dbm.remove(key)
@@ -102,7 +108,7 @@ export function runSequence(dbm: DBM, options: SequenceOptions): PhaseResult[] {
           }
         }
         dbm.synchronize(false)
-        return options.iterations
+        return count
       })
     }
   }

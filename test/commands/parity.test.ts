@@ -56,4 +56,13 @@ describe("the reference tools' options", () => {
     // The shards make one sharded database, which opens by its plain name.
     assert.equal(Number(kv(['dbm', 'inspect', file, 'num_records']).stdout), report.num_records)
   })
+
+  it('kv dbm perf sequence --threads runs each phase on worker threads, a shard each', () => {
+    const file = path.join(dir, 'sequence.tkmb')
+    const result = kv(['dbm', 'perf', 'sequence', '--dbm', 'baby', '--iter', '2000', '--threads', '2', '--set_only', '--validate', '--path', file])
+    assert.equal(result.status, 0, result.stderr)
+    assert.match(result.stdout, /^Setting: impl=baby num_iterations=2000 value_size=8 num_threads=2\nSetting done: .*num_records=4000 /)
+    assert.equal(kv(['dbm', 'inspect', file, 'num_records']).stdout, '4000\n')
+    assert.equal(kv(['dbm', 'get', file, '00003999']).stdout, 'xxxxxxxx\n')
+  })
 })

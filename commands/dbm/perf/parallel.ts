@@ -1,13 +1,8 @@
-import * as fs from 'node:fs'
-import * as os from 'node:os'
-import * as nodePath from 'node:path'
 import {Flags} from '@oclif/core'
 import {secondsFlag} from '../../../src/cli/args.js'
 import {KvCommand} from '../../../src/cli/base-command.js'
 import {dbmPerfFlags, openPerfTarget} from '../../../src/cli/dbm-options.js'
-import {classInfo, type DBMClass} from '../../../src/engine/classes.js'
-import {parseParams} from '../../../src/engine/params.js'
-import {openDBM} from '../../../src/engine/poly.js'
+import {threadedTarget} from '../../../src/cli/perf-target.js'
 import {Code, StatusError} from '../../../src/engine/status.js'
 import {defaultThreads, runParallelShare, runParallelThreads, type ParallelOptions, type ParallelResult} from '../../../src/perf/local-parallel.js'
 
@@ -63,19 +58,11 @@ parallel run.`
         cleanup()
       }
     } else {
-      // File classes need files: a temporary directory unless --path names one.
-      const storage = classInfo(flags.dbm as DBMClass).storage
-      let dir: string | undefined
-      let file = flags.path ?? ''
-      if (file === '' && storage === 'file') {
-        dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'kv-perf-'))
-        file = nodePath.join(dir, 'casket')
-      }
-      const params: [string, string][] = [['dbm', flags.dbm], ...(flags.params ? [...parseParams(flags.params)] : [])]
+      const {target, openSharded, cleanup} = threadedTarget(flags, threads)
       try {
-        result = await runParallelThreads({path: file, params}, options)
-        if (file !== '') {
-          const sharded = openDBM(file, new Map([...params, ['num_shards', String(threads)]]), {writable: false})
+        result = await runParallelThreads(target, options)
+        const sharded = openSharded(false)
+        if (sharded) {
           try {
             if (flags.validate) validate(sharded)
             numRecords = sharded.count()
@@ -84,7 +71,7 @@ parallel run.`
           }
         }
       } finally {
-        if (dir) fs.rmSync(dir, {recursive: true, force: true})
+        cleanup()
       }
     }
     const peak = process.resourceUsage().maxRSS * 1024

@@ -1,7 +1,10 @@
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../../src/cli/base-command.js'
 import {dbmPerfFlags, openPerfTarget} from '../../../src/cli/dbm-options.js'
-import {runSequence, type PhaseResult} from '../../../src/perf/local.js'
+import {runSequence, type PhaseResult, type SequenceOptions} from '../../../src/perf/local.js'
+import {defaultThreads, runShardThreads} from '../../../src/perf/local-parallel.js'
+import {threadedTarget} from '../../../src/cli/perf-target.js'
+import type {DBM} from '../../../src/engine/dbm.js'
 import {Code, StatusError} from '../../../src/engine/status.js'
 
 const PHASE_LABELS: {[name: string]: string} = {set: 'Setting', get: 'Getting', iterate: 'Iterating', remove: 'Removing'}
@@ -23,6 +26,7 @@ export default class DbmPerfSequence extends KvCommand {
     remove_only: Flags.boolean({description: 'only the remove phase'}),
     validate: Flags.boolean({description: "after the phases, check the file's structure (and that a full iteration matches the count)"}),
     copy: Flags.string({description: 'after the phases, copy the database file to this path (as a backup does)'}),
+    threads: Flags.integer({description: 'worker threads, each on a shard of its own with the keys that hash to it (0: one per core)', default: 1, min: 0}),
   }
 
   static override enableJsonFlag = true
@@ -33,46 +37,77 @@ export default class DbmPerfSequence extends KvCommand {
       (phase) => ({set: flags.set_only, get: flags.get_only, iterate: flags.iter_only, remove: flags.remove_only})[phase],
     )
     const phases = only.length > 0 ? [...only] : (['set', 'get', 'iterate', 'remove'] as ('set' | 'get' | 'iterate' | 'remove')[])
-    // Without a set phase, the phases work on the records an earlier run left in --path.
-    const {dbm, cleanup} = openPerfTarget(flags, phases.includes('set'))
-    const setting = `impl=${flags.dbm} num_iterations=${flags.iter} value_size=${flags.size} num_threads=1`
+    const threads = flags.threads === 0 ? defaultThreads() : flags.threads
+    const setting = `impl=${flags.dbm} num_iterations=${flags.iter} value_size=${flags.size} num_threads=${threads}`
     const print = (result: PhaseResult): void => {
       if (this.jsonEnabled()) return
       const label = PHASE_LABELS[result.name]
-      process.stdout.write(
+      this.report(
         `${label}: ${setting}\n${label} done: elapsed_time=${result.elapsed.toFixed(6)} num_records=${result.numRecords} ` +
           `qps=${Math.round(result.qps)} mem=${result.mem}\n\n`,
       )
     }
-    let results: PhaseResult[]
-    try {
-      results = runSequence(dbm, {
-        iterations: flags.iter,
-        valueSize: flags.size,
-        randomKey: flags.random_key,
-        randomValue: flags.random_value,
-        seed: flags.random_seed,
-        phases,
-        onPhase: print,
-      })
+    const options: SequenceOptions = {
+      iterations: flags.iter,
+      valueSize: flags.size,
+      randomKey: flags.random_key,
+      randomValue: flags.random_value,
+      seed: flags.random_seed,
+      phases,
+    }
+    /** Validation and copy, on the one database or on the shards together. */
+    const finish = (dbm: DBM): void => {
       if (flags.validate) {
         const problems = dbm.validateStructure()
         let iterated = 0
         for (const record of dbm.records()) if (record) iterated++
         if (iterated !== dbm.count()) problems.push(`${iterated} records iterated, ${dbm.count()} counted`)
         if (problems.length > 0) throw new StatusError(Code.BROKEN_DATA_ERROR, `validation failed: ${problems.slice(0, 5).join('; ')}`)
-        if (!this.jsonEnabled()) process.stdout.write('Validation done: ok\n\n')
+        if (!this.jsonEnabled()) this.report('Validation done: ok\n\n')
       }
       if (flags.copy !== undefined) dbm.copyFileData(flags.copy)
-    } finally {
-      dbm.close()
-      cleanup()
+    }
+    let results: PhaseResult[]
+    if (threads === 1) {
+      // Without a set phase, the phases work on the records an earlier run left in --path.
+      const {dbm, cleanup} = openPerfTarget(flags, phases.includes('set'))
+      try {
+        results = runSequence(dbm, {...options, onPhase: print})
+        finish(dbm)
+      } finally {
+        dbm.close()
+        cleanup()
+      }
+    } else {
+      const {target, openSharded, cleanup} = threadedTarget(flags, threads)
+      try {
+        const shares = await runShardThreads<PhaseResult[]>('local-sequence-thread.js', threads, (thread) => ({target, options, share: {thread, threads}}))
+        // A phase of all threads: their operations over the longest thread's time.
+        results = shares[0].map((first, i) => {
+          const phase = shares.map((share) => share[i])
+          const iterations = phase.reduce((sum, result) => sum + result.iterations, 0)
+          const elapsed = Math.max(...phase.map((result) => result.elapsed))
+          const numRecords = phase.reduce((sum, result) => sum + result.numRecords, 0)
+          return {name: first.name, iterations, elapsed, qps: iterations / elapsed, numRecords, mem: process.memoryUsage().rss}
+        })
+        for (const result of results) print(result)
+        if (flags.validate || flags.copy !== undefined) {
+          const sharded = openSharded(true)
+          if (sharded) {
+            try {
+              finish(sharded)
+            } finally {
+              sharded.close()
+            }
+          }
+        }
+      } finally {
+        cleanup()
+      }
     }
     const peak = process.resourceUsage().maxRSS * 1024
     if (this.jsonEnabled()) {
-      await this.write(
-        `${JSON.stringify({scenario: 'sequence', dbm: flags.dbm, iterations: flags.iter, value_size: flags.size, peak_rss: peak, phases: results}, null, 2)}\n`,
-      )
+      await this.writeJson({scenario: 'sequence', dbm: flags.dbm, iterations: flags.iter, threads, value_size: flags.size, peak_rss: peak, phases: results})
     } else {
       await this.write(`Peak memory: ${peak}\n`)
     }
