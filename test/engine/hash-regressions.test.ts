@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
 import {HashDBM} from '../../src/engine/hash/hash-dbm.js'
@@ -44,4 +45,27 @@ describe('HashDBM regressions', () => {
       }
     })
   }
+
+  it('a creation killed before its metadata was written (a file of zeros) opens as a new database', () => {
+    const file = path.join(dir, 'cut-off.tkh')
+    fs.writeFileSync(file, Buffer.alloc(8192))
+    const reader = new HashDBM()
+    assert.throws(() => reader.open(file, false), /BROKEN_DATA_ERROR/)
+    const dbm = new HashDBM()
+    dbm.open(file, true)
+    assert.equal(dbm.count(), 0)
+    dbm.set('a', '1')
+    dbm.close()
+    const again = new HashDBM()
+    again.open(file, false)
+    assert.equal(again.get('a')?.toString(), '1')
+    again.close()
+    // Zeros where the metadata was, but records after it: that is damage, not a new file.
+    const damaged = path.join(dir, 'wiped-metadata.tkh')
+    fs.copyFileSync(file, damaged)
+    const bytes = fs.readFileSync(damaged)
+    bytes.fill(0, 0, 128)
+    fs.writeFileSync(damaged, bytes)
+    assert.throws(() => new HashDBM().open(damaged, true), /BROKEN_DATA_ERROR/)
+  })
 })

@@ -202,8 +202,10 @@ export class HashDBM extends DBM {
     this.writable = writable
     this.autoRestored = false
     this.failure = undefined
-    if (file.size === 0) {
+    if (file.size === 0 || (writable && neverWritten(file))) {
       if (!writable) throw new StatusError(Code.BROKEN_DATA_ERROR, `${file.path} is empty`)
+      // Empty, or zeros only: a creation that was cut off before the first byte of its
+      // metadata was written. It holds nothing, so it is laid out again.
       this.initialize()
     } else {
       this.loadMetadata()
@@ -952,4 +954,20 @@ function markCopyClosed(path: string, hard: boolean): void {
   } finally {
     fs.closeSync(fd)
   }
+}
+
+/**
+ * Whether a file holds zeros only: space a creation allocated before it was killed, which
+ * never got its metadata. A file whose metadata alone was wiped but which has records is
+ * not this, and goes to the restore instead.
+ */
+function neverWritten(file: MappedFile): boolean {
+  const chunk = 1 << 20
+  for (let offset = 0; offset < file.size; offset += chunk) {
+    const length = Math.min(chunk, file.size - offset)
+    const data = file.span(offset, length)
+    const end = file.base + length
+    for (let i = file.base; i < end; i++) if (data[i] !== 0) return false
+  }
+  return true
 }
