@@ -10,8 +10,11 @@ import type {ShardedTarget} from '../perf/local-parallel.js'
 /** Where a benchmark on worker threads runs: one shard per thread, and how to look at them together afterwards. */
 export interface ThreadedTarget {
   target: ShardedTarget
-  /** The shards as one sharded database, when they have files; undefined for on-memory ones without. */
-  openSharded: (writable: boolean) => DBM | undefined
+  /**
+   * Runs work on the shards opened as one sharded database, and closes it; nothing for
+   * on-memory shards without files, which are gone with their threads.
+   */
+  withSharded: <T>(writable: boolean, work: (dbm: DBM) => T) => T | undefined
   /** Removes the temporary directory a file class was given when no --path named one. */
   cleanup: () => void
 }
@@ -27,7 +30,15 @@ export function threadedTarget(flags: {dbm: string; path?: string; params?: stri
   const params: [string, string][] = [['dbm', flags.dbm], ...(flags.params ? [...parseParams(flags.params)] : [])]
   return {
     target: {path: file, params},
-    openSharded: (writable) => (file === '' ? undefined : openDBM(file, new Map([...params, ['num_shards', String(threads)]]), {writable})),
+    withSharded: (writable, work) => {
+      if (file === '') return undefined
+      const dbm = openDBM(file, new Map([...params, ['num_shards', String(threads)]]), {writable})
+      try {
+        return work(dbm)
+      } finally {
+        dbm.close()
+      }
+    },
     cleanup: () => {
       if (dir) fs.rmSync(dir, {recursive: true, force: true})
     },

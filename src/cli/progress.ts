@@ -1,4 +1,3 @@
-import ora from 'ora'
 import {colorOn} from './color.js'
 
 /**
@@ -56,6 +55,8 @@ export class Progress {
 export async function withSpinner<T>(text: string, work: () => Promise<T>, stream: NodeJS.WriteStream = process.stderr): Promise<T> {
   const enabled = stream.isTTY === true && !process.env.CI
   if (!enabled) return work()
+  // Loaded only when a spinner is drawn: it costs every command that merely might show one 40 ms.
+  const {default: ora} = await import('ora')
   const spinner = ora({text, stream, color: colorOn(stream) ? 'cyan' : false, discardStdin: false}).start()
   try {
     const result = await work()

@@ -4,6 +4,7 @@ import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 import type {DBM} from '../engine/dbm.js'
 import {secondaryHash} from '../engine/io/hashing.js'
+import {sleepSync} from '../engine/io/sleep.js'
 import {Code, StatusError} from '../engine/status.js'
 import {makeRandom} from './local.js'
 
@@ -35,8 +36,6 @@ export interface ParallelShare {
   thread: number
   threads: number
 }
-
-const pause = new Int32Array(new SharedArrayBuffer(4))
 
 /**
  * The reference's parallel workload for one thread: random keys of eight digits, one
@@ -73,7 +72,7 @@ export function runParallelShare(dbm: DBM, options: ParallelOptions, share: Para
       if (errors.length < 20) errors.push((error as Error).message)
     }
     done++
-    if (options.sleepMicros > 0) Atomics.wait(pause, 0, 0, options.sleepMicros / 1000)
+    sleepSync(options.sleepMicros / 1000)
   }
   const elapsed = (performance.now() - start) / 1000
   return {operations: done, elapsed, qps: done / elapsed, errors}

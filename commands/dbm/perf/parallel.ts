@@ -4,6 +4,7 @@ import {KvCommand} from '../../../src/cli/base-command.js'
 import {dbmPerfFlags, openPerfTarget} from '../../../src/cli/dbm-options.js'
 import {threadedTarget} from '../../../src/cli/perf-target.js'
 import {Code, StatusError} from '../../../src/engine/status.js'
+import {validateDBM} from '../../../src/engine/validate.js'
 import {defaultThreads, runParallelShare, runParallelThreads, type ParallelOptions, type ParallelResult} from '../../../src/perf/local-parallel.js'
 
 export default class DbmPerfParallel extends KvCommand {
@@ -51,25 +52,20 @@ parallel run.`
       const {dbm, cleanup} = openPerfTarget(flags)
       try {
         result = runParallelShare(dbm, options, {thread: 0, threads: 1})
-        if (flags.validate) validate(dbm)
+        if (flags.validate) validateDBM(dbm)
         numRecords = dbm.count()
       } finally {
         dbm.close()
         cleanup()
       }
     } else {
-      const {target, openSharded, cleanup} = threadedTarget(flags, threads)
+      const {target, withSharded, cleanup} = threadedTarget(flags, threads)
       try {
         result = await runParallelThreads(target, options)
-        const sharded = openSharded(false)
-        if (sharded) {
-          try {
-            if (flags.validate) validate(sharded)
-            numRecords = sharded.count()
-          } finally {
-            sharded.close()
-          }
-        }
+        numRecords = withSharded(false, (sharded) => {
+          if (flags.validate) validateDBM(sharded)
+          return sharded.count()
+        })
       } finally {
         cleanup()
       }
@@ -95,9 +91,4 @@ parallel run.`
     }
     if (result.errors.length > 0) throw new StatusError(Code.APPLICATION_ERROR, `${result.errors.length} operations failed; the first: ${result.errors[0]}`)
   }
-}
-
-function validate(dbm: {validateStructure(): string[]}): void {
-  const problems = dbm.validateStructure()
-  if (problems.length > 0) throw new StatusError(Code.BROKEN_DATA_ERROR, `validation failed: ${problems.slice(0, 5).join('; ')}`)
 }

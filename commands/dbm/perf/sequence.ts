@@ -4,8 +4,8 @@ import {dbmPerfFlags, openPerfTarget} from '../../../src/cli/dbm-options.js'
 import {runSequence, type PhaseResult, type SequenceOptions} from '../../../src/perf/local.js'
 import {defaultThreads, runShardThreads} from '../../../src/perf/local-parallel.js'
 import {threadedTarget} from '../../../src/cli/perf-target.js'
+import {validateDBM} from '../../../src/engine/validate.js'
 import type {DBM} from '../../../src/engine/dbm.js'
-import {Code, StatusError} from '../../../src/engine/status.js'
 
 const PHASE_LABELS: {[name: string]: string} = {set: 'Setting', get: 'Getting', iterate: 'Iterating', remove: 'Removing'}
 
@@ -58,11 +58,7 @@ export default class DbmPerfSequence extends KvCommand {
     /** Validation and copy, on the one database or on the shards together. */
     const finish = (dbm: DBM): void => {
       if (flags.validate) {
-        const problems = dbm.validateStructure()
-        let iterated = 0
-        for (const record of dbm.records()) if (record) iterated++
-        if (iterated !== dbm.count()) problems.push(`${iterated} records iterated, ${dbm.count()} counted`)
-        if (problems.length > 0) throw new StatusError(Code.BROKEN_DATA_ERROR, `validation failed: ${problems.slice(0, 5).join('; ')}`)
+        validateDBM(dbm)
         if (!this.jsonEnabled()) this.report('Validation done: ok\n\n')
       }
       if (flags.copy !== undefined) dbm.copyFileData(flags.copy)
@@ -79,7 +75,7 @@ export default class DbmPerfSequence extends KvCommand {
         cleanup()
       }
     } else {
-      const {target, openSharded, cleanup} = threadedTarget(flags, threads)
+      const {target, withSharded, cleanup} = threadedTarget(flags, threads)
       try {
         const shares = await runShardThreads<PhaseResult[]>('local-sequence-thread.js', threads, (thread) => ({target, options, share: {thread, threads}}))
         // A phase of all threads: their operations over the longest thread's time.
@@ -91,16 +87,7 @@ export default class DbmPerfSequence extends KvCommand {
           return {name: first.name, iterations, elapsed, qps: iterations / elapsed, numRecords, mem: process.memoryUsage().rss}
         })
         for (const result of results) print(result)
-        if (flags.validate || flags.copy !== undefined) {
-          const sharded = openSharded(true)
-          if (sharded) {
-            try {
-              finish(sharded)
-            } finally {
-              sharded.close()
-            }
-          }
-        }
+        if (flags.validate || flags.copy !== undefined) withSharded(true, finish)
       } finally {
         cleanup()
       }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs'
 import {Code, StatusError, fromSystemError} from '../status.js'
 import {addon, systemError} from './native.js'
+import {sleepSync} from './sleep.js'
 
 /** How a database file is held: writers alone, readers together, or (private files) not at all. */
 export type LockMode = 'none' | 'shared' | 'exclusive'
@@ -15,7 +16,6 @@ function inodeKey(stat: fs.Stats): string {
 
 /** When set, a lock another process holds is waited for (the command line's default, as with Tkrzw's tools). */
 let waiting: ((message: string) => void) | undefined
-const pause = new Int32Array(new SharedArrayBuffer(4))
 
 /**
  * Makes this process wait for locks other processes hold instead of failing at once, and
@@ -52,7 +52,7 @@ export function lockDescriptor(fd: number, path: string, mode: LockMode): void {
       waiting(`waiting for the lock on ${path}: ${refusal(fd, path).detail.replace(`${path} is `, 'it is ')}`)
       told = true
     }
-    Atomics.wait(pause, 0, 0, 50)
+    sleepSync(50)
   }
 }
 

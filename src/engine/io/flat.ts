@@ -1,5 +1,6 @@
 import * as fs from 'node:fs'
 import {Code, StatusError, fromSystemError} from '../status.js'
+import {sleepSync} from './sleep.js'
 import {readVarint, varintSize, writeVarint} from './varint.js'
 
 /**
@@ -190,8 +191,6 @@ export class FlatReader {
   }
 }
 
-const pause = new Int32Array(new SharedArrayBuffer(4))
-
 /**
  * Runs a read or write on a descriptor that may be in non-blocking mode (a pipe shared with
  * another process): "try again" waits a millisecond and tries again.
@@ -202,7 +201,7 @@ export function retryBusy(io: () => number): number {
       return io()
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
-      Atomics.wait(pause, 0, 0, 1)
+      sleepSync(1)
     }
   }
 }
