@@ -40,7 +40,7 @@ _kv_commands=(
 _kv_flags() {
   case "$1" in
     'dbm create') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --truncate' ;;
-    'dbm export') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --tsv --escape --keys' ;;
+    'dbm export') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --tsv --escape --keys' ;;
     'dbm get') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --multi' ;;
     'dbm import') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --tsv --escape' ;;
     'dbm inspect') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --validate' ;;

@@ -3,6 +3,7 @@ import {KvCommand} from '../../src/cli/base-command.js'
 import {commonDbmFlags, openTarget, tuningFlags, tuningParams, withDbm} from '../../src/cli/dbm-options.js'
 import type {DBM} from '../../src/engine/dbm.js'
 import {parseParams} from '../../src/engine/params.js'
+import {Progress} from '../../src/cli/progress.js'
 
 export default class DbmRebuild extends KvCommand {
   static override description = `Rebuild a database to reclaim space and re-tune it.
@@ -37,7 +38,15 @@ Prints the statistics before and after, and the time the rebuild took, as tkrzw_
         this.report(statisticsText('Old', dbm))
         this.report('Optimizing the database: ... ')
         const started = performance.now()
-        dbm.rebuild(params)
+        // On a terminal, a progress line: the rebuild runs in slices that say how far along it is.
+        const records = dbm.count()
+        const progress = new Progress('rebuilding', records)
+        if (progress.shown) {
+          await dbm.rebuildInSlices(params, (fraction) => progress.at(Math.round(fraction * records)))
+          progress.done()
+        } else {
+          dbm.rebuild(params)
+        }
         this.report(`ok (elapsed=${((performance.now() - started) / 1000).toFixed(6)})\n`)
         this.report(statisticsText('New', dbm))
       },

@@ -1,6 +1,6 @@
 import {Command, Errors, Flags} from '@oclif/core'
 import {paintError, turnColorOff} from './color.js'
-import {Code, StatusError} from '../engine/status.js'
+import {Code, StatusError, codeName} from '../engine/status.js'
 
 /** Exit status 1: an operation failed. */
 export const EXIT_FAILURE = 1
@@ -19,6 +19,9 @@ export abstract class KvCommand extends Command {
       helpGroup: 'GLOBAL',
     }),
   }
+
+  /** Whether the command printed its JSON document already (a partial result before a failure). */
+  private jsonWritten = false
 
   public override async init(): Promise<void> {
     endQuietlyOnClosedPipe()
@@ -41,6 +44,9 @@ export abstract class KvCommand extends Command {
     const text = usage ? oneLine(error.message) : error.message.replace(/\r/g, '\\r').replace(/\n/g, '\\n')
     process.stderr.write(`kv: ${paintError(text)}\n`)
     process.exitCode = usage ? EXIT_USAGE : EXIT_FAILURE
+    // A script that asked for JSON reads its stdout: the failure is there too, as JSON.
+    // (Unless it printed its partial result already: one document per run.)
+    if (this.jsonEnabled() && !this.jsonWritten) this.report(`${JSON.stringify({error: errorJson(error, usage, text)}, null, 2)}\n`)
   }
 
   /**
@@ -99,6 +105,7 @@ export abstract class KvCommand extends Command {
 
   /** Prints data as --json does, for commands that must still fail afterwards (some keys missing). */
   protected async writeJson(data: unknown): Promise<void> {
+    this.jsonWritten = true
     await this.write(`${JSON.stringify(data, null, 2)}\n`)
   }
 
@@ -111,6 +118,14 @@ export abstract class KvCommand extends Command {
   protected async writeBinary(text: string): Promise<void> {
     await this.write(Buffer.from(text, 'latin1'))
   }
+}
+
+/** A failure as --json prints it: the status name, the message without it, and the exit status. */
+function errorJson(error: Error, usage: boolean, text: string): {status: string; message: string; exit: number} {
+  if (error instanceof StatusError) return {status: codeName(error.code), message: error.detail, exit: EXIT_FAILURE}
+  const match = /^([A-Z_]+_ERROR): (.*)$/s.exec(text)
+  if (match) return {status: match[1], message: match[2], exit: usage ? EXIT_USAGE : EXIT_FAILURE}
+  return {status: usage ? 'INVALID_ARGUMENT_ERROR' : 'UNKNOWN_ERROR', message: text, exit: usage ? EXIT_USAGE : EXIT_FAILURE}
 }
 
 /** Thrown by KvCommand.write once the reader of stdout has gone away. */

@@ -30,6 +30,21 @@ export class Progress {
     this.draw()
   }
 
+  /** Sets how far along the work is, when it is known as a total so far rather than counted. */
+  at(count: number): void {
+    this.count = count
+    if (!this.active) return
+    const now = Date.now()
+    if (now - this.lastDraw < 100) return
+    this.lastDraw = now
+    this.draw()
+  }
+
+  /** Whether the line is drawn at all (on a terminal, outside CI). */
+  get shown(): boolean {
+    return this.active
+  }
+
   private draw(): void {
     let line = `${this.label}: ${this.count.toLocaleString('en-US')}`
     if (this.total > 0) {

@@ -5,6 +5,7 @@ import {FlatWriter, readFlatPairs, retryBusy} from '../engine/io/flat.js'
 import {varintSize} from '../engine/io/varint.js'
 import {fromSystemError} from '../engine/status.js'
 import {fromTsvField, tsvField} from './escape.js'
+import {jsonRecord} from './json.js'
 import {Progress} from './progress.js'
 
 /** The record file name that means standard input (import) or standard output (export). */
@@ -14,6 +15,8 @@ export interface TransferOptions {
   tsv?: boolean
   escape?: boolean
   keys?: boolean
+  /** A JSON array of records (as --json prints them) instead of flat records or TSV. */
+  json?: boolean
 }
 
 /** Writes every record to a flat record file or TSV; returns the record count. */
@@ -34,20 +37,33 @@ export function exportRecords(dbm: DBM, path: string, options: TransferOptions =
       false,
     )
   const toStdout = path === STDIO
-  if (options.tsv) {
+  if (options.tsv || options.json) {
     const fd = toStdout ? 1 : openForWrite(path)
-    let chunk = ''
+    // TSV lines are binary strings (a character per byte); JSON is UTF-8 text, whose records
+    // are an array written as it goes, never whole in memory.
+    const encoding = options.json ? 'utf8' : 'latin1'
+    const escape = !!options.escape
+    let separator = ''
+    const line = options.json
+      ? (key: Buffer, value: Buffer): string => {
+          const text = `${separator}  ${JSON.stringify(options.keys ? jsonRecord(key) : jsonRecord(key, value))}`
+          separator = ',\n'
+          return text
+        }
+      : (key: Buffer, value: Buffer): string => (options.keys ? `${tsvField(key, escape)}\n` : `${tsvField(key, escape)}\t${tsvField(value, escape)}\n`)
+    let chunk = options.json ? '[\n' : ''
     const flush = (): void => {
-      const bytes = Buffer.from(chunk, 'latin1')
+      const bytes = Buffer.from(chunk, encoding)
       let done = 0
       while (done < bytes.length) done += retryBusy(() => fs.writeSync(fd, bytes, done, bytes.length - done))
       chunk = ''
     }
     try {
       visit((key, value) => {
-        chunk += options.keys ? `${tsvField(key, !!options.escape)}\n` : `${tsvField(key, !!options.escape)}\t${tsvField(value, !!options.escape)}\n`
+        chunk += line(key, value)
         if (chunk.length > 1 << 20) flush()
       })
+      if (options.json) chunk += separator === '' ? ']\n' : '\n]\n'
       flush()
     } finally {
       if (!toStdout) fs.closeSync(fd)

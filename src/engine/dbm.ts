@@ -212,6 +212,9 @@ export interface OpenOptions {
   noLock?: boolean
 }
 
+/** How far along a rebuild is: the part of the records copied so far, from 0 to 1. */
+export type RebuildProgress = (fraction: number) => void
+
 export interface RebuildParams {
   [name: string]: string
 }
@@ -238,7 +241,8 @@ export abstract class DBM {
    * Rebuilds without stalling the event loop: classes whose rebuild is long copy in slices
    * that yield, taking the updates made meanwhile. The default is the plain rebuild.
    */
-  protected async rebuildInSlicesImpl(params: RebuildParams): Promise<void> {
+  protected async rebuildInSlicesImpl(params: RebuildParams, onProgress?: RebuildProgress): Promise<void> {
+    void onProgress
     this.rebuildImpl(params)
   }
   /**
@@ -349,10 +353,13 @@ export abstract class DBM {
     this.rebuildImpl(params)
   }
 
-  /** Rebuilds without stalling the event loop (see rebuildInSlicesImpl). */
-  async rebuildInSlices(params: RebuildParams = {}): Promise<void> {
+  /**
+   * Rebuilds without stalling the event loop (see rebuildInSlicesImpl). Classes whose
+   * rebuild is long tell how far along it is through onProgress, between slices.
+   */
+  async rebuildInSlices(params: RebuildParams = {}, onProgress?: RebuildProgress): Promise<void> {
     this.checkUsable(true)
-    await this.rebuildInSlicesImpl(params)
+    await this.rebuildInSlicesImpl(params, onProgress)
   }
 
   shouldBeRebuilt(): boolean {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import {DBM, DBMIterator, type InspectList, type OpenOptions, type RebuildParams, type RecordProcessor} from './dbm.js'
+import {DBM, DBMIterator, type InspectList, type OpenOptions, type RebuildParams, type RebuildProgress, type RecordProcessor} from './dbm.js'
 import {secondaryHash} from './io/hashing.js'
 import {Code, StatusError} from './status.js'
 
@@ -120,8 +120,11 @@ export class ShardDBM extends DBM {
     await Promise.all(this.shards.map((shard, i) => shard.copyFileDataInSlices(shardPath(dest, i, this.shards.length), hard)))
   }
 
-  protected override async rebuildInSlicesImpl(params?: RebuildParams): Promise<void> {
-    for (const shard of this.shards) await shard.rebuildInSlices(params)
+  protected override async rebuildInSlicesImpl(params?: RebuildParams, onProgress?: RebuildProgress): Promise<void> {
+    const count = this.shards.length
+    for (const [i, shard] of this.shards.entries()) {
+      await shard.rebuildInSlices(params, onProgress && ((fraction) => onProgress((i + fraction) / count)))
+    }
   }
 
   protected rebuildImpl(params?: RebuildParams): void {

@@ -60,6 +60,37 @@ describe('kv dbm commands', () => {
     }
   })
 
+  it('exports as JSON to standard output or a file, and says failures in JSON too', () => {
+    const src = path.join(dir, 'json-src.tkmb')
+    kv(['dbm', 'set', src, 'tab\tkey', 'line\nvalue'])
+    kv(['dbm', 'set', '--sx', src, '6b', 'ff00'])
+    const expected = [
+      {key: '6b', value: 'ff00', encoding: 'hex'},
+      {key: 'tab\tkey', value: 'line\nvalue'},
+    ]
+    assert.deepEqual(JSON.parse(kv(['dbm', 'export', '--json', src, '-']).stdout), expected)
+    const file = path.join(dir, 'out.json')
+    assert.deepEqual(JSON.parse(kv(['dbm', 'export', '--json', src, file]).stdout), {file, records: 2})
+    assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), expected)
+    assert.deepEqual(JSON.parse(kv(['dbm', 'export', '--json', '--keys', src, '-']).stdout), [{key: 'k'}, {key: 'tab\tkey'}])
+    const empty = path.join(dir, 'json-empty.tkmt')
+    kv(['dbm', 'create', empty])
+    assert.deepEqual(JSON.parse(kv(['dbm', 'export', '--json', empty, '-']).stdout), [])
+    assert.equal(kv(['dbm', 'export', '--json', '--tsv', src, '-']).status, 2)
+
+    const missing = kv(['dbm', 'get', '--json', src, 'nokey'])
+    assert.equal(missing.status, 1)
+    assert.deepEqual(JSON.parse(missing.stdout), {error: {status: 'NOT_FOUND_ERROR', message: 'no such key: nokey', exit: 1}})
+    assert.equal(missing.stderr, 'kv: NOT_FOUND_ERROR: no such key: nokey\n')
+    const usage = kv(['dbm', 'list', '--json', '--items', 'x', src])
+    assert.equal(usage.status, 2)
+    assert.equal(JSON.parse(usage.stdout).error.exit, 2)
+    // A partial result is the one document: the records found, then the failure on stderr.
+    const partial = kv(['dbm', 'get', '--json', '--multi', src, 'tab\tkey', 'nokey'])
+    assert.equal(partial.status, 1)
+    assert.deepEqual(JSON.parse(partial.stdout), [{key: 'tab\tkey', value: 'line\nvalue'}])
+  })
+
   it('merges databases and rebuilds', () => {
     const a = path.join(dir, 'a.tkmt')
     const b = path.join(dir, 'b.tkmc')

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
 import {KV_COMMAND, hasProgram, kv, run, tempDir} from '../helpers/cli.js'
@@ -43,6 +44,17 @@ describe('kv at a terminal', () => {
       }
     },
   )
+
+  it("draws a rebuild's progress at a terminal, with its percentage", {skip: !hasProgram('script') && 'util-linux script is not installed'}, () => {
+    const file = path.join(dir, 'progress.tkh')
+    const tsv = path.join(dir, 'progress.tsv')
+    fs.writeFileSync(tsv, Array.from({length: 3000}, (_, i) => `k${i}\tv${i}\n`).join(''))
+    assert.equal(kv(['dbm', 'import', '--tsv', file, tsv]).status, 0)
+    const shown = atTerminal(`dbm rebuild ${file}`)
+    assert.match(shown, /rebuilding: [\d,]+ \/ 3,000 \[[#.]+\] \d+%/)
+    assert.match(shown, /New Number of Records: 3000/)
+    assert.doesNotMatch(kv(['dbm', 'rebuild', file]).stdout + kv(['dbm', 'rebuild', file]).stderr, /rebuilding:/)
+  })
 
   it('refuses flag values of the wrong type at parse time, naming the flag', () => {
     const file = path.join(dir, 'typed.tkh')

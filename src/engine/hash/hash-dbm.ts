@@ -13,6 +13,7 @@ import {
   type InspectList,
   type OpenOptions,
   type RebuildParams,
+  type RebuildProgress,
   type RecordProcessor,
 } from '../dbm.js'
 import {BucketIterator} from '../bucket-iterator.js'
@@ -674,7 +675,7 @@ export class HashDBM extends DBM {
    * keeps answering. Updates made meanwhile go to this file as usual; the keys they touch
    * are noted and copied again at the end, before the new file takes over.
    */
-  protected override async rebuildInSlicesImpl(params: RebuildParams = {}, sliceMillis = 10): Promise<void> {
+  protected override async rebuildInSlicesImpl(params: RebuildParams = {}, onProgress?: RebuildProgress, sliceMillis = 10): Promise<void> {
     // Recovering from a damaged file scans it whole; that path has no slices.
     if (isTrue(params.skip_broken_records)) return this.rebuildImpl(params)
     const {tuning, fresh} = this.beginRebuild(params)
@@ -702,6 +703,7 @@ export class HashDBM extends DBM {
           this.copyRecordsInto(fresh, bucket, end)
           bucket = end
         }
+        onProgress?.(bucket / this.numBuckets)
         await pause()
       }
       // Copy again what changed meanwhile, in slices, until what is left is small enough
