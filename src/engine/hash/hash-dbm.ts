@@ -732,14 +732,39 @@ export class HashDBM extends DBM {
     this.takeOver(fresh, tuning, isTrue(params.sync_hard))
   }
 
-  /** Copies the live records of a range of buckets, each read in the one walk of its chain. */
+  /**
+   * Copies the live records of a range of buckets, each read in the one walk of its chain,
+   * into a fresh file that holds none of their keys yet. The stored bytes go over as they
+   * are when both files use the same codec.
+   */
   private copyRecordsInto(dest: HashDBM, startBucket: number, endBucket: number): void {
     const records = this.recordFile!
     const appending = this.updateMode === UPDATE_APPENDING
+    const sameCodec = this.compMode === dest.compMode
     for (let bucket = startBucket; bucket < endBucket; bucket++) {
       if (records.readBucket(bucket) === 0) continue
-      records.eachLiveRecord(bucket, appending, (key, header) => dest.set(key, records.readValue(header)))
+      records.eachLiveRecord(bucket, appending, (key, header) => {
+        const stored = sameCodec ? records.readStored(header) : dest.encodeValue(records.readValue(header))
+        dest.addAbsent(key, stored)
+      })
     }
+  }
+
+  /** A value as this file stores it: compressed by its codec, if any. */
+  private encodeValue(value: Buffer): Buffer {
+    return this.codec ? this.codec.compress(value) : value
+  }
+
+  /**
+   * Adds a record whose key is known to be absent, its value already encoded: a rebuild's
+   * copy into its fresh file, with no walk of the chain and no processor.
+   */
+  private addAbsent(key: Buffer, stored: Buffer): void {
+    const records = this.recordFile!
+    const bucket = records.bucketOf(key)
+    this.writeNewRecord(bucket, records.readBucket(bucket), key, stored, OP_ADD)
+    this.numRecords++
+    this.effDataSize += key.length + stored.length
   }
 
   private removeIfPresent(key: Buffer): void {

@@ -132,6 +132,11 @@ export class RecordFile {
     return this.layout.codec ? this.layout.codec.decompress(stored) : stored
   }
 
+  /** The value of a record as it is stored (compressed, if the file has a codec), copied. */
+  readStored(header: RecordHeader): Buffer {
+    return this.file.read(header.valueOffset, header.valueSize)
+  }
+
   /** The key of a record, copied. */
   readKey(header: RecordHeader): Buffer {
     return this.file.read(header.keyOffset, header.keySize)
