@@ -3,6 +3,7 @@ import {HashDBM} from './hash/hash-dbm.js'
 import {BabyDBM} from './memory/baby.js'
 import {CacheDBM} from './memory/cache.js'
 import {TinyDBM} from './memory/tiny.js'
+import {TreeDBM} from './tree/tree-dbm.js'
 import type {ParamReader} from './params.js'
 import {Code, StatusError} from './status.js'
 
@@ -58,6 +59,7 @@ const TREE_PARAMS: TuningParam[] = [
   {name: 'max_page_size', description: 'bytes of a leaf page before it splits'},
   {name: 'max_branches', description: 'children of an inner page before it splits'},
   {name: 'max_cached_pages', description: 'pages held in the cache'},
+  {name: 'page_update_mode', description: 'none (pages written at eviction and synchronize) or write (at every change)'},
   {name: 'key_comparator', description: 'key order: lex, lexcase, dec, hex, real, float, signed and pair variants'},
 ]
 
@@ -87,6 +89,7 @@ export const CLASSES: readonly ClassInfo[] = [
     visibleBeforeSync: true,
     evicts: false,
     params: TREE_PARAMS,
+    factory: (params) => new TreeDBM(params),
   },
   {
     name: 'skip',

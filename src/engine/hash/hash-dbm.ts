@@ -873,6 +873,20 @@ export class HashDBM extends DBM {
     return validateHashFile(this.recordFile!, this.updateMode === UPDATE_APPENDING, this.numRecords)
   }
 
+  /** The open file's layout as tuning (bucket count left to the caller): what a rebuild of a database built on this one starts from. */
+  layoutTuning(): HashTuning {
+    this.checkUsable(false)
+    return {
+      ...this.tuning,
+      numBuckets: -1,
+      offsetWidth: this.offsetWidth,
+      alignPow: this.alignPow,
+      updateMode: this.updateMode,
+      crcWidth: this.crcWidth,
+      compMode: this.compMode,
+    }
+  }
+
   // ---- application metadata ----
 
   /**
