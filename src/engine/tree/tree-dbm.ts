@@ -560,9 +560,12 @@ export class TreeDBM extends DBM {
     }
   }
 
+  // The ends are found by descending the edges of the tree rather than from the first and
+  // last IDs of the metadata, which files of other writers do not always keep current.
+
   first(): Position | undefined {
     try {
-      return this.forwardFrom(this.leafPage(this.firstId), 0)
+      return this.forwardFrom(this.edgeLeaf(false), 0)
     } finally {
       this.flushPending()
     }
@@ -570,11 +573,20 @@ export class TreeDBM extends DBM {
 
   last(): Position | undefined {
     try {
-      const page = this.leafPage(this.lastId)
+      const page = this.edgeLeaf(true)
       return this.backwardFrom(page, page.count - 1)
     } finally {
       this.flushPending()
     }
+  }
+
+  private edgeLeaf(right: boolean): LeafPage {
+    let id = this.rootId
+    for (let level = this.treeLevel; level > 1; level--) {
+      const page = this.innerPage(id)
+      id = right && page.children.length > 0 ? page.children[page.children.length - 1] : page.heirId
+    }
+    return this.leafPage(id)
   }
 
   nextOf(pos: Position): Position | undefined {
@@ -820,7 +832,7 @@ export class TreeDBM extends DBM {
         this.flushPending()
         if (problems.length > 10) break
       }
-      if (prevId !== this.lastId) problems.push(`the last leaf page is ${prevId}, the metadata says ${this.lastId}`)
+      if (prevId !== this.edgeLeaf(true).id) problems.push(`the leaf links end at page ${prevId}, the tree at page ${this.edgeLeaf(true).id}`)
       if (count !== this.numRecords) problems.push(`${count} records in the leaves, the metadata says ${this.numRecords}`)
     } catch (error) {
       problems.push((error as Error).message)

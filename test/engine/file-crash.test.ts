@@ -4,7 +4,10 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {after, describe, it} from 'node:test'
+import type {DBM} from '../../src/engine/dbm.js'
 import {HashDBM} from '../../src/engine/hash/hash-dbm.js'
+import {openDBM} from '../../src/engine/poly.js'
+import {TreeDBM} from '../../src/engine/tree/tree-dbm.js'
 import {ParamReader, parseParams} from '../../src/engine/params.js'
 import {makeRandom} from '../../src/perf/local.js'
 import {run, tempDir} from '../helpers/cli.js'
@@ -44,7 +47,7 @@ function writeAndKill(file: string, params: string, delayMs: number): Promise<nu
   })
 }
 
-function recordsOf(dbm: HashDBM): Map<string, string> {
+function recordsOf(dbm: DBM): Map<string, string> {
   const found = new Map<string, string>()
   for (const [key, value] of dbm.records()) found.set(key.toString(), value.toString())
   return found
@@ -118,4 +121,36 @@ describe('HashDBM survives SIGKILL', () => {
       fs.rmSync(file, {force: true})
     }
   })
+})
+
+describe('TreeDBM survives SIGKILL', () => {
+  // Small pages, so that the writer splits and merges pages between its synchronizes.
+  for (const [label, params] of [
+    ['pages written at eviction and synchronize', 'max_page_size=200,max_branches=4,max_cached_pages=3'],
+    ['pages written at every change', 'max_page_size=200,max_branches=4,page_update_mode=write'],
+  ]) {
+    it(`${label}: restores every synchronized record after ${KILLS} kills`, async () => {
+      const random = makeRandom(label.length)
+      for (let round = 0; round < KILLS; round++) {
+        const file = path.join(dir, `crash-tree-${label.length}-${round}.tkt`)
+        const lastSync = await writeAndKill(file, params, Math.floor(random() * 150))
+        const dbm = openDBM(file, parseParams(params), {writable: true}) as TreeDBM
+        try {
+          assert.equal(dbm.isAutoRestored(), true)
+          assert.deepEqual(dbm.validateStructure(), [])
+          assertKeepsSynchronized(recordsOf(dbm), lastSync)
+        } finally {
+          dbm.close()
+        }
+        if (oracle) {
+          const checked = run('tkrzw_dbm_util', ['inspect', '--validate', file])
+          assert.equal(checked.status, 0, checked.stdout + checked.stderr)
+        }
+        const again = openDBM(file, new Map(), {writable: true}) as TreeDBM
+        assert.equal(again.isAutoRestored(), false)
+        again.close()
+        fs.rmSync(file, {force: true})
+      }
+    })
+  }
 })
