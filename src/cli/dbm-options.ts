@@ -64,6 +64,10 @@ export const tuningFlags = {
     options: ['3', '4', '5', '6'],
   }),
   align_pow: metricIntFlag({description: 'hash: records start at multiples of 2^align_pow bytes (0 to 16)', min: 0}),
+  max_page_size: metricIntFlag({description: 'tree: bytes of a leaf page before it splits (default 8130)', min: 1}),
+  max_branches: metricIntFlag({description: 'tree: links of an inner page before it splits (default 256)', min: 2}),
+  max_cached_pages: metricIntFlag({description: 'tree: pages held in the cache (default 10000)', min: 1}),
+  page_update_write: Flags.boolean({description: 'tree: write every page change at once instead of at eviction and synchronize'}),
 }
 
 export interface DbmFlagValues {
@@ -80,6 +84,10 @@ export interface DbmFlagValues {
   record_comp?: string
   offset_width?: string
   align_pow?: string
+  max_page_size?: string
+  max_branches?: string
+  max_cached_pages?: string
+  page_update_write?: boolean
 }
 
 /** The parameters the tuning flags stand for. */
@@ -93,6 +101,10 @@ export function tuningParams(flags: DbmFlagValues): Params {
   if (flags.record_comp !== undefined && flags.record_comp !== 'default') params.set('record_comp_mode', flags.record_comp)
   if (flags.offset_width !== undefined) params.set('offset_width', flags.offset_width)
   if (flags.align_pow !== undefined) params.set('align_pow', flags.align_pow)
+  if (flags.max_page_size !== undefined) params.set('max_page_size', flags.max_page_size)
+  if (flags.max_branches !== undefined) params.set('max_branches', flags.max_branches)
+  if (flags.max_cached_pages !== undefined) params.set('max_cached_pages', flags.max_cached_pages)
+  if (flags.page_update_write) params.set('page_update_mode', 'write')
   return params
 }
 

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import * as path from 'node:path'
+import {after, describe, it} from 'node:test'
+import {BabyDBM} from '../../src/engine/memory/baby.js'
+import {ParamReader, parseParams} from '../../src/engine/params.js'
+import {TreeDBM} from '../../src/engine/tree/tree-dbm.js'
+import {makeRandom} from '../../src/perf/local.js'
+import {tempDir} from '../helpers/cli.js'
+
+const {dir, cleanup} = tempDir()
+after(cleanup)
+
+function openTree(file: string, params: string, writable = true, truncate = false): TreeDBM {
+  const dbm = new TreeDBM(new ParamReader(parseParams(params)))
+  dbm.open(file, writable, {truncate})
+  return dbm
+}
+
+const keysOf = (records: Iterable<[Buffer, Buffer]>): string[] => [...records].map(([key]) => key.toString('hex'))
+
+describe('TreeDBM pages', () => {
+  it('splits and merges at every level, keeping order both ways, and reopens the same', () => {
+    const file = path.join(dir, 'stress.tkt')
+    const dbm = openTree(file, 'max_page_size=96,max_branches=3,max_cached_pages=8', true, true)
+    const random = makeRandom(99)
+    const model = new Map<string, string>()
+    for (let i = 0; i < 20000; i++) {
+      const key = `key${Math.floor(random() * 1e9)}`
+      const value = 'v'.repeat(Math.floor(random() * 20))
+      dbm.set(key, value)
+      model.set(key, value)
+    }
+    const level = Number(new Map(dbm.inspect()).get('tree_level'))
+    assert.ok(level >= 6, `tree level ${level}`)
+    assert.deepEqual(dbm.validateStructure(), [])
+    const keys = [...model.keys()]
+    for (const key of keys.slice(0, Math.floor(keys.length * 0.95))) {
+      dbm.remove(key)
+      model.delete(key)
+    }
+    assert.deepEqual(dbm.validateStructure(), [])
+    const sorted = [...model.keys()].sort()
+    assert.deepEqual(
+      [...dbm.records()].map(([key]) => key.toString()),
+      sorted,
+    )
+    const iter = dbm.makeIterator()
+    iter.last()
+    const backwards: string[] = []
+    for (let record = iter.get(); record; iter.previous(), record = iter.get()) backwards.push(record[0].toString())
+    assert.deepEqual(backwards, sorted.reverse())
+    dbm.close()
+    const again = openTree(file, '', false)
+    assert.equal(again.count(), model.size)
+    for (const [key, value] of model) assert.equal(again.get(key)?.toString(), value)
+    assert.deepEqual(again.validateStructure(), [])
+    again.close()
+    // Emptied completely, the tree shrinks back to one leaf.
+    const emptied = openTree(file, '')
+    for (const key of model.keys()) emptied.remove(key)
+    assert.equal(new Map(emptied.inspect()).get('tree_level'), '1')
+    assert.deepEqual(emptied.validateStructure(), [])
+    emptied.close()
+  })
+
+  it('orders keys by each comparator as the on-memory tree does, and the file remembers it', () => {
+    const random = makeRandom(5)
+    const keys: Buffer[] = []
+    for (let i = 0; i < 600; i++) {
+      const n = Math.floor(random() * 2e6) - 1e6
+      const eight = Buffer.alloc(8)
+      if (i % 2) eight.writeBigInt64BE(BigInt(n) * 1000003n)
+      else eight.writeDoubleBE(n / 7)
+      keys.push(Buffer.from(String(n)), Buffer.from((n >>> 0).toString(16)), Buffer.from(`Key${n}`), eight)
+    }
+    for (const comparator of ['lexical', 'lexicalcase', 'decimal', 'hexadecimal', 'realnumber', 'signedbigendian', 'floatbigendian', 'pairlexical']) {
+      const file = path.join(dir, `order-${comparator}.tkt`)
+      const tree = openTree(file, `key_comparator=${comparator},max_page_size=200,max_branches=4`, true, true)
+      const baby = new BabyDBM(new ParamReader(parseParams(`key_comparator=${comparator}`)))
+      baby.open('', true)
+      for (const key of keys) {
+        tree.set(key, 'v')
+        baby.set(key, 'v')
+      }
+      const expected = keysOf(baby.records())
+      assert.deepEqual(keysOf(tree.records()), expected, comparator)
+      assert.deepEqual(tree.validateStructure(), [])
+      tree.close()
+      baby.close()
+      // Opened without the parameter, the file's own comparator applies.
+      const reopened = openTree(file, '', false)
+      assert.deepEqual(keysOf(reopened.records()), expected, `${comparator} reopened`)
+      assert.match(new Map(reopened.inspect()).get('key_comparator') ?? '', /KeyComparator$/)
+      reopened.close()
+    }
+  })
+})
