@@ -15,6 +15,8 @@ const INNER_MAX = 128
 
 /** How keys are ordered: between whole keys, and between a key and one inside a leaf. */
 export interface KeyOrder {
+  /** Plain byte order, which searches may compare inline. */
+  readonly bytewise: boolean
   compare(a: Buffer, b: Buffer): number
   /** The order of `key` against the bytes data[start, end), without copying them. */
   compareWith(key: Buffer, data: Buffer, start: number, end: number): number
@@ -42,12 +44,14 @@ function compareBytes(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array
 export function keyOrder(comparator: NamedComparator): KeyOrder {
   if (comparator === LEXICAL) {
     return {
+      bytewise: true,
       compare: (a, b) => compareBytes(a, 0, a.length, b, 0, b.length),
       compareWith: (key, data, start, end) => compareBytes(key, 0, key.length, data, start, end),
     }
   }
   const compare = comparator.compare
   return {
+    bytewise: false,
     compare: (a, b) => compare(latin1Slice.call(a, 0, a.length), latin1Slice.call(b, 0, b.length)),
     compareWith: (key, data, start, end) => compare(latin1Slice.call(key, 0, key.length), latin1Slice.call(data, start, end)),
   }
