@@ -2,6 +2,7 @@ import type {DBM} from './dbm.js'
 import {HashDBM} from './hash/hash-dbm.js'
 import {BabyDBM} from './memory/baby.js'
 import {CacheDBM} from './memory/cache.js'
+import {StdHashDBM, StdTreeDBM} from './memory/std.js'
 import {TinyDBM} from './memory/tiny.js'
 import {TreeDBM} from './tree/tree-dbm.js'
 import type {ParamReader} from './params.js'
@@ -156,6 +157,7 @@ export const CLASSES: readonly ClassInfo[] = [
     visibleBeforeSync: true,
     evicts: false,
     params: [NUM_BUCKETS],
+    factory: (params) => new StdHashDBM(params),
   },
   {
     name: 'stdtree',
@@ -167,6 +169,7 @@ export const CLASSES: readonly ClassInfo[] = [
     visibleBeforeSync: true,
     evicts: false,
     params: [],
+    factory: (params) => new StdTreeDBM(params),
   },
 ]
 

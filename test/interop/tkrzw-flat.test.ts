@@ -12,6 +12,8 @@ const CLASSES = [
   ['tiny', 'tkmt'],
   ['baby', 'tkmb'],
   ['cache', 'tkmc'],
+  ['stdhash', 'tksh'],
+  ['stdtree', 'tkst'],
 ] as const
 
 describe('FlatRecord files against tkrzw_dbm_util', {skip}, () => {

@@ -24,7 +24,7 @@ function processAt(leaf: Leaf, index: number, found: boolean, key: Buffer, proce
 
 /** The on-memory B+ tree database: records in key order, under a chosen comparator. */
 export class BabyDBM extends MemoryDBM {
-  readonly className = 'BabyDBM'
+  readonly className: string = 'BabyDBM'
   readonly comparator: NamedComparator
   readonly tree: BPlusTree
 

@@ -8,7 +8,7 @@ export const TINY_DEFAULT_BUCKETS = 1048583
 
 /** The on-memory hash database: a chained hash table with `num_buckets` buckets. */
 export class TinyDBM extends MemoryDBM {
-  readonly className = 'TinyDBM'
+  readonly className: string = 'TinyDBM'
   private readonly table: ByteHashTable
   private readonly bucketsGiven: boolean
 
