@@ -5,6 +5,7 @@
 // against the budget (50 ms): the server must keep answering while it saves or copies.
 // STALL_TINY_RECORDS (default 1000000) records in a TinyDBM file, synchronized;
 // STALL_HASH_MB (default 320) megabytes of records in a .tkh file, backed up (make_backup).
+// STALL_TREE_RECORDS (default 1000000) records in a .tkt file, rebuilt, then backed up.
 // STALL_KV_BIN: the kv to measure (default: this build's).
 import {spawn} from 'node:child_process'
 import * as fs from 'node:fs'
@@ -20,6 +21,7 @@ const KV = process.env.STALL_KV_BIN ?? path.join(ROOT, 'bin', 'run.js')
 const BUDGET_MS = 50
 const TINY_RECORDS = Number(process.env.STALL_TINY_RECORDS ?? 1_000_000)
 const HASH_MB = Number(process.env.STALL_HASH_MB ?? 320)
+const TREE_RECORDS = Number(process.env.STALL_TREE_RECORDS ?? 1_000_000)
 
 function startServer(file: string): Promise<{address: string; stop: () => Promise<number | null>}> {
   return new Promise((resolve, reject) => {
@@ -105,6 +107,13 @@ async function main(): Promise<number> {
       console.log(`the backup has ${backup} bytes, the file ${size}`)
       ok = false
     }
+
+    const tree = path.join(dir, 'casket.tkt')
+    const ordered = openDBM(tree, new Map(), {writable: true})
+    for (let i = 0; i < TREE_RECORDS; i++) ordered.set(`key${(i * 7919) % TREE_RECORDS}`, `value${i}`)
+    ordered.close()
+    ok = report(`Rebuild of a TreeDBM of ${TREE_RECORDS} records`, await measure(tree, (client) => client.rebuild())) && ok
+    ok = report(`make_backup of a TreeDBM of ${TREE_RECORDS} records`, await measure(tree, (client) => client.synchronize(false, {make_backup: 'stall'}))) && ok
     return ok ? 0 : 1
   } finally {
     fs.rmSync(dir, {recursive: true, force: true})

@@ -58,7 +58,12 @@ const cases: [string, string, string][] = [
   ['hash appending', 'tkh', 'num_buckets=5000,update_mode=appending'],
   ['hash in 3 shards', 'tkh', 'num_buckets=2000,num_shards=3'],
   ['tiny in 3 shards', 'tkmt', 'num_shards=3'],
+  ['tree', 'tkt', 'max_page_size=2000,max_cached_pages=50'],
+  ['tree in 3 shards', 'tkt', 'num_shards=3'],
 ]
+
+// The files whose synchronize writes what changed up to its end, not a snapshot of its start.
+const writeThrough = (ext: string): boolean => ext === 'tkh' || ext === 'tkt'
 
 describe('copies and saves made in slices while writers go on', () => {
   for (const [name, ext, params] of cases) {
@@ -69,7 +74,7 @@ describe('copies and saves made in slices while writers go on', () => {
         // Values that do not compress, so that the files are large enough to be copied in several slices.
         const random = makeRandom(99)
         const pool = Buffer.from(Array.from({length: 1 << 16}, () => Math.floor(random() * 256)))
-        const size = ext === 'tkh' ? 100000 : 40000
+        const size = writeThrough(ext) ? 100000 : 40000
         for (let i = 0; i < size; i++) {
           const start = Math.floor(random() * 60000)
           dbm.set(`key${i}`, pool.subarray(start, start + (i % 300)))
@@ -81,7 +86,7 @@ describe('copies and saves made in slices while writers go on', () => {
         if (!params.includes('num_shards')) assert.ok(rounds > 1, 'the copy yielded to the writers')
         assert.deepEqual(contentsOfFile(backup, params), expected)
         assert.notDeepEqual(contents(dbm), expected)
-        if (ext === 'tkh' && !params.includes('num_shards') && hasProgram('tkrzw_dbm_util')) {
+        if (writeThrough(ext) && !params.includes('num_shards') && hasProgram('tkrzw_dbm_util')) {
           const check = run('tkrzw_dbm_util', ['inspect', '--validate', backup])
           assert.equal(check.status, 0, check.stdout + check.stderr)
           assert.match(check.stdout, /Healthy: true/)
@@ -93,7 +98,7 @@ describe('copies and saves made in slices while writers go on', () => {
     })
   }
 
-  for (const [name, ext, params] of cases.filter(([, ext]) => ext !== 'tkh')) {
+  for (const [name, ext, params] of cases.filter(([, ext]) => !writeThrough(ext))) {
     it(`${name}: a sliced synchronize saves the moment it was asked for, and a close after it keeps everything`, async () => {
       const file = path.join(dir, `db-${serial++}.${ext}`)
       const dbm = openDBM(file, parseParams(params), {writable: true, truncate: true})
@@ -119,7 +124,7 @@ describe('copies and saves made in slices while writers go on', () => {
     })
   }
 
-  for (const [name, ext, params] of cases.filter(([, ext]) => ext !== 'tkh')) {
+  for (const [name, ext, params] of cases.filter(([, ext]) => !writeThrough(ext))) {
     it(`${name}: a sliced synchronize called while another runs saves its own moment at once, and both end well`, async () => {
       const file = path.join(dir, `db-${serial++}.${ext}`)
       const dbm = openDBM(file, parseParams(params), {writable: true, truncate: true})

@@ -9,7 +9,11 @@ import {
   type InspectList,
   type OpenOptions,
   type ProcessResult,
+  copyFileInSlices,
+  nextTurn,
+  temporaryCopyPath,
   type RebuildParams,
+  type RebuildProgress,
   type RecordProcessor,
 } from '../dbm.js'
 import {HashDBM} from '../hash/hash-dbm.js'
@@ -125,6 +129,8 @@ export class TreeDBM extends DBM {
   private readonly pending = new Set<LeafPage | InnerPage>()
   /** Bumped by every write, so that cursors know their remembered index may have moved. */
   version = 0
+  /** Keys written while a sliced rebuild copies records; see rebuildInSlicesImpl. */
+  private touchedDuringRebuild: Set<string> | undefined
   /** The inner pages an operation descended through, root first. */
   private readonly path: number[] = []
 
@@ -220,23 +226,26 @@ export class TreeDBM extends DBM {
     if (!this.changed) return
     for (const page of this.leaves.values()) if (page.dirty) this.writeLeaf(page)
     for (const page of this.inners.values()) if (page.dirty) this.writeInner(page)
-    this.hash!.setOpaqueMetadata(
-      encodeTreeMeta({
-        numRecords: this.numRecords,
-        effDataSize: this.effDataSize,
-        rootId: this.rootId,
-        firstId: this.firstId,
-        lastId: this.lastId,
-        numLeafNodes: this.numLeafNodes,
-        numInnerNodes: this.numInnerNodes,
-        maxPageSize: this.maxPageSize,
-        maxBranches: this.maxBranches,
-        treeLevel: this.treeLevel,
-        comparatorCode: comparatorCode(this.comparator),
-        opaque: this.appOpaque,
-      }),
-    )
+    this.hash!.setOpaqueMetadata(this.encodeMeta())
     this.changed = false
+  }
+
+  /** The tree's metadata as the hash file's opaque bytes hold it. */
+  private encodeMeta(): Buffer {
+    return encodeTreeMeta({
+      numRecords: this.numRecords,
+      effDataSize: this.effDataSize,
+      rootId: this.rootId,
+      firstId: this.firstId,
+      lastId: this.lastId,
+      numLeafNodes: this.numLeafNodes,
+      numInnerNodes: this.numInnerNodes,
+      maxPageSize: this.maxPageSize,
+      maxBranches: this.maxBranches,
+      treeLevel: this.treeLevel,
+      comparatorCode: comparatorCode(this.comparator),
+      opaque: this.appOpaque,
+    })
   }
 
   protected synchronizeImpl(hard: boolean): void {
@@ -245,7 +254,81 @@ export class TreeDBM extends DBM {
     this.hash!.synchronize(hard)
   }
 
+  /** The same, with the changed pages written in slices first: what is left for the last step is what changed meanwhile. */
+  protected override async synchronizeInSlicesImpl(hard: boolean): Promise<void> {
+    if (!this.writable) return
+    if (!(await this.savePagesInSlices())) return
+    this.saveAll()
+    this.hash!.synchronize(hard)
+  }
+
+  /**
+   * A consistent copy while writers go on, of the moment of the call: the hash file is
+   * copied through its copy-on-write snapshot, and the pages changed in memory (copied
+   * at that same moment) and the metadata are written into the copy afterwards.
+   */
+  protected override async copyFileDataInSlicesImpl(dest: string, hard: boolean): Promise<void> {
+    if (!this.writable) return copyFileInSlices(this.getFilePath(), dest, hard)
+    const pages: [number, Buffer][] = []
+    for (const page of this.leaves.values()) if (page.dirty) pages.push([page.id, Buffer.from(page.serialize())])
+    for (const page of this.inners.values()) if (page.dirty) pages.push([page.id, page.serialize()])
+    const meta = this.encodeMeta()
+    const temp = temporaryCopyPath(dest)
+    await this.hash!.copyFileDataInSlices(temp, false)
+    try {
+      const copy = new HashDBM(this.tuning.hash)
+      copy.open(temp, true, {noLock: true})
+      try {
+        let deadline = performance.now() + 5
+        for (const [id, bytes] of pages) {
+          copy.set(pageKey(id), bytes)
+          if (performance.now() > deadline) {
+            await nextTurn()
+            deadline = performance.now() + 5
+          }
+        }
+        copy.setOpaqueMetadata(meta)
+        copy.synchronize(hard)
+      } finally {
+        copy.close()
+      }
+      fs.renameSync(temp, dest)
+    } catch (error) {
+      fs.rmSync(temp, {force: true})
+      throw fromSystemError(error, `cannot copy ${this.getFilePath()} to ${dest}`)
+    }
+  }
+
+  /**
+   * Writes the pages changed as of now, yielding to the event loop between slices. A page
+   * let go or merged away meanwhile is skipped (it was written, or must not come back).
+   * Returns false when the database was closed meanwhile.
+   */
+  private async savePagesInSlices(sliceMillis = 5): Promise<boolean> {
+    const hash = this.hash
+    const leaves = [...this.leaves.values()].filter((page) => page.dirty)
+    const inners = [...this.inners.values()].filter((page) => page.dirty)
+    let deadline = performance.now() + sliceMillis
+    const maybePause = async (): Promise<boolean> => {
+      if (performance.now() < deadline) return true
+      await nextTurn()
+      deadline = performance.now() + sliceMillis
+      return this.hash === hash
+    }
+    for (const page of leaves) {
+      if (page.dirty && this.leaves.get(page.id) === page) this.writeLeaf(page)
+      if (!(await maybePause())) return false
+    }
+    for (const page of inners) {
+      if (page.dirty && this.inners.get(page.id) === page) this.writeInner(page)
+      if (!(await maybePause())) return false
+    }
+    return true
+  }
+
   protected clearImpl(): void {
+    // A rebuild under way has nothing left to copy: it is cancelled.
+    this.touchedDuringRebuild = undefined
     this.hash!.clear()
     this.leaves.clear()
     this.inners.clear()
@@ -391,6 +474,7 @@ export class TreeDBM extends DBM {
   /** Applies a processor's answer at the index `descend` and `search` gave (the path still set). */
   private apply(page: LeafPage, index: number, found: boolean, key: Buffer, result: ProcessResult): void {
     if (result === NOOP) return
+    this.touchedDuringRebuild?.add(key.toString('latin1'))
     if (result === REMOVE) {
       if (!found) return
       this.effDataSize -= page.dataSize(index)
@@ -651,7 +735,9 @@ export class TreeDBM extends DBM {
 
   // ---- rebuild and restore ----
 
-  protected rebuildImpl(params: RebuildParams = {}): void {
+  /** The tuning a rebuild makes its new file with: this one's, changed by the parameters. */
+  private beginRebuild(params: RebuildParams): {tuning: TreeTuning; syncHard: boolean; fresh: TreeDBM; temp: string} {
+    if (this.touchedDuringRebuild) throw new StatusError(Code.PRECONDITION_ERROR, 'a rebuild is already running')
     const hash = this.hash!
     const reader = ParamReader.fromObject(params)
     const base: TreeTuning = {
@@ -665,29 +751,119 @@ export class TreeDBM extends DBM {
     const syncHard = reader.bool('sync_hard', false)
     reader.ignore('skip_broken_records', 'file', 'block_size', 'access_options')
     reader.finish()
-    this.saveAll()
     // Twice as many buckets as there are pages now.
     if (tuning.hash.numBuckets <= 0) tuning.hash.numBuckets = hash.count() * 2 + 1
-    const path = hash.getFilePath()
-    const temp = `${path}.tmp.rebuild`
+    const temp = `${hash.getFilePath()}.tmp.rebuild`
     const fresh = new TreeDBM(tuning)
     fresh.open(temp, true, {truncate: true, noLock: true})
+    fresh.appOpaque = this.appOpaque
+    return {tuning, syncHard, fresh, temp}
+  }
+
+  /** Copies every record, in order, into a fresh file with new tuning, which then takes this one's place. */
+  protected rebuildImpl(params: RebuildParams = {}): void {
+    const {tuning, syncHard, fresh, temp} = this.beginRebuild(params)
     try {
-      fresh.appOpaque = this.appOpaque
       for (let pos = this.first(); pos; pos = this.nextOf(pos)) fresh.set(pos.page.key(pos.index), pos.page.value(pos.index))
+    } catch (error) {
+      fresh.abandon(temp)
+      throw error
+    }
+    this.finishRebuild(fresh, temp, tuning, syncHard)
+  }
+
+  /**
+   * The same rebuild in slices that yield to the event loop, so that a server keeps
+   * answering: the copy walks the tree by key from slice to slice, the keys written
+   * meanwhile are noted and copied again at the end, and then the new file takes over.
+   */
+  protected override async rebuildInSlicesImpl(params: RebuildParams = {}, onProgress?: RebuildProgress, sliceMillis = 10): Promise<void> {
+    const {tuning, syncHard, fresh, temp} = this.beginRebuild(params)
+    let touched = new Set<string>()
+    this.touchedDuringRebuild = touched
+    const pause = async (): Promise<void> => {
+      await nextTurn()
+      if (!this.isOpen() || this.touchedDuringRebuild !== touched) {
+        throw new StatusError(Code.CANCELED_ERROR, 'the database was closed or cleared during the rebuild')
+      }
+    }
+    const copyKey = (name: string): void => {
+      const key = Buffer.from(name, 'latin1')
+      const value = this.get(key)
+      if (value === undefined) fresh.process(key, {ignoresValue: true, processFull: () => REMOVE, processEmpty: () => NOOP}, true)
+      else fresh.set(key, value)
+    }
+    try {
+      const total = Math.max(1, this.numRecords)
+      let copied = 0
+      let pos = this.first()
+      while (pos) {
+        const deadline = performance.now() + sliceMillis
+        let key: Buffer | undefined
+        for (let n = 0; pos && (n & 63 || performance.now() < deadline); n++) {
+          key = pos.page.key(pos.index)
+          fresh.set(key, pos.page.value(pos.index))
+          copied++
+          pos = this.nextOf(pos)
+        }
+        onProgress?.(Math.min(1, copied / total))
+        if (!pos || !key) break
+        // The new file's pages are written as the copy goes, so that its end has little left to write.
+        await fresh.savePagesInSlices()
+        await pause()
+        // Whatever changed meanwhile, the walk goes on after the last key copied.
+        pos = this.seekUpper(key, false)
+      }
+      // Copy again what changed meanwhile, in slices, until what is left is small enough
+      // to finish in one step.
+      while (touched.size > 1000) {
+        const batch = touched
+        touched = new Set<string>()
+        this.touchedDuringRebuild = touched
+        let deadline = performance.now() + sliceMillis
+        for (const name of batch) {
+          copyKey(name)
+          if (performance.now() > deadline) {
+            await pause()
+            deadline = performance.now() + sliceMillis
+          }
+        }
+        await pause()
+      }
+      for (const name of touched) copyKey(name)
+    } catch (error) {
+      if (this.touchedDuringRebuild === touched) this.touchedDuringRebuild = undefined
+      fresh.abandon(temp)
+      throw error
+    }
+    this.touchedDuringRebuild = undefined
+    this.finishRebuild(fresh, temp, tuning, syncHard)
+  }
+
+  private finishRebuild(fresh: TreeDBM, temp: string, tuning: TreeTuning, syncHard: boolean): void {
+    try {
       fresh.synchronize(syncHard)
       fresh.close()
     } catch (error) {
-      if (fresh.isOpen()) fresh.close()
-      fs.rmSync(temp, {force: true})
+      fresh.abandon(temp)
       throw error
     }
-    this.replaceWith(temp, {...tuning, comparator: this.comparator})
+    this.replaceWith(temp, tuning)
+  }
+
+  /** Closes a rebuild's unfinished file and removes it. */
+  private abandon(temp: string): void {
+    try {
+      if (this.isOpen()) this.close()
+    } finally {
+      fs.rmSync(temp, {force: true})
+    }
   }
 
   /** Puts a finished tree file in this one's place and goes on with it. */
   private replaceWith(temp: string, tuning: TreeTuning): void {
     const hash = this.hash!
+    this.tuning = tuning
     const path = hash.getFilePath()
     this.leaves.clear()
     this.inners.clear()
