@@ -5,6 +5,7 @@ import {selectClass, type ClassInfo} from './classes.js'
 import {HashDBM} from './hash/hash-dbm.js'
 import {ParamReader, parseConfig, parseMetricInt, type Params} from './params.js'
 import {ShardDBM, detectShards} from './shard.js'
+import {TreeDBM} from './tree/tree-dbm.js'
 import {Code, StatusError} from './status.js'
 
 // Names that choose how the file is accessed in the reference; they change nothing here.
@@ -86,6 +87,7 @@ export interface RestoreDatabaseOptions {
  */
 export function restoreDatabase(oldPath: string, newPath: string, options: RestoreDatabaseOptions = {}): {records: number; broken: number} {
   const cls = selectClass(oldPath, options.dbm)
+  if (cls.name === 'tree') return TreeDBM.restoreFile(oldPath, newPath, options.endOffset ?? -1, {sourceLocked: options.sourceLocked})
   if (cls.name !== 'hash') throw new StatusError(Code.NOT_IMPLEMENTED_ERROR, `restoring ${cls.name} databases is not supported`)
   return HashDBM.restoreFile(oldPath, newPath, options.endOffset ?? -1, {sourceLocked: options.sourceLocked})
 }

@@ -695,11 +695,16 @@ export class TreeDBM extends DBM {
     let steps = 0
     while (index >= page.count) {
       if (page.nextId === 0) return undefined
-      if (++steps > this.numLeafNodes) throw new StatusError(Code.BROKEN_DATA_ERROR, 'a cycle in the leaf links')
+      if (++steps > this.pageLimit()) throw new StatusError(Code.BROKEN_DATA_ERROR, 'a cycle in the leaf links')
       page = this.leafPage(page.nextId)
       index = 0
     }
     return {page, index}
+  }
+
+  /** More leaf steps than this is a cycle: the pages ever made, and no more than the file can hold. */
+  private pageLimit(): number {
+    return Math.min(this.numLeafNodes, Math.floor(this.hash!.getFileSize() / 16)) + 1
   }
 
   private backwardFrom(start: LeafPage, index: number): Position | undefined {
@@ -707,7 +712,7 @@ export class TreeDBM extends DBM {
     let steps = 0
     while (index < 0) {
       if (page.prevId === 0) return undefined
-      if (++steps > this.numLeafNodes) throw new StatusError(Code.BROKEN_DATA_ERROR, 'a cycle in the leaf links')
+      if (++steps > this.pageLimit()) throw new StatusError(Code.BROKEN_DATA_ERROR, 'a cycle in the leaf links')
       page = this.leafPage(page.prevId)
       index = page.count - 1
     }
@@ -890,7 +895,49 @@ export class TreeDBM extends DBM {
   private static restoreTree(hash: HashDBM, path: string, tuning: TreeTuning, options: OpenOptions): HashDBM {
     const temp = `${path}.tmp.restore`
     fs.rmSync(temp, {force: true})
-    const layout = hash.layoutTuning()
+    TreeDBM.buildFromLeaves(hash, temp, tuning)
+    hash.close()
+    fs.renameSync(temp, path)
+    const reopened = new HashDBM(tuning.hash)
+    reopened.open(path, true, options)
+    return reopened
+  }
+
+  /**
+   * Restores a damaged tree file into a new one: the hash file's records are salvaged as
+   * its restore does, then the tree is built from the leaves among them. Returns the
+   * records restored and the damaged regions the salvage skipped.
+   */
+  static restoreFile(oldPath: string, newPath: string, endOffset = -1, options: {sourceLocked?: boolean} = {}): {records: number; broken: number} {
+    const salvaged = `${newPath}.tmp.salvage`
+    fs.rmSync(salvaged, {force: true})
+    try {
+      const {broken} = HashDBM.restoreFile(oldPath, salvaged, endOffset, {sourceLocked: options.sourceLocked, noLock: true})
+      const source = new HashDBM()
+      source.open(salvaged, false, {noLock: true})
+      try {
+        fs.rmSync(newPath, {force: true})
+        TreeDBM.buildFromLeaves(source, newPath, readTreeTuning(new ParamReader(new Map())))
+      } finally {
+        source.close()
+      }
+      const check = new TreeDBM()
+      check.open(newPath, false)
+      const records = check.count()
+      check.close()
+      return {records, broken}
+    } finally {
+      fs.rmSync(salvaged, {force: true})
+    }
+  }
+
+  /**
+   * Writes a new tree file at `dest` from every record of every leaf page of a hash file
+   * that reads, the first copy of a key winning: the tree's own structure (inner pages,
+   * links, metadata) is not trusted. The file's tuning and comparator are kept where its
+   * metadata still reads.
+   */
+  private static buildFromLeaves(hash: HashDBM, dest: string, tuning: TreeTuning): void {
     let meta: {maxPageSize: number; maxBranches: number; comparator: NamedComparator | undefined; opaque: Buffer} | undefined
     try {
       const decoded = decodeTreeMeta(hash.getOpaqueMetadata())
@@ -900,13 +947,13 @@ export class TreeDBM extends DBM {
     }
     const fresh = new TreeDBM({
       ...tuning,
-      hash: {...layout, numBuckets: Math.max(hash.count() * 2 + 1, TREE_DEFAULT_NUM_BUCKETS)},
+      hash: {...hash.layoutTuning(), numBuckets: Math.max(hash.count() * 2 + 1, TREE_DEFAULT_NUM_BUCKETS)},
       maxPageSize: meta?.maxPageSize ?? tuning.maxPageSize,
       maxBranches: meta?.maxBranches ?? tuning.maxBranches,
       comparator: meta?.comparator ?? tuning.comparator,
       writeThrough: false,
     })
-    fresh.open(temp, true, {truncate: true, noLock: true})
+    fresh.open(dest, true, {truncate: true, noLock: true})
     try {
       if (meta) fresh.appOpaque = meta.opaque
       const keepFirst = (value: Buffer): RecordProcessor => ({ignoresValue: true, processFull: () => NOOP, processEmpty: () => value})
@@ -933,14 +980,9 @@ export class TreeDBM extends DBM {
       fresh.close()
     } catch (error) {
       if (fresh.isOpen()) fresh.close()
-      fs.rmSync(temp, {force: true})
+      fs.rmSync(dest, {force: true})
       throw error
     }
-    hash.close()
-    fs.renameSync(temp, path)
-    const reopened = new HashDBM(tuning.hash)
-    reopened.open(path, true, options)
-    return reopened
   }
 
   protected shouldBeRebuiltImpl(): boolean {
@@ -990,7 +1032,7 @@ export class TreeDBM extends DBM {
       let prevId = 0
       let steps = 0
       for (let id = this.firstId; id !== 0;) {
-        if (++steps > this.numLeafNodes + 1) return ['a cycle in the leaf links']
+        if (++steps > this.pageLimit()) return ['a cycle in the leaf links']
         const page = this.leafPage(id)
         if (page.prevId !== prevId) problems.push(`leaf page ${id} links back to ${page.prevId}, not ${prevId}`)
         for (let i = 0; i < page.count; i++) {

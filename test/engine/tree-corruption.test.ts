@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import {after, describe, it} from 'node:test'
+import {ParamReader, parseParams} from '../../src/engine/params.js'
+import {restoreDatabase} from '../../src/engine/poly.js'
+import {StatusError} from '../../src/engine/status.js'
+import {TreeDBM} from '../../src/engine/tree/tree-dbm.js'
+import {makeRandom} from '../../src/perf/local.js'
+import {tempDir} from '../helpers/cli.js'
+
+// Damaged tree files: whatever the damage (to the hash file under the tree, the tree's
+// metadata, its pages or its links), opening, reading, writing and restoring end in a
+// StatusError or a working database. Never another exception, never a hang.
+const {dir, cleanup} = tempDir()
+after(cleanup)
+
+const BASES = [
+  ['small pages', 'max_page_size=200,max_branches=4,num_buckets=64,align_pow=4'],
+  ['small pages, crc-8, zlib', 'max_page_size=300,max_branches=5,num_buckets=64,align_pow=3,record_crc_mode=crc-8,record_comp_mode=zlib'],
+] as const
+
+function makeBase(file: string, params: string): void {
+  const dbm = new TreeDBM(new ParamReader(parseParams(params)))
+  dbm.open(file, true, {truncate: true})
+  for (let i = 0; i < 600; i++) dbm.set(`key${(i * 37) % 600}`, `value${i}-${'z'.repeat(i % 30)}`)
+  for (let i = 1; i < 600; i += 3) dbm.remove(`key${i}`)
+  dbm.close()
+}
+
+function tolerate(what: string, fn: () => void): void {
+  try {
+    fn()
+  } catch (error) {
+    if (!(error instanceof StatusError)) assert.fail(`${what}: ${(error as Error)?.stack ?? String(error)}`)
+  }
+}
+
+function exercise(file: string): void {
+  const dbm = new TreeDBM()
+  dbm.open(file, true)
+  try {
+    tolerate('counting', () => void dbm.count())
+    tolerate('iterating', () => {
+      for (const _ of dbm.records()) void _
+    })
+    tolerate('iterating backwards', () => {
+      const iter = dbm.makeIterator()
+      iter.last()
+      for (let n = 0; n < 1000 && iter.get(); n++) iter.previous()
+    })
+    tolerate('getting', () => {
+      for (let i = 0; i < 600; i += 7) dbm.get(`key${i}`)
+    })
+    tolerate('validating', () => void dbm.validateStructure())
+    tolerate('writing', () => {
+      for (let i = 0; i < 200; i++) dbm.set(`new key ${i}`, 'new value')
+      for (let i = 0; i < 200; i++) dbm.remove(`new key ${i}`)
+    })
+  } finally {
+    tolerate('closing', () => dbm.close())
+  }
+}
+
+type Damage = (data: Buffer, random: () => number) => Buffer
+
+const flip =
+  (start: number, end: number): Damage =>
+  (data, random) => {
+    const out = Buffer.from(data)
+    const count = 1 + Math.floor(random() * 4)
+    for (let i = 0; i < count; i++) {
+      const at = start + Math.floor(random() * Math.max(1, Math.min(end, out.length) - start))
+      if (at < out.length) out[at] ^= 1 << Math.floor(random() * 8)
+    }
+    return out
+  }
+
+/** Leaves the file marked "not closed", so that opening it for writing restores it. */
+const unclean =
+  (damage: Damage): Damage =>
+  (data, random) => {
+    const out = damage(data, random)
+    if (out.length > 15) out[15] = 0
+    return out
+  }
+
+const DAMAGES: [string, Damage][] = [
+  ['truncated', (data, random) => data.subarray(0, Math.floor(random() * data.length))],
+  ['flipped bytes in the hash metadata', flip(0, 60)],
+  ['flipped bytes in the tree metadata', flip(60, 128)],
+  ['flipped bytes in the pages', flip(2048, Number.MAX_SAFE_INTEGER)],
+  ['flipped bytes in the pages, left unclean', unclean(flip(2048, Number.MAX_SAFE_INTEGER))],
+  ['flipped bytes anywhere', flip(0, Number.MAX_SAFE_INTEGER)],
+]
+const ROUNDS = 45
+
+describe('TreeDBM with damaged files', () => {
+  BASES.forEach(([name, params], b) => {
+    it(`${name}: ${DAMAGES.length * ROUNDS} random corruptions open, read, write and restore without escaping`, () => {
+      const base = path.join(dir, `base-${b}.tkt`)
+      makeBase(base, params)
+      const original = fs.readFileSync(base)
+      const random = makeRandom(4321 + b)
+      for (const [damageName, damage] of DAMAGES) {
+        for (let round = 0; round < ROUNDS; round++) {
+          const file = path.join(dir, `damaged-${b}.tkt`)
+          const restored = path.join(dir, `restored-${b}.tkt`)
+          fs.writeFileSync(file, damage(original, random))
+          tolerate(`${damageName}: opening`, () => exercise(file))
+          fs.writeFileSync(file, damage(original, random))
+          fs.rmSync(restored, {force: true})
+          tolerate(`${damageName}: restoring`, () => {
+            restoreDatabase(file, restored)
+            const dbm = new TreeDBM()
+            dbm.open(restored, false)
+            assert.deepEqual(dbm.validateStructure(), [], `${damageName}: the restored file is valid`)
+            dbm.close()
+          })
+        }
+      }
+    })
+  })
+})
