@@ -131,6 +131,10 @@ export class TreeDBM extends DBM {
   version = 0
   /** Keys written while a sliced rebuild copies records; see rebuildInSlicesImpl. */
   private touchedDuringRebuild: Set<string> | undefined
+  /** The leaf the last record operation used (see leafFor). */
+  private hint: LeafPage | undefined
+  /** Whether `path` holds the descent to the current operation's leaf. */
+  private pathReady = false
   /** The inner pages an operation descended through, root first. */
   private readonly path: number[] = []
 
@@ -447,6 +451,7 @@ export class TreeDBM extends DBM {
   private descend(key: Buffer): LeafPage {
     const path = this.path
     path.length = 0
+    this.pathReady = true
     let id = this.rootId
     for (let level = this.treeLevel; level > 1; level--) {
       const page = this.innerPage(id)
@@ -458,9 +463,35 @@ export class TreeDBM extends DBM {
 
   // ---- records ----
 
+  /**
+   * The leaf for a key: the one the last operation used when the key lies within its
+   * records (or beyond them at the edge of the tree), without a descent; otherwise by
+   * descending. Runs of neighbouring keys, the common case of loads and scans, skip the
+   * inner pages. A descent left out leaves `path` empty: `pathReady` says so.
+   */
+  private leafFor(key: Buffer): LeafPage {
+    const hint = this.hint
+    if (hint !== undefined && hint.count > 0 && this.leaves.get(hint.id) === hint) {
+      const order = this.order
+      if ((hint.prevId === 0 || hint.compareAt(order, key, 0) >= 0) && (hint.nextId === 0 || hint.compareAt(order, key, hint.count - 1) <= 0)) {
+        hint.used = true
+        this.pathReady = false
+        return hint
+      }
+    }
+    const page = this.descend(key)
+    this.hint = page
+    return page
+  }
+
+  /** Sets the path of inner pages down to the key's leaf, when leafFor took the shortcut. */
+  private readyPath(key: Buffer): void {
+    if (!this.pathReady) this.descend(key)
+  }
+
   protected processImpl(key: Buffer, processor: RecordProcessor, writable: boolean): void {
     try {
-      const page = this.descend(key)
+      const page = this.leafFor(key)
       const at = page.search(this.order, key)
       const found = at >= 0
       const index = found ? at : ~at
@@ -482,7 +513,10 @@ export class TreeDBM extends DBM {
       this.numRecords--
       this.version++
       this.touched(page)
-      if (page.size < this.maxPageSize / 2 && page.id !== this.rootId) this.mergeLeaf(page)
+      if (page.size < this.maxPageSize / 2 && page.id !== this.rootId) {
+        this.readyPath(key)
+        this.mergeLeaf(page)
+      }
       return
     }
     let value: Buffer
@@ -498,7 +532,10 @@ export class TreeDBM extends DBM {
     }
     this.version++
     this.touched(page)
-    if (page.size > this.maxPageSize && page.count > 1) this.splitLeaf(page)
+    if (page.size > this.maxPageSize && page.count > 1) {
+      this.readyPath(key)
+      this.splitLeaf(page)
+    }
   }
 
   /** Splits a leaf in two halves and links the new one into its parent, splitting upwards as needed. */
