@@ -73,19 +73,27 @@ export class LeafPage {
     return new LeafPage(id, data, end, starts, count)
   }
 
+  // The sibling IDs live in the header bytes too; these copies spare reading them there.
+  private prev = -1
+  private next = -1
+
   get prevId(): number {
-    return readUint(this.data, 0, PAGE_ID_WIDTH)
+    if (this.prev < 0) this.prev = readUint(this.data, 0, PAGE_ID_WIDTH)
+    return this.prev
   }
 
   set prevId(id: number) {
+    this.prev = id
     writePageId(this.data, 0, id)
   }
 
   get nextId(): number {
-    return readUint(this.data, PAGE_ID_WIDTH, PAGE_ID_WIDTH)
+    if (this.next < 0) this.next = readUint(this.data, PAGE_ID_WIDTH, PAGE_ID_WIDTH)
+    return this.next
   }
 
   set nextId(id: number) {
+    this.next = id
     writePageId(this.data, PAGE_ID_WIDTH, id)
   }
 
@@ -136,6 +144,8 @@ export class LeafPage {
     const keySize = key.length
     let low = 0
     let high = this.count
+    // Keys arriving in order go after the last record: one comparison tells.
+    if (high > 0 && this.compareBytesAt(key, high - 1) > 0) return ~high
     while (low < high) {
       const mid = (low + high) >>> 1
       let pos = starts[mid]
@@ -157,6 +167,24 @@ export class LeafPage {
       else high = mid
     }
     return ~low
+  }
+
+  private compareBytesAt(key: Buffer, i: number): number {
+    const data = this.data
+    let pos = this.starts[i]
+    let size = data[pos]
+    if (size < 0x80) pos++
+    else {
+      size = sizeAt(data, pos, this.size)
+      pos += varintSize(size)
+    }
+    const keySize = key.length
+    const common = keySize < size ? keySize : size
+    for (let j = 0; j < common; j++) {
+      const sign = key[j] - data[pos + j]
+      if (sign !== 0) return sign
+    }
+    return keySize - size
   }
 
   key(i: number): Buffer {

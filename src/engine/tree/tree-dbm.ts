@@ -133,6 +133,9 @@ export class TreeDBM extends DBM {
   private touchedDuringRebuild: Set<string> | undefined
   /** The leaf the last record operation used (see leafFor). */
   private hint: LeafPage | undefined
+  /** Misses of the hint in a row, and a counter that spaces out its checks after many. */
+  private hintMisses = 0
+  private hintSkips = 0
   /** Whether `path` holds the descent to the current operation's leaf. */
   private pathReady = false
   /** The inner pages an operation descended through, root first. */
@@ -471,13 +474,16 @@ export class TreeDBM extends DBM {
    */
   private leafFor(key: Buffer): LeafPage {
     const hint = this.hint
-    if (hint !== undefined && hint.count > 0 && this.leaves.get(hint.id) === hint) {
+    // Keys in no order miss nearly always: then the check is tried only now and then.
+    if (hint !== undefined && (this.hintMisses < 8 || (++this.hintSkips & 15) === 0) && hint.count > 0 && this.leaves.get(hint.id) === hint) {
       const order = this.order
       if ((hint.prevId === 0 || hint.compareAt(order, key, 0) >= 0) && (hint.nextId === 0 || hint.compareAt(order, key, hint.count - 1) <= 0)) {
         hint.used = true
         this.pathReady = false
+        this.hintMisses = 0
         return hint
       }
+      this.hintMisses++
     }
     const page = this.descend(key)
     this.hint = page
