@@ -3,6 +3,7 @@ import {HashDBM} from './hash/hash-dbm.js'
 import {BabyDBM} from './memory/baby.js'
 import {CacheDBM} from './memory/cache.js'
 import {StdHashDBM, StdTreeDBM} from './memory/std.js'
+import {SkipDBM} from './skip/skip-dbm.js'
 import {TinyDBM} from './memory/tiny.js'
 import {TreeDBM} from './tree/tree-dbm.js'
 import type {ParamReader} from './params.js'
@@ -106,7 +107,11 @@ export const CLASSES: readonly ClassInfo[] = [
       {name: 'max_level', description: 'levels of skip links'},
       {name: 'sort_mem_size', description: 'bytes sorted in memory before spilling'},
       {name: 'insert_in_order', description: 'records arrive in key order'},
+      {name: 'offset_width', description: 'bytes of a record offset, 3 to 6'},
+      {name: 'max_cached_records', description: 'accepted for compatibility'},
+      {name: 'restore_mode', description: 'how an unclean file is restored: default, sync, read_only, noop'},
     ],
+    factory: (params) => new SkipDBM(params),
   },
   {
     name: 'tiny',

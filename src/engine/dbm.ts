@@ -215,6 +215,11 @@ export interface OpenOptions {
 /** How far along a rebuild is: the part of the records copied so far, from 0 to 1. */
 export type RebuildProgress = (fraction: number) => void
 
+/** Parameters of a synchronize, for the classes that take any. */
+export interface SyncParams {
+  [name: string]: string
+}
+
 export interface RebuildParams {
   [name: string]: string
 }
@@ -234,8 +239,8 @@ export abstract class DBM {
   protected abstract makeIteratorImpl(): DBMIterator
   protected abstract countImpl(): number
   protected abstract clearImpl(): void
-  /** Called on read-only databases too, where it has nothing to write. */
-  protected abstract synchronizeImpl(hard: boolean): void
+  /** Called on read-only databases too, where it has nothing to write. The parameters are those syncParams names. */
+  protected abstract synchronizeImpl(hard: boolean, params?: SyncParams): void
   protected abstract rebuildImpl(params: RebuildParams): void
   /**
    * Rebuilds without stalling the event loop: classes whose rebuild is long copy in slices
@@ -250,8 +255,8 @@ export abstract class DBM {
    * (the on-memory ones save every record) take a consistent snapshot at once and write it
    * in slices. The default is the plain synchronize.
    */
-  protected async synchronizeInSlicesImpl(hard: boolean): Promise<void> {
-    this.synchronizeImpl(hard)
+  protected async synchronizeInSlicesImpl(hard: boolean, params?: SyncParams): Promise<void> {
+    this.synchronizeImpl(hard, params)
   }
   /** Copies the file without stalling the event loop; the default is the plain copy. */
   protected async copyFileDataInSlicesImpl(dest: string, hard: boolean): Promise<void> {
@@ -337,15 +342,28 @@ export abstract class DBM {
     for (const observer of observers) observer.afterWrite?.({op: 'clear'})
   }
 
-  synchronize(hard = false): void {
+  /** Writes what the file must hold; a class may take parameters (a skip list: `reducer`, `merge`). */
+  synchronize(hard = false, params: SyncParams = {}): void {
     this.checkUsable(false)
-    this.synchronizeImpl(hard)
+    this.checkSyncParams(params)
+    this.synchronizeImpl(hard, params)
   }
 
   /** Synchronizes without stalling the event loop (see synchronizeInSlicesImpl). */
-  async synchronizeInSlices(hard = false): Promise<void> {
+  async synchronizeInSlices(hard = false, params: SyncParams = {}): Promise<void> {
     this.checkUsable(false)
-    await this.synchronizeInSlicesImpl(hard)
+    this.checkSyncParams(params)
+    await this.synchronizeInSlicesImpl(hard, params)
+  }
+
+  /** The parameters a synchronize of this class takes; none unless the class says so. */
+  syncParams(): string[] {
+    return []
+  }
+
+  private checkSyncParams(params: SyncParams): void {
+    const names = this.syncParams()
+    for (const name of Object.keys(params)) if (!names.includes(name)) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `unsupported parameter: ${name}`)
   }
 
   rebuild(params: RebuildParams = {}): void {

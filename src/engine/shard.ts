@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import {DBM, DBMIterator, type InspectList, type OpenOptions, type RebuildParams, type RebuildProgress, type RecordProcessor} from './dbm.js'
+import {DBM, DBMIterator, type InspectList, type OpenOptions, type RebuildParams, type RebuildProgress, type RecordProcessor, type SyncParams} from './dbm.js'
 import {secondaryHash} from './io/hashing.js'
 import {Code, StatusError} from './status.js'
 
@@ -103,8 +103,13 @@ export class ShardDBM extends DBM {
     if (failure) throw failure
   }
 
-  protected synchronizeImpl(hard = false): void {
-    for (const shard of this.shards) shard.synchronize(hard)
+  /** Every shard takes the same parameters, as the reference passes them. */
+  override syncParams(): string[] {
+    return this.shards[0]?.syncParams() ?? []
+  }
+
+  protected synchronizeImpl(hard = false, params: SyncParams = {}): void {
+    for (const shard of this.shards) shard.synchronize(hard, params)
   }
 
   protected override copyFileDataImpl(dest: string, hard = false): void {
@@ -112,8 +117,8 @@ export class ShardDBM extends DBM {
   }
 
   /** Every shard starts its snapshot in the same turn of the event loop, so the copies are of one moment. */
-  protected override async synchronizeInSlicesImpl(hard: boolean): Promise<void> {
-    await Promise.all(this.shards.map((shard) => shard.synchronizeInSlices(hard)))
+  protected override async synchronizeInSlicesImpl(hard: boolean, params: SyncParams = {}): Promise<void> {
+    await Promise.all(this.shards.map((shard) => shard.synchronizeInSlices(hard, params)))
   }
 
   protected override async copyFileDataInSlicesImpl(dest: string, hard: boolean): Promise<void> {

@@ -202,8 +202,9 @@ export class Operations {
       await dbm.copyFileDataInSlices(backupPath(dbm, backup), hard)
       return
     }
-    if (params.has('reducer')) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'unsupported parameter: reducer')
-    await dbm.synchronizeInSlices(hard)
+    // A skip list takes a reducer; other classes refuse it as unsupported.
+    const reducer = params.get('reducer')
+    await dbm.synchronizeInSlices(hard, reducer === undefined ? {} : {reducer})
   }
 
   search(index: number, mode: string, pattern: Buffer, capacity: number): Buffer[] {
