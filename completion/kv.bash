@@ -39,22 +39,22 @@ _kv_commands=(
 # The flags of a command.
 _kv_flags() {
   case "$1" in
-    'dbm create') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --truncate' ;;
+    'dbm create') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --step_unit --max_level --sort_mem_size --insert_in_order --truncate' ;;
     'dbm export') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --tsv --escape --keys' ;;
     'dbm get') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --multi' ;;
-    'dbm import') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --tsv --escape' ;;
+    'dbm import') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --step_unit --max_level --sort_mem_size --insert_in_order --tsv --escape' ;;
     'dbm inspect') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --validate' ;;
     'dbm list') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --move --jump_key --items --escape --keys' ;;
     'dbm merge') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --no_overwrite --reducer' ;;
-    'dbm perf parallel') echo '--json --color --no-color --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --dbm --iter --size --path --params --random_seed --file --no_wait --no_lock --threads --keys --random_key --random_value --rebuild --sleep --validate' ;;
-    'dbm perf rebuild') echo '--json --color --no-color --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --dbm --iter --size --path --params --random_seed --file --no_wait --no_lock' ;;
-    'dbm perf sequence') echo '--json --color --no-color --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --dbm --iter --size --path --params --random_seed --file --no_wait --no_lock --random_key --random_value --set_only --get_only --iter_only --remove_only --validate --copy --threads' ;;
-    'dbm perf wicked') echo '--json --color --no-color --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --dbm --iter --size --path --params --random_seed --file --no_wait --no_lock --iterator --no-iterator --clear --no-clear --rebuild --no-rebuild --validate' ;;
-    'dbm rebuild') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --rebuild_params --restore' ;;
+    'dbm perf parallel') echo '--json --color --no-color --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --step_unit --max_level --sort_mem_size --insert_in_order --dbm --iter --size --path --params --random_seed --file --no_wait --no_lock --threads --keys --random_key --random_value --rebuild --sleep --validate' ;;
+    'dbm perf rebuild') echo '--json --color --no-color --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --step_unit --max_level --sort_mem_size --insert_in_order --dbm --iter --size --path --params --random_seed --file --no_wait --no_lock' ;;
+    'dbm perf sequence') echo '--json --color --no-color --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --step_unit --max_level --sort_mem_size --insert_in_order --dbm --iter --size --path --params --random_seed --file --no_wait --no_lock --random_key --random_value --set_only --get_only --iter_only --remove_only --validate --copy --threads' ;;
+    'dbm perf wicked') echo '--json --color --no-color --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --step_unit --max_level --sort_mem_size --insert_in_order --dbm --iter --size --path --params --random_seed --file --no_wait --no_lock --iterator --no-iterator --clear --no-clear --rebuild --no-rebuild --validate' ;;
+    'dbm rebuild') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --step_unit --max_level --sort_mem_size --insert_in_order --rebuild_params --restore' ;;
     'dbm rekey') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --no_overwrite' ;;
     'dbm remove') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --multi' ;;
     'dbm restore') echo '--color --no-color --dbm --class --auto --end_offset' ;;
-    'dbm set') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --no_overwrite --append --incr --multi' ;;
+    'dbm set') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --no_overwrite --append --incr --multi --reducer' ;;
     'perf parallel') echo '--json --color --no-color --address --timeout --auth --index --iter --size --threads --separate --random_seed --random_key --random_value --stream --worker_threads' ;;
     'perf queue') echo '--json --color --no-color --address --timeout --auth --index --iter --size --threads --separate --random_seed --notify --retry' ;;
     'perf sequence') echo '--json --color --no-color --address --timeout --auth --index --iter --size --threads --separate --random_seed --random_key --random_value --echo_only --set_only --get_only --iter_only --remove_only --stream --ignore_result --worker_threads --multi' ;;
@@ -77,22 +77,22 @@ _kv_flags() {
 # Whether a flag of a command takes a value.
 _kv_takes_value() {
   case "$1 $2" in
-    'dbm create --dbm'|'dbm create --params'|'dbm create --file'|'dbm create --alloc_init'|'dbm create --alloc_inc'|'dbm create --block_size'|'dbm create --buckets'|'dbm create --comparator'|'dbm create --record_crc'|'dbm create --record_comp'|'dbm create --offset_width'|'dbm create --align_pow'|'dbm create --max_page_size'|'dbm create --max_branches'|'dbm create --max_cached_pages') return 0 ;;
+    'dbm create --dbm'|'dbm create --params'|'dbm create --file'|'dbm create --alloc_init'|'dbm create --alloc_inc'|'dbm create --block_size'|'dbm create --buckets'|'dbm create --comparator'|'dbm create --record_crc'|'dbm create --record_comp'|'dbm create --offset_width'|'dbm create --align_pow'|'dbm create --max_page_size'|'dbm create --max_branches'|'dbm create --max_cached_pages'|'dbm create --step_unit'|'dbm create --max_level'|'dbm create --sort_mem_size') return 0 ;;
     'dbm export --dbm'|'dbm export --params'|'dbm export --file'|'dbm export --alloc_init'|'dbm export --alloc_inc'|'dbm export --block_size') return 0 ;;
     'dbm get --dbm'|'dbm get --params'|'dbm get --file'|'dbm get --alloc_init'|'dbm get --alloc_inc'|'dbm get --block_size') return 0 ;;
-    'dbm import --dbm'|'dbm import --params'|'dbm import --file'|'dbm import --alloc_init'|'dbm import --alloc_inc'|'dbm import --block_size'|'dbm import --buckets'|'dbm import --comparator'|'dbm import --record_crc'|'dbm import --record_comp'|'dbm import --offset_width'|'dbm import --align_pow'|'dbm import --max_page_size'|'dbm import --max_branches'|'dbm import --max_cached_pages') return 0 ;;
+    'dbm import --dbm'|'dbm import --params'|'dbm import --file'|'dbm import --alloc_init'|'dbm import --alloc_inc'|'dbm import --block_size'|'dbm import --buckets'|'dbm import --comparator'|'dbm import --record_crc'|'dbm import --record_comp'|'dbm import --offset_width'|'dbm import --align_pow'|'dbm import --max_page_size'|'dbm import --max_branches'|'dbm import --max_cached_pages'|'dbm import --step_unit'|'dbm import --max_level'|'dbm import --sort_mem_size') return 0 ;;
     'dbm inspect --dbm'|'dbm inspect --params'|'dbm inspect --file'|'dbm inspect --alloc_init'|'dbm inspect --alloc_inc'|'dbm inspect --block_size') return 0 ;;
     'dbm list --dbm'|'dbm list --params'|'dbm list --file'|'dbm list --alloc_init'|'dbm list --alloc_inc'|'dbm list --block_size'|'dbm list --move'|'dbm list --jump_key'|'dbm list --items') return 0 ;;
     'dbm merge --dbm'|'dbm merge --params'|'dbm merge --file'|'dbm merge --alloc_init'|'dbm merge --alloc_inc'|'dbm merge --block_size'|'dbm merge --reducer') return 0 ;;
-    'dbm perf parallel --buckets'|'dbm perf parallel --comparator'|'dbm perf parallel --record_crc'|'dbm perf parallel --record_comp'|'dbm perf parallel --offset_width'|'dbm perf parallel --align_pow'|'dbm perf parallel --max_page_size'|'dbm perf parallel --max_branches'|'dbm perf parallel --max_cached_pages'|'dbm perf parallel --dbm'|'dbm perf parallel --iter'|'dbm perf parallel --size'|'dbm perf parallel --path'|'dbm perf parallel --params'|'dbm perf parallel --random_seed'|'dbm perf parallel --file'|'dbm perf parallel --alloc_init'|'dbm perf parallel --alloc_inc'|'dbm perf parallel --block_size'|'dbm perf parallel --threads'|'dbm perf parallel --keys'|'dbm perf parallel --sleep') return 0 ;;
-    'dbm perf rebuild --buckets'|'dbm perf rebuild --comparator'|'dbm perf rebuild --record_crc'|'dbm perf rebuild --record_comp'|'dbm perf rebuild --offset_width'|'dbm perf rebuild --align_pow'|'dbm perf rebuild --max_page_size'|'dbm perf rebuild --max_branches'|'dbm perf rebuild --max_cached_pages'|'dbm perf rebuild --dbm'|'dbm perf rebuild --iter'|'dbm perf rebuild --size'|'dbm perf rebuild --path'|'dbm perf rebuild --params'|'dbm perf rebuild --random_seed'|'dbm perf rebuild --file'|'dbm perf rebuild --alloc_init'|'dbm perf rebuild --alloc_inc'|'dbm perf rebuild --block_size') return 0 ;;
-    'dbm perf sequence --buckets'|'dbm perf sequence --comparator'|'dbm perf sequence --record_crc'|'dbm perf sequence --record_comp'|'dbm perf sequence --offset_width'|'dbm perf sequence --align_pow'|'dbm perf sequence --max_page_size'|'dbm perf sequence --max_branches'|'dbm perf sequence --max_cached_pages'|'dbm perf sequence --dbm'|'dbm perf sequence --iter'|'dbm perf sequence --size'|'dbm perf sequence --path'|'dbm perf sequence --params'|'dbm perf sequence --random_seed'|'dbm perf sequence --file'|'dbm perf sequence --alloc_init'|'dbm perf sequence --alloc_inc'|'dbm perf sequence --block_size'|'dbm perf sequence --copy'|'dbm perf sequence --threads') return 0 ;;
-    'dbm perf wicked --buckets'|'dbm perf wicked --comparator'|'dbm perf wicked --record_crc'|'dbm perf wicked --record_comp'|'dbm perf wicked --offset_width'|'dbm perf wicked --align_pow'|'dbm perf wicked --max_page_size'|'dbm perf wicked --max_branches'|'dbm perf wicked --max_cached_pages'|'dbm perf wicked --dbm'|'dbm perf wicked --iter'|'dbm perf wicked --size'|'dbm perf wicked --path'|'dbm perf wicked --params'|'dbm perf wicked --random_seed'|'dbm perf wicked --file'|'dbm perf wicked --alloc_init'|'dbm perf wicked --alloc_inc'|'dbm perf wicked --block_size') return 0 ;;
-    'dbm rebuild --dbm'|'dbm rebuild --params'|'dbm rebuild --file'|'dbm rebuild --alloc_init'|'dbm rebuild --alloc_inc'|'dbm rebuild --block_size'|'dbm rebuild --buckets'|'dbm rebuild --comparator'|'dbm rebuild --record_crc'|'dbm rebuild --record_comp'|'dbm rebuild --offset_width'|'dbm rebuild --align_pow'|'dbm rebuild --max_page_size'|'dbm rebuild --max_branches'|'dbm rebuild --max_cached_pages'|'dbm rebuild --rebuild_params') return 0 ;;
+    'dbm perf parallel --buckets'|'dbm perf parallel --comparator'|'dbm perf parallel --record_crc'|'dbm perf parallel --record_comp'|'dbm perf parallel --offset_width'|'dbm perf parallel --align_pow'|'dbm perf parallel --max_page_size'|'dbm perf parallel --max_branches'|'dbm perf parallel --max_cached_pages'|'dbm perf parallel --step_unit'|'dbm perf parallel --max_level'|'dbm perf parallel --sort_mem_size'|'dbm perf parallel --dbm'|'dbm perf parallel --iter'|'dbm perf parallel --size'|'dbm perf parallel --path'|'dbm perf parallel --params'|'dbm perf parallel --random_seed'|'dbm perf parallel --file'|'dbm perf parallel --alloc_init'|'dbm perf parallel --alloc_inc'|'dbm perf parallel --block_size'|'dbm perf parallel --threads'|'dbm perf parallel --keys'|'dbm perf parallel --sleep') return 0 ;;
+    'dbm perf rebuild --buckets'|'dbm perf rebuild --comparator'|'dbm perf rebuild --record_crc'|'dbm perf rebuild --record_comp'|'dbm perf rebuild --offset_width'|'dbm perf rebuild --align_pow'|'dbm perf rebuild --max_page_size'|'dbm perf rebuild --max_branches'|'dbm perf rebuild --max_cached_pages'|'dbm perf rebuild --step_unit'|'dbm perf rebuild --max_level'|'dbm perf rebuild --sort_mem_size'|'dbm perf rebuild --dbm'|'dbm perf rebuild --iter'|'dbm perf rebuild --size'|'dbm perf rebuild --path'|'dbm perf rebuild --params'|'dbm perf rebuild --random_seed'|'dbm perf rebuild --file'|'dbm perf rebuild --alloc_init'|'dbm perf rebuild --alloc_inc'|'dbm perf rebuild --block_size') return 0 ;;
+    'dbm perf sequence --buckets'|'dbm perf sequence --comparator'|'dbm perf sequence --record_crc'|'dbm perf sequence --record_comp'|'dbm perf sequence --offset_width'|'dbm perf sequence --align_pow'|'dbm perf sequence --max_page_size'|'dbm perf sequence --max_branches'|'dbm perf sequence --max_cached_pages'|'dbm perf sequence --step_unit'|'dbm perf sequence --max_level'|'dbm perf sequence --sort_mem_size'|'dbm perf sequence --dbm'|'dbm perf sequence --iter'|'dbm perf sequence --size'|'dbm perf sequence --path'|'dbm perf sequence --params'|'dbm perf sequence --random_seed'|'dbm perf sequence --file'|'dbm perf sequence --alloc_init'|'dbm perf sequence --alloc_inc'|'dbm perf sequence --block_size'|'dbm perf sequence --copy'|'dbm perf sequence --threads') return 0 ;;
+    'dbm perf wicked --buckets'|'dbm perf wicked --comparator'|'dbm perf wicked --record_crc'|'dbm perf wicked --record_comp'|'dbm perf wicked --offset_width'|'dbm perf wicked --align_pow'|'dbm perf wicked --max_page_size'|'dbm perf wicked --max_branches'|'dbm perf wicked --max_cached_pages'|'dbm perf wicked --step_unit'|'dbm perf wicked --max_level'|'dbm perf wicked --sort_mem_size'|'dbm perf wicked --dbm'|'dbm perf wicked --iter'|'dbm perf wicked --size'|'dbm perf wicked --path'|'dbm perf wicked --params'|'dbm perf wicked --random_seed'|'dbm perf wicked --file'|'dbm perf wicked --alloc_init'|'dbm perf wicked --alloc_inc'|'dbm perf wicked --block_size') return 0 ;;
+    'dbm rebuild --dbm'|'dbm rebuild --params'|'dbm rebuild --file'|'dbm rebuild --alloc_init'|'dbm rebuild --alloc_inc'|'dbm rebuild --block_size'|'dbm rebuild --buckets'|'dbm rebuild --comparator'|'dbm rebuild --record_crc'|'dbm rebuild --record_comp'|'dbm rebuild --offset_width'|'dbm rebuild --align_pow'|'dbm rebuild --max_page_size'|'dbm rebuild --max_branches'|'dbm rebuild --max_cached_pages'|'dbm rebuild --step_unit'|'dbm rebuild --max_level'|'dbm rebuild --sort_mem_size'|'dbm rebuild --rebuild_params') return 0 ;;
     'dbm rekey --dbm'|'dbm rekey --params'|'dbm rekey --file'|'dbm rekey --alloc_init'|'dbm rekey --alloc_inc'|'dbm rekey --block_size') return 0 ;;
     'dbm remove --dbm'|'dbm remove --params'|'dbm remove --file'|'dbm remove --alloc_init'|'dbm remove --alloc_inc'|'dbm remove --block_size') return 0 ;;
     'dbm restore --dbm'|'dbm restore --class'|'dbm restore --auto'|'dbm restore --end_offset') return 0 ;;
-    'dbm set --dbm'|'dbm set --params'|'dbm set --file'|'dbm set --alloc_init'|'dbm set --alloc_inc'|'dbm set --block_size'|'dbm set --append'|'dbm set --incr') return 0 ;;
+    'dbm set --dbm'|'dbm set --params'|'dbm set --file'|'dbm set --alloc_init'|'dbm set --alloc_inc'|'dbm set --block_size'|'dbm set --append'|'dbm set --incr'|'dbm set --reducer') return 0 ;;
     'perf parallel --address'|'perf parallel --timeout'|'perf parallel --auth'|'perf parallel --index'|'perf parallel --iter'|'perf parallel --size'|'perf parallel --threads'|'perf parallel --random_seed'|'perf parallel --worker_threads') return 0 ;;
     'perf queue --address'|'perf queue --timeout'|'perf queue --auth'|'perf queue --index'|'perf queue --iter'|'perf queue --size'|'perf queue --threads'|'perf queue --random_seed'|'perf queue --retry') return 0 ;;
     'perf sequence --address'|'perf sequence --timeout'|'perf sequence --auth'|'perf sequence --index'|'perf sequence --iter'|'perf sequence --size'|'perf sequence --threads'|'perf sequence --random_seed'|'perf sequence --worker_threads'|'perf sequence --multi') return 0 ;;
@@ -115,7 +115,7 @@ _kv_takes_value() {
 
 _kv_flag_values() {
   case "$1 $2" in
-    'dbm create --dbm') echo 'auto hash tree tiny baby cache' ;;
+    'dbm create --dbm') echo 'auto hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm create --params') echo '' ;;
     'dbm create --file') echo '' ;;
     'dbm create --alloc_init') echo '' ;;
@@ -130,19 +130,22 @@ _kv_flag_values() {
     'dbm create --max_page_size') echo '' ;;
     'dbm create --max_branches') echo '' ;;
     'dbm create --max_cached_pages') echo '' ;;
-    'dbm export --dbm') echo 'auto hash tree tiny baby cache' ;;
+    'dbm create --step_unit') echo '' ;;
+    'dbm create --max_level') echo '' ;;
+    'dbm create --sort_mem_size') echo '' ;;
+    'dbm export --dbm') echo 'auto hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm export --params') echo '' ;;
     'dbm export --file') echo '' ;;
     'dbm export --alloc_init') echo '' ;;
     'dbm export --alloc_inc') echo '' ;;
     'dbm export --block_size') echo '' ;;
-    'dbm get --dbm') echo 'auto hash tree tiny baby cache' ;;
+    'dbm get --dbm') echo 'auto hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm get --params') echo '' ;;
     'dbm get --file') echo '' ;;
     'dbm get --alloc_init') echo '' ;;
     'dbm get --alloc_inc') echo '' ;;
     'dbm get --block_size') echo '' ;;
-    'dbm import --dbm') echo 'auto hash tree tiny baby cache' ;;
+    'dbm import --dbm') echo 'auto hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm import --params') echo '' ;;
     'dbm import --file') echo '' ;;
     'dbm import --alloc_init') echo '' ;;
@@ -157,13 +160,16 @@ _kv_flag_values() {
     'dbm import --max_page_size') echo '' ;;
     'dbm import --max_branches') echo '' ;;
     'dbm import --max_cached_pages') echo '' ;;
-    'dbm inspect --dbm') echo 'auto hash tree tiny baby cache' ;;
+    'dbm import --step_unit') echo '' ;;
+    'dbm import --max_level') echo '' ;;
+    'dbm import --sort_mem_size') echo '' ;;
+    'dbm inspect --dbm') echo 'auto hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm inspect --params') echo '' ;;
     'dbm inspect --file') echo '' ;;
     'dbm inspect --alloc_init') echo '' ;;
     'dbm inspect --alloc_inc') echo '' ;;
     'dbm inspect --block_size') echo '' ;;
-    'dbm list --dbm') echo 'auto hash tree tiny baby cache' ;;
+    'dbm list --dbm') echo 'auto hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm list --params') echo '' ;;
     'dbm list --file') echo '' ;;
     'dbm list --alloc_init') echo '' ;;
@@ -172,13 +178,13 @@ _kv_flag_values() {
     'dbm list --move') echo 'first jump jumplower jumplowerinc jumpupper jumpupperinc' ;;
     'dbm list --jump_key') echo '' ;;
     'dbm list --items') echo '' ;;
-    'dbm merge --dbm') echo 'auto hash tree tiny baby cache' ;;
+    'dbm merge --dbm') echo 'auto hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm merge --params') echo '' ;;
     'dbm merge --file') echo '' ;;
     'dbm merge --alloc_init') echo '' ;;
     'dbm merge --alloc_inc') echo '' ;;
     'dbm merge --block_size') echo '' ;;
-    'dbm merge --reducer') echo '' ;;
+    'dbm merge --reducer') echo 'none first second last concat concatnull concattab concatline total totalbe remove' ;;
     'dbm perf parallel --buckets') echo '' ;;
     'dbm perf parallel --comparator') echo '' ;;
     'dbm perf parallel --record_crc') echo '-1 0 8 16 32' ;;
@@ -188,7 +194,10 @@ _kv_flag_values() {
     'dbm perf parallel --max_page_size') echo '' ;;
     'dbm perf parallel --max_branches') echo '' ;;
     'dbm perf parallel --max_cached_pages') echo '' ;;
-    'dbm perf parallel --dbm') echo 'hash tree tiny baby cache' ;;
+    'dbm perf parallel --step_unit') echo '' ;;
+    'dbm perf parallel --max_level') echo '' ;;
+    'dbm perf parallel --sort_mem_size') echo '' ;;
+    'dbm perf parallel --dbm') echo 'hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm perf parallel --iter') echo '' ;;
     'dbm perf parallel --size') echo '' ;;
     'dbm perf parallel --path') echo '<file>' ;;
@@ -210,7 +219,10 @@ _kv_flag_values() {
     'dbm perf rebuild --max_page_size') echo '' ;;
     'dbm perf rebuild --max_branches') echo '' ;;
     'dbm perf rebuild --max_cached_pages') echo '' ;;
-    'dbm perf rebuild --dbm') echo 'hash tree tiny baby cache' ;;
+    'dbm perf rebuild --step_unit') echo '' ;;
+    'dbm perf rebuild --max_level') echo '' ;;
+    'dbm perf rebuild --sort_mem_size') echo '' ;;
+    'dbm perf rebuild --dbm') echo 'hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm perf rebuild --iter') echo '' ;;
     'dbm perf rebuild --size') echo '' ;;
     'dbm perf rebuild --path') echo '<file>' ;;
@@ -229,7 +241,10 @@ _kv_flag_values() {
     'dbm perf sequence --max_page_size') echo '' ;;
     'dbm perf sequence --max_branches') echo '' ;;
     'dbm perf sequence --max_cached_pages') echo '' ;;
-    'dbm perf sequence --dbm') echo 'hash tree tiny baby cache' ;;
+    'dbm perf sequence --step_unit') echo '' ;;
+    'dbm perf sequence --max_level') echo '' ;;
+    'dbm perf sequence --sort_mem_size') echo '' ;;
+    'dbm perf sequence --dbm') echo 'hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm perf sequence --iter') echo '' ;;
     'dbm perf sequence --size') echo '' ;;
     'dbm perf sequence --path') echo '<file>' ;;
@@ -250,7 +265,10 @@ _kv_flag_values() {
     'dbm perf wicked --max_page_size') echo '' ;;
     'dbm perf wicked --max_branches') echo '' ;;
     'dbm perf wicked --max_cached_pages') echo '' ;;
-    'dbm perf wicked --dbm') echo 'hash tree tiny baby cache' ;;
+    'dbm perf wicked --step_unit') echo '' ;;
+    'dbm perf wicked --max_level') echo '' ;;
+    'dbm perf wicked --sort_mem_size') echo '' ;;
+    'dbm perf wicked --dbm') echo 'hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm perf wicked --iter') echo '' ;;
     'dbm perf wicked --size') echo '' ;;
     'dbm perf wicked --path') echo '<file>' ;;
@@ -260,7 +278,7 @@ _kv_flag_values() {
     'dbm perf wicked --alloc_init') echo '' ;;
     'dbm perf wicked --alloc_inc') echo '' ;;
     'dbm perf wicked --block_size') echo '' ;;
-    'dbm rebuild --dbm') echo 'auto hash tree tiny baby cache' ;;
+    'dbm rebuild --dbm') echo 'auto hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm rebuild --params') echo '' ;;
     'dbm rebuild --file') echo '' ;;
     'dbm rebuild --alloc_init') echo '' ;;
@@ -275,14 +293,17 @@ _kv_flag_values() {
     'dbm rebuild --max_page_size') echo '' ;;
     'dbm rebuild --max_branches') echo '' ;;
     'dbm rebuild --max_cached_pages') echo '' ;;
+    'dbm rebuild --step_unit') echo '' ;;
+    'dbm rebuild --max_level') echo '' ;;
+    'dbm rebuild --sort_mem_size') echo '' ;;
     'dbm rebuild --rebuild_params') echo '' ;;
-    'dbm rekey --dbm') echo 'auto hash tree tiny baby cache' ;;
+    'dbm rekey --dbm') echo 'auto hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm rekey --params') echo '' ;;
     'dbm rekey --file') echo '' ;;
     'dbm rekey --alloc_init') echo '' ;;
     'dbm rekey --alloc_inc') echo '' ;;
     'dbm rekey --block_size') echo '' ;;
-    'dbm remove --dbm') echo 'auto hash tree tiny baby cache' ;;
+    'dbm remove --dbm') echo 'auto hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm remove --params') echo '' ;;
     'dbm remove --file') echo '' ;;
     'dbm remove --alloc_init') echo '' ;;
@@ -292,7 +313,7 @@ _kv_flag_values() {
     'dbm restore --class') echo '' ;;
     'dbm restore --auto') echo 'none default default-ns sync sync-ns' ;;
     'dbm restore --end_offset') echo '' ;;
-    'dbm set --dbm') echo 'auto hash tree tiny baby cache' ;;
+    'dbm set --dbm') echo 'auto hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm set --params') echo '' ;;
     'dbm set --file') echo '' ;;
     'dbm set --alloc_init') echo '' ;;
@@ -300,6 +321,7 @@ _kv_flag_values() {
     'dbm set --block_size') echo '' ;;
     'dbm set --append') echo '' ;;
     'dbm set --incr') echo '' ;;
+    'dbm set --reducer') echo 'none first second last concat concatnull concattab concatline total totalbe remove' ;;
     'perf parallel --address') echo '' ;;
     'perf parallel --timeout') echo '' ;;
     'perf parallel --auth') echo '' ;;

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {argBytes, pairsOf, parseInteger, sxFlag} from '../../src/cli/args.js'
 import {KvCommand} from '../../src/cli/base-command.js'
-import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
+import {checkReducer, commonDbmFlags, openTarget, reducerFlag, withDbm} from '../../src/cli/dbm-options.js'
 
 export default class DbmSet extends KvCommand {
   static override description = 'Store a record; or append to it, or add to its integer value.'
@@ -12,6 +12,7 @@ export default class DbmSet extends KvCommand {
     '<%= config.bin %> dbm set --incr 0 casket.tkmt counter 5',
     '<%= config.bin %> dbm set --multi casket.tkmt k1 v1 k2 v2',
     '<%= config.bin %> dbm set --sx casket.tkmt 00ff 0a0d',
+    '<%= config.bin %> dbm set --reducer last casket.tks apple red',
   ]
   static override strict = false
   static override args = {
@@ -26,6 +27,7 @@ export default class DbmSet extends KvCommand {
     append: Flags.string({description: 'append the value after this delimiter to an existing value'}),
     incr: Flags.string({description: 'treat the value as an integer to add; the argument is the initial value'}),
     multi: Flags.boolean({description: 'take key value pairs and store them with the multi-record operation'}),
+    reducer: reducerFlag,
   }
 
   async run(): Promise<void> {
@@ -43,11 +45,15 @@ export default class DbmSet extends KvCommand {
       openTarget(args.file, {dbm: flags.dbm, params: flags.params, no_wait: flags.no_wait, no_lock: flags.no_lock}, true, {create: true}),
       flags.sync_hard,
       (dbm) => {
-        if (increment !== undefined) return dbm.increment(pairs[0][0], increment, initial)
-        if (flags.append !== undefined) dbm.appendMulti(pairs, flags.append)
+        const reducer = checkReducer(dbm, flags.reducer)
+        let result: bigint | undefined
+        if (increment !== undefined) result = dbm.increment(pairs[0][0], increment, initial)
+        else if (flags.append !== undefined) dbm.appendMulti(pairs, flags.append)
         else if (flags.multi) dbm.setMulti(pairs, !flags.no_overwrite)
         else dbm.set(pairs[0][0], pairs[0][1], !flags.no_overwrite)
-        return undefined
+        // A skip list sees the record at its synchronize, where the reducer settles the key's values.
+        if (reducer) dbm.synchronize(false, {reducer})
+        return result
       },
     )
     if (result !== undefined) await this.write(`${result}\n`)

@@ -4,6 +4,7 @@ import * as nodePath from 'node:path'
 import {Flags} from '@oclif/core'
 import type {DBM} from '../engine/dbm.js'
 import {metricIntFlag} from './args.js'
+import {UsageError} from './base-command.js'
 import {availableClasses, classesTaking, selectClass} from '../engine/classes.js'
 import {parseConfig, parseParams, type Params} from '../engine/params.js'
 import {waitForLocks} from '../engine/io/file-lock.js'
@@ -51,6 +52,19 @@ export const commonDbmFlags = {
   sync_hard: Flags.boolean({description: 'synchronize to the device when closing'}),
 }
 
+/** The reducer flag of set and merge, with tkrzw_dbm_util's names. */
+export const reducerFlag = Flags.string({
+  description: 'skip: what a synchronize makes of the values of one key (default none: all are kept)',
+  options: ['none', 'first', 'second', 'last', 'concat', 'concatnull', 'concattab', 'concatline', 'total', 'totalbe', 'remove'],
+})
+
+/** The reducer to synchronize with, if one was asked for; a usage error for a database that takes none. */
+export function checkReducer(dbm: DBM, reducer: string | undefined): string | undefined {
+  if (reducer === undefined || reducer === 'none') return undefined
+  if (!dbm.syncParams().includes('reducer')) throw new UsageError(`--reducer applies to skip databases, not to ${dbm.className}`)
+  return reducer
+}
+
 /** Tuning flags for creating and rebuilding. */
 export const tuningFlags = {
   buckets: metricIntFlag({description: `number of hash buckets (${takes('num_buckets')}): num_buckets`}),
@@ -68,6 +82,10 @@ export const tuningFlags = {
   max_branches: metricIntFlag({description: 'tree: links of an inner page before it splits (default 256)', min: 2}),
   max_cached_pages: metricIntFlag({description: 'tree: pages held in the cache (default 10000)', min: 1}),
   page_update_write: Flags.boolean({description: 'tree: write every page change at once instead of at eviction and synchronize'}),
+  step_unit: metricIntFlag({description: 'skip: a record links forward to the one step_unit^level records on (default 4)', min: 2}),
+  max_level: metricIntFlag({description: 'skip: levels of forward links (default 14)', min: 1}),
+  sort_mem_size: metricIntFlag({description: 'skip: bytes of updates sorted in memory before they spill to a temporary file (default 256Mi)', min: 1}),
+  insert_in_order: Flags.boolean({description: 'skip: records arrive in key order, so they are written without sorting'}),
 }
 
 export interface DbmFlagValues {
@@ -88,6 +106,10 @@ export interface DbmFlagValues {
   max_branches?: string
   max_cached_pages?: string
   page_update_write?: boolean
+  step_unit?: string
+  max_level?: string
+  sort_mem_size?: string
+  insert_in_order?: boolean
 }
 
 /** The parameters the tuning flags stand for. */
@@ -105,6 +127,10 @@ export function tuningParams(flags: DbmFlagValues): Params {
   if (flags.max_branches !== undefined) params.set('max_branches', flags.max_branches)
   if (flags.max_cached_pages !== undefined) params.set('max_cached_pages', flags.max_cached_pages)
   if (flags.page_update_write) params.set('page_update_mode', 'write')
+  if (flags.step_unit !== undefined) params.set('step_unit', flags.step_unit)
+  if (flags.max_level !== undefined) params.set('max_level', flags.max_level)
+  if (flags.sort_mem_size !== undefined) params.set('sort_mem_size', flags.sort_mem_size)
+  if (flags.insert_in_order) params.set('insert_in_order', 'true')
   return params
 }
 

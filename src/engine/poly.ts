@@ -5,6 +5,7 @@ import {selectClass, type ClassInfo} from './classes.js'
 import {HashDBM} from './hash/hash-dbm.js'
 import {ParamReader, parseConfig, parseMetricInt, type Params} from './params.js'
 import {ShardDBM, detectShards} from './shard.js'
+import {SkipDBM} from './skip/skip-dbm.js'
 import {TreeDBM} from './tree/tree-dbm.js'
 import {Code, StatusError} from './status.js'
 
@@ -88,6 +89,7 @@ export interface RestoreDatabaseOptions {
 export function restoreDatabase(oldPath: string, newPath: string, options: RestoreDatabaseOptions = {}): {records: number; broken: number} {
   const cls = selectClass(oldPath, options.dbm)
   if (cls.name === 'tree') return TreeDBM.restoreFile(oldPath, newPath, options.endOffset ?? -1, {sourceLocked: options.sourceLocked})
+  if (cls.name === 'skip') return SkipDBM.restoreFile(oldPath, newPath)
   if (cls.name !== 'hash') throw new StatusError(Code.NOT_IMPLEMENTED_ERROR, `restoring ${cls.name} databases is not supported`)
   return HashDBM.restoreFile(oldPath, newPath, options.endOffset ?? -1, {sourceLocked: options.sourceLocked})
 }
