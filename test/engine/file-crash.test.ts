@@ -12,7 +12,7 @@ import {ParamReader, parseParams} from '../../src/engine/params.js'
 import {makeRandom} from '../../src/perf/local.js'
 import {run, tempDir} from '../helpers/cli.js'
 import {oracle} from '../helpers/oracle.js'
-import {CRASH_REACH, crashModel} from '../helpers/crash-workload.js'
+import {CRASH_REACH, crashModel, crashWorkload} from '../helpers/crash-workload.js'
 
 // A child writes in a loop and is killed with SIGKILL at a random moment; the file must
 // then reopen, restore itself, validate, and hold what the last synchronize promised.
@@ -24,9 +24,9 @@ const {dir, cleanup} = tempDir()
 after(cleanup)
 
 /** Runs the writer until it has synchronized at least once and the delay has passed; returns the last synchronize it reported. */
-function writeAndKill(file: string, params: string, delayMs: number): Promise<number> {
+function writeAndKill(file: string, params: string, delayMs: number, syncParams = ''): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRITER, file, params, String(INTERVAL)], {stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [WRITER, file, params, String(INTERVAL), syncParams], {stdio: ['ignore', 'pipe', 'pipe']})
     let lastSync = 0
     let buffered = ''
     let stderr = ''
@@ -153,4 +153,61 @@ describe('TreeDBM survives SIGKILL', () => {
       }
     })
   }
+})
+
+describe('SkipDBM survives SIGKILL', () => {
+  /**
+   * What a skip list holds after the synchronize at operation n of the crash workload:
+   * updates wait for the synchronize (last value wins), and a removal of a key the file
+   * does not have yet is refused, so it changes nothing.
+   */
+  function skipModel(n: number): Map<string, string> {
+    const synced = new Map<string, string>()
+    let queued = new Map<string, string | null>()
+    for (let i = 1; i <= n; i++) {
+      for (const op of crashWorkload(i)) {
+        if (op.value !== undefined) queued.set(op.key, op.value)
+        else if (synced.has(op.key)) queued.set(op.key, null)
+      }
+      if (i % INTERVAL === 0) {
+        for (const [key, value] of queued) {
+          if (value === null) synced.delete(key)
+          else synced.set(key, value)
+        }
+        queued = new Map()
+      }
+    }
+    return synced
+  }
+
+  // A skip list's file changes only at a synchronize, which writes a new file and renames
+  // it into place: a kill leaves one synchronized state whole.
+  it(`holds exactly a synchronized state after ${KILLS} kills`, async () => {
+    const random = makeRandom(3)
+    for (let round = 0; round < KILLS; round++) {
+      const file = path.join(dir, `crash-skip-${round}.tks`)
+      const lastSync = await writeAndKill(file, 'sort_mem_size=2048', Math.floor(random() * 150), 'reducer=last')
+      const dbm = openDBM(file, new Map(), {writable: true})
+      try {
+        assert.deepEqual(dbm.validateStructure(), [])
+        const found = new Map<string, string>()
+        for (const [key, value] of dbm.records()) found.set(key.toString(), value.toString())
+        let matched = -1
+        for (let n = lastSync; n <= lastSync + 50 * INTERVAL && matched < 0; n += INTERVAL) {
+          const model = skipModel(n)
+          if (model.size === found.size && [...model].every(([k, v]) => found.get(k) === v)) matched = n
+        }
+        assert.ok(matched >= lastSync, `the records match no synchronized state at or after operation ${lastSync}`)
+        const left = fs.readdirSync(dir).filter((name) => name.startsWith(`crash-skip-${round}.tks.tmp`))
+        assert.deepEqual(left, [], "the writer's temporary files are gone once the file is opened again")
+      } finally {
+        dbm.close()
+      }
+      if (oracle) {
+        const checked = run('tkrzw_dbm_util', ['inspect', '--validate', file])
+        assert.equal(checked.status, 0, checked.stdout + checked.stderr)
+      }
+      for (const name of fs.readdirSync(dir)) if (name.startsWith(`crash-skip-${round}.tks`)) fs.rmSync(path.join(dir, name), {force: true})
+    }
+  })
 })

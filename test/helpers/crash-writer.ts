@@ -7,7 +7,9 @@ import {openDBM} from '../../src/engine/poly.js'
 import {parseParams} from '../../src/engine/params.js'
 import {crashWorkload} from './crash-workload.js'
 
-const [path, params, intervalText] = process.argv.slice(2)
+// An optional fourth argument holds the synchronize's parameters (a skip list's reducer).
+const [path, params, intervalText, syncText] = process.argv.slice(2)
+const syncParams = Object.fromEntries(parseParams(syncText ?? ''))
 const interval = Number(intervalText)
 const dbm = openDBM(path, parseParams(params), {writable: true})
 for (let i = 1; ; i++) {
@@ -23,7 +25,7 @@ for (let i = 1; ; i++) {
     }
   }
   if (i % interval === 0) {
-    dbm.synchronize(false)
+    dbm.synchronize(false, syncParams)
     fs.writeSync(1, `${i}\n`)
   }
 }

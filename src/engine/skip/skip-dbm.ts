@@ -1,4 +1,5 @@
 import * as fs from 'node:fs'
+import * as nodePath from 'node:path'
 import {
   AppendTail,
   DBM,
@@ -95,6 +96,14 @@ export function readSkipTuning(params: ParamReader): SkipTuning {
   return tuning
 }
 
+/** Removes the temporary files a writer of this path leaves when it is killed. */
+function removeLeftovers(path: string): void {
+  for (const suffix of ['.tmp.sorted', '.tmp.merged', '.tmp.rebuild', '.tmp.restore']) fs.rmSync(path + suffix, {force: true})
+  const dir = nodePath.dirname(path)
+  const prefix = `${nodePath.basename(path)}.tmp.sorter.`
+  for (const name of fs.readdirSync(dir)) if (name.startsWith(prefix)) fs.rmSync(nodePath.join(dir, name), {force: true})
+}
+
 function nowMicros(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000)
 }
@@ -152,6 +161,8 @@ export class SkipDBM extends DBM {
     if (!writable && !existed) throw new StatusError(Code.NOT_FOUND_ERROR, `no such file: ${path}`)
     const lock: LockMode = options.noLock ? 'none' : writable ? 'exclusive' : 'shared'
     const file = MappedFile.open(path, {writable, truncate: options.truncate === true, lock})
+    // Only the lock's holder makes temporary files; with the lock held, any there are a crash's leftovers.
+    if (lock === 'exclusive') removeLeftovers(path)
     this.path = path
     this.writable = writable
     this.lockMode = lock
@@ -628,6 +639,9 @@ export class SkipDBM extends DBM {
       const level = meta?.maxLevel ?? DEFAULT_MAX_LEVEL
       const reader = new SkipRecordReader(file, width, unit, level, file.size)
       const writer = new SkipWriter(newPath, width, unit, level)
+      // Damage can leave records that read but are out of order: they are sorted again
+      // (through runs on disk past the sort memory), equal keys kept in their order.
+      const sorter = new PendingRecords(newPath, DEFAULT_SORT_MEM_SIZE)
       let broken = 0
       try {
         const record = new SkipRecord()
@@ -639,8 +653,16 @@ export class SkipDBM extends DBM {
             if (!file.read(offset, Math.min(file.size - offset, PADDING_CHECK)).every((byte) => byte === 0)) broken = 1
             break
           }
-          writer.add(reader.key(record), reader.value(record))
+          sorter.add(reader.key(record), reader.value(record))
           offset += record.size
+        }
+        const sources = sorter.sources()
+        try {
+          mergeSources(sources, (key, values) => {
+            for (const value of values) writer.add(key, value)
+          })
+        } finally {
+          for (const source of sources) source.close()
         }
         writer.finish(
           {
@@ -657,6 +679,8 @@ export class SkipDBM extends DBM {
       } catch (error) {
         writer.abandon()
         throw error
+      } finally {
+        sorter.discard()
       }
       return {records: writer.count, broken}
     } finally {

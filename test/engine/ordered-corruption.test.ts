@@ -2,28 +2,30 @@ import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
-import {ParamReader, parseParams} from '../../src/engine/params.js'
-import {restoreDatabase} from '../../src/engine/poly.js'
+import {parseParams} from '../../src/engine/params.js'
+import {openDBM, restoreDatabase} from '../../src/engine/poly.js'
 import {StatusError} from '../../src/engine/status.js'
-import {TreeDBM} from '../../src/engine/tree/tree-dbm.js'
 import {makeRandom} from '../../src/perf/local.js'
 import {tempDir} from '../helpers/cli.js'
 
-// Damaged tree files: whatever the damage (to the hash file under the tree, the tree's
-// metadata, its pages or its links), opening, reading, writing and restoring end in a
-// StatusError or a working database. Never another exception, never a hang.
+// Damaged tree and skip list files: whatever the damage (to the hash file under a tree,
+// the metadata, the pages, the records or the links), opening, reading, writing and
+// restoring end in a StatusError or a working database. Never another exception, never a
+// hang.
 const {dir, cleanup} = tempDir()
 after(cleanup)
 
 const BASES = [
-  ['small pages', 'max_page_size=200,max_branches=4,num_buckets=64,align_pow=4'],
-  ['small pages, crc-8, zlib', 'max_page_size=300,max_branches=5,num_buckets=64,align_pow=3,record_crc_mode=crc-8,record_comp_mode=zlib'],
+  ['tree, small pages', 'tkt', 'max_page_size=200,max_branches=4,num_buckets=64,align_pow=4'],
+  ['tree, small pages, crc-8, zlib', 'tkt', 'max_page_size=300,max_branches=5,num_buckets=64,align_pow=3,record_crc_mode=crc-8,record_comp_mode=zlib'],
+  ['skip list', 'tks', ''],
+  ['skip list, step 2, width 3', 'tks', 'step_unit=2,max_level=9,offset_width=3'],
 ] as const
 
 function makeBase(file: string, params: string): void {
-  const dbm = new TreeDBM(new ParamReader(parseParams(params)))
-  dbm.open(file, true, {truncate: true})
+  const dbm = openDBM(file, parseParams(params), {writable: true, truncate: true})
   for (let i = 0; i < 600; i++) dbm.set(`key${(i * 37) % 600}`, `value${i}-${'z'.repeat(i % 30)}`)
+  dbm.synchronize()
   for (let i = 1; i < 600; i += 3) dbm.remove(`key${i}`)
   dbm.close()
 }
@@ -37,8 +39,7 @@ function tolerate(what: string, fn: () => void): void {
 }
 
 function exercise(file: string): void {
-  const dbm = new TreeDBM()
-  dbm.open(file, true)
+  const dbm = openDBM(file, new Map(), {writable: true})
   try {
     tolerate('counting', () => void dbm.count())
     tolerate('iterating', () => {
@@ -55,8 +56,10 @@ function exercise(file: string): void {
     tolerate('validating', () => void dbm.validateStructure())
     tolerate('writing', () => {
       for (let i = 0; i < 200; i++) dbm.set(`new key ${i}`, 'new value')
+      dbm.synchronize()
       for (let i = 0; i < 200; i++) dbm.remove(`new key ${i}`)
     })
+    tolerate('rebuilding', () => dbm.rebuild())
   } finally {
     tolerate('closing', () => dbm.close())
   }
@@ -95,25 +98,24 @@ const DAMAGES: [string, Damage][] = [
 ]
 const ROUNDS = 45
 
-describe('TreeDBM with damaged files', () => {
-  BASES.forEach(([name, params], b) => {
+describe('ordered files with damaged bytes', () => {
+  BASES.forEach(([name, ext, params], b) => {
     it(`${name}: ${DAMAGES.length * ROUNDS} random corruptions open, read, write and restore without escaping`, () => {
-      const base = path.join(dir, `base-${b}.tkt`)
+      const base = path.join(dir, `base-${b}.${ext}`)
       makeBase(base, params)
       const original = fs.readFileSync(base)
       const random = makeRandom(4321 + b)
       for (const [damageName, damage] of DAMAGES) {
         for (let round = 0; round < ROUNDS; round++) {
-          const file = path.join(dir, `damaged-${b}.tkt`)
-          const restored = path.join(dir, `restored-${b}.tkt`)
+          const file = path.join(dir, `damaged-${b}.${ext}`)
+          const restored = path.join(dir, `restored-${b}.${ext}`)
           fs.writeFileSync(file, damage(original, random))
           tolerate(`${damageName}: opening`, () => exercise(file))
           fs.writeFileSync(file, damage(original, random))
           fs.rmSync(restored, {force: true})
           tolerate(`${damageName}: restoring`, () => {
             restoreDatabase(file, restored)
-            const dbm = new TreeDBM()
-            dbm.open(restored, false)
+            const dbm = openDBM(restored, new Map(), {writable: false})
             assert.deepEqual(dbm.validateStructure(), [], `${damageName}: the restored file is valid`)
             dbm.close()
           })
