@@ -214,6 +214,17 @@ export class MappedFile {
     return this.scratch
   }
 
+  /**
+   * [offset, offset + length) as a view of the mapping when it lies within one segment (a
+   * copy otherwise): valid until the file is changed there, unmapped or closed.
+   */
+  view(offset: number, length: number): Buffer {
+    const index = Math.floor(offset / SEGMENT_SIZE)
+    const within = offset - index * SEGMENT_SIZE
+    if (within + length <= SEGMENT_SIZE) return this.segment(index).subarray(within, within + length)
+    return this.read(offset, length)
+  }
+
   /** A fresh copy of [offset, offset + length). */
   read(offset: number, length: number): Buffer {
     const out = Buffer.allocUnsafe(length)

@@ -147,6 +147,14 @@ export class SkipDBM extends DBM {
   /** Bumped whenever the file is replaced or emptied: cursors of an older one are lost. */
   generation = 0
   private readonly scratch = new SkipRecord()
+  private readonly probe = new SkipRecord()
+  /**
+   * Every cacheUnit-th record's key and offset, held in memory, so that a search starts
+   * near its key instead of at the first record (the reference keeps such a cache too).
+   */
+  private cacheUnit = 0
+  private cacheKeys: Buffer[] = []
+  private cacheOffsets: number[] = []
 
   constructor(params: ParamReader | SkipTuning = new ParamReader(new Map())) {
     super()
@@ -220,6 +228,47 @@ export class SkipDBM extends DBM {
     this.numRecords = this.meta.numRecords
     this.effDataSize = this.meta.effDataSize
     this.reader = new SkipRecordReader(file, this.meta.offsetWidth, this.meta.stepUnit, this.meta.maxLevel, file.size)
+    this.buildCache()
+  }
+
+  /**
+   * Reads every unit-th record's key, unit being the smallest power of step_unit that
+   * keeps them within the bound, by following the links of that level. A file whose links
+   * do not lead where they must gets no cache; searches then start at the first record.
+   */
+  private buildCache(): void {
+    this.cacheUnit = 0
+    this.cacheKeys = []
+    this.cacheOffsets = []
+    const count = this.fileRecords
+    const {stepUnit, maxLevel} = this.meta
+    if (count < 256 || !this.healthy) return
+    let unit = 1
+    let level = 0
+    while (count / unit > DEFAULT_MAX_CACHED_RECORDS) {
+      unit *= stepUnit
+      level++
+    }
+    if (level > maxLevel) return
+    const reader = this.reader!
+    const record = this.scratch
+    const keys: Buffer[] = []
+    const offsets: number[] = []
+    try {
+      for (let offset = SKIP_META_SIZE, index = 0; offset < reader.end && keys.length <= count / unit + 1; index += unit) {
+        reader.read(offset, index, record)
+        keys.push(reader.key(record))
+        offsets.push(offset)
+        const next = level === 0 ? offset + record.size : reader.link(record, level - 1)
+        if (next === 0 || next <= offset) break
+        offset = next
+      }
+    } catch {
+      return
+    }
+    this.cacheUnit = unit
+    this.cacheKeys = keys
+    this.cacheOffsets = offsets
   }
 
   /** Whether the file's size agrees with its metadata; zero padding after the content is cut off. */
@@ -430,13 +479,15 @@ export class SkipDBM extends DBM {
   }
 
   protected processImpl(key: Buffer, processor: RecordProcessor, writable: boolean): void {
-    const found = this.search(key, false)
     const reader = this.reader!
-    const record = found ? reader.read(found.offset, found.index, this.scratch) : undefined
+    const found = this.locate(key, false)
+    const offset = this.foundOffset
+    const index = this.foundIndex
+    const record = found ? reader.read(offset, index, this.scratch) : undefined
     const value = record && !processor.ignoresValue ? reader.value(record) : undefined
     const result = record ? processor.processFull(key, value ?? EMPTY) : processor.processEmpty(key)
     if (!writable || result === NOOP) return
-    this.queueResult(key, result, () => (found ? (value ?? reader.value(reader.read(found.offset, found.index, this.scratch))) : undefined))
+    this.queueResult(key, result, () => (found ? (value ?? reader.value(reader.read(offset, index, this.scratch))) : undefined))
   }
 
   /**
@@ -444,20 +495,52 @@ export class SkipDBM extends DBM {
    * by following the highest forward link that does not pass it, then lower ones.
    */
   search(key: Buffer, upper: boolean): Position | undefined {
+    return this.locate(key, upper) ? {offset: this.foundOffset, index: this.foundIndex} : undefined
+  }
+
+  /** Where locate found its record. */
+  private foundOffset = 0
+  private foundIndex = 0
+
+  /** The search without an object for its answer: true with foundOffset and foundIndex set, false for none. */
+  private locate(key: Buffer, upper: boolean): boolean {
+    const found = (offset: number, index: number): boolean => {
+      this.foundOffset = offset
+      this.foundIndex = index
+      return true
+    }
     const reader = this.reader!
     const record = this.scratch
-    const probe = new SkipRecord()
+    const probe = this.probe
     const unit = this.meta.stepUnit
     let offset = SKIP_META_SIZE
     let index = 0
     let end = reader.end
+    const cached = this.cacheKeys
+    if (cached.length > 0) {
+      // Start at the last cached record below the key; stop at the first one above it.
+      let low = 0
+      let high = cached.length
+      while (low < high) {
+        const mid = (low + high) >>> 1
+        if (Buffer.compare(cached[mid], key) < 0) low = mid + 1
+        else high = mid
+      }
+      if (low > 0) {
+        offset = this.cacheOffsets[low - 1]
+        index = (low - 1) * this.cacheUnit
+      }
+      let above = low
+      while (above < cached.length && cached[above].equals(key)) above++
+      if (above < cached.length) end = this.cacheOffsets[above]
+    }
     let steps = 0
     while (offset < end) {
       if (++steps > this.fileRecords + 64) throw new StatusError(Code.BROKEN_DATA_ERROR, 'the forward links do not lead forward')
       reader.read(offset, index, record)
       const order = reader.compareKey(key, record)
-      if (order === 0) return {offset, index}
-      if (order < 0) return upper ? {offset, index} : undefined
+      if (order === 0) return found(offset, index)
+      if (order < 0) return upper && found(offset, index)
       let jumped = false
       for (let level = record.level; level >= 1; level--) {
         const link = reader.link(record, level - 1)
@@ -478,7 +561,7 @@ export class SkipDBM extends DBM {
         index++
       }
     }
-    return upper && offset < reader.end ? {offset, index} : undefined
+    return upper && offset < reader.end && found(offset, index)
   }
 
   /** The record at a position in key order (duplicates counted), found through the links. */
@@ -489,6 +572,11 @@ export class SkipDBM extends DBM {
     const unit = this.meta.stepUnit
     let offset = SKIP_META_SIZE
     let index = 0
+    if (this.cacheKeys.length > 0) {
+      const slot = Math.min(Math.floor(target / this.cacheUnit), this.cacheKeys.length - 1)
+      offset = this.cacheOffsets[slot]
+      index = slot * this.cacheUnit
+    }
     let steps = 0
     while (offset < reader.end) {
       if (index === target) return {offset, index}
@@ -561,6 +649,7 @@ export class SkipDBM extends DBM {
     this.meta.effDataSize = 0
     this.writeMeta(0, true)
     this.reader = new SkipRecordReader(file, this.meta.offsetWidth, this.meta.stepUnit, this.meta.maxLevel, SKIP_META_SIZE)
+    this.buildCache()
     this.generation++
     this.preparePending()
   }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import {FLAT_DATA, FlatReader, FlatWriter} from '../io/flat.js'
 import {MappedFile} from '../io/mapped-file.js'
-import {varintSize} from '../io/varint.js'
+import {varintSize, writeVarint} from '../io/varint.js'
 import {Code, StatusError} from '../status.js'
 import {SKIP_META_SIZE, SkipRecord, SkipRecordReader, decodeSkipMeta} from './format.js'
 
@@ -47,8 +47,9 @@ export class SkipFileSource implements RecordSource {
   next(): boolean {
     if (this.offset >= this.reader.end) return false
     const record = this.reader.read(this.offset, this.index, this.record)
-    this.key = this.reader.key(record)
-    this.value = this.reader.value(record)
+    // Views of the mapping, which stays as it is while the merge reads it.
+    this.key = this.reader.file.view(record.keyStart, record.keySize)
+    this.value = this.reader.file.view(record.valueStart, record.valueSize)
     this.offset += record.size
     this.index++
     return true
@@ -84,43 +85,70 @@ class FlatRunSource implements RecordSource {
   }
 }
 
-/** Records held in memory, in the order given. */
-class ArraySource implements RecordSource {
+/** Records held in an arena, in the order of their starts given: key and value are views of it. */
+class ArenaSource implements RecordSource {
   key: Buffer = Buffer.alloc(0)
   value: Buffer = Buffer.alloc(0)
   private position = 0
 
   constructor(
-    private readonly keys: Buffer[],
-    private readonly values: Buffer[],
-    private readonly order: number[],
+    private readonly arena: Buffer,
+    private readonly order: Uint32Array,
   ) {}
 
   next(): boolean {
     if (this.position >= this.order.length) return false
-    const i = this.order[this.position++]
-    this.key = this.keys[i]
-    this.value = this.values[i]
+    const arena = this.arena
+    let [size, pos] = readSize(arena, this.order[this.position++])
+    this.key = arena.subarray(pos, pos + size)
+    ;[size, pos] = readSize(arena, pos + size)
+    this.value = arena.subarray(pos, pos + size)
     return true
   }
 
   close(): void {}
 }
 
-/** Indices of keys in byte order, equal keys in the order they came (the sort is stable). */
-function sortedOrder(keys: Buffer[]): number[] {
-  return keys.map((_, i) => i).sort((a, b) => Buffer.compare(keys[a], keys[b]))
+/** A byte-delta size at pos: [size, the position after it]. */
+function readSize(data: Buffer, pos: number): [number, number] {
+  let value = 0
+  for (;;) {
+    const byte = data[pos++]
+    value = value * 128 + (byte & 0x7f)
+    if (byte < 0x80) return [value, pos]
+  }
+}
+
+/** Byte order of the keys of two arena records (their starts); equal keys by their order of arrival. */
+function compareArenaKeys(arena: Buffer, a: number, b: number): number {
+  let aSize = arena[a]
+  let aPos = a + 1
+  if (aSize >= 0x80) [aSize, aPos] = readSize(arena, a)
+  let bSize = arena[b]
+  let bPos = b + 1
+  if (bSize >= 0x80) [bSize, bPos] = readSize(arena, b)
+  const common = aSize < bSize ? aSize : bSize
+  for (let i = 0; i < common; i++) {
+    const sign = arena[aPos + i] - arena[bPos + i]
+    if (sign !== 0) return sign
+  }
+  return aSize - bSize || a - b
 }
 
 /**
- * The updates of a skip list waiting for its next synchronize: held in memory up to
- * sort_mem_size bytes, then sorted and spilled to a temporary run file, so that a load
- * larger than memory is sorted by merging runs.
+ * The updates of a skip list waiting for its next synchronize: packed one after another in
+ * an arena (no object per record), up to sort_mem_size bytes, then sorted and spilled to
+ * a temporary run file, so that a load larger than memory is sorted by merging runs.
  */
 export class PendingRecords {
-  private keys: Buffer[] = []
-  private values: Buffer[] = []
+  private arena = Buffer.allocUnsafe(1 << 16)
+  private used = 0
+  private starts = new Uint32Array(1024)
+  private count = 0
   private bytes = 0
+  /** Whether the records so far came in key order, so that no sort is needed. */
+  private inOrder = true
+  private lastStart = -1
   private readonly runs: string[] = []
 
   constructor(
@@ -129,38 +157,76 @@ export class PendingRecords {
   ) {}
 
   get empty(): boolean {
-    return this.keys.length === 0 && this.runs.length === 0
+    return this.count === 0 && this.runs.length === 0
   }
 
-  add(key: Buffer, value: Buffer): void {
-    this.keys.push(Buffer.from(key))
-    this.values.push(Buffer.from(value))
-    // What a record costs in memory, counted as the reference counts it.
-    this.bytes += varintSize(key.length) + key.length + varintSize(value.length) + value.length + 8
+  add(key: Uint8Array, value: Uint8Array): void {
+    const need = varintSize(key.length) + key.length + varintSize(value.length) + value.length
+    // A run's positions are 32-bit.
+    if (this.used + need > 0x7fffffff) this.spill()
+    if (this.used + need > this.arena.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.used + need, this.arena.length * 2))
+      this.arena.copy(next, 0, 0, this.used)
+      this.arena = next
+    }
+    if (this.count === this.starts.length) {
+      const next = new Uint32Array(this.starts.length * 2)
+      next.set(this.starts)
+      this.starts = next
+    }
+    const start = this.used
+    let pos = writeVarint(this.arena, start, key.length)
+    this.arena.set(key, pos)
+    pos = writeVarint(this.arena, pos + key.length, value.length)
+    this.arena.set(value, pos)
+    this.used = pos + value.length
+    this.starts[this.count++] = start
+    if (this.inOrder && this.lastStart >= 0 && compareArenaKeys(this.arena, this.lastStart, start) > 0) this.inOrder = false
+    this.lastStart = start
+    // What a record costs, counted as the reference counts it.
+    this.bytes += need + 8
     if (this.bytes >= this.memoryLimit) this.spill()
   }
 
+  /** The records' starts in key order, equal keys in their order of arrival. */
+  private sortedOrder(): Uint32Array {
+    const order = this.starts.slice(0, this.count)
+    if (!this.inOrder) {
+      const arena = this.arena
+      order.sort((a, b) => compareArenaKeys(arena, a, b))
+    }
+    return order
+  }
+
   private spill(): void {
+    if (this.count === 0) return
     const path = `${this.basePath}.tmp.sorter.${String(this.runs.length).padStart(5, '0')}`
     const writer = new FlatWriter(path)
     try {
-      for (const i of sortedOrder(this.keys)) {
-        writer.write(this.keys[i])
-        writer.write(this.values[i])
+      const source = new ArenaSource(this.arena, this.sortedOrder())
+      while (source.next()) {
+        writer.write(source.key)
+        writer.write(source.value)
       }
     } finally {
       writer.close()
     }
     this.runs.push(path)
-    this.keys = []
-    this.values = []
+    this.reset()
+  }
+
+  private reset(): void {
+    this.used = 0
+    this.count = 0
     this.bytes = 0
+    this.inOrder = true
+    this.lastStart = -1
   }
 
   /** The runs in the order they were made, then what is in memory: equal keys come oldest first. */
   sources(): RecordSource[] {
     const sources: RecordSource[] = this.runs.map((path) => new FlatRunSource(path))
-    if (this.keys.length > 0) sources.push(new ArraySource(this.keys, this.values, sortedOrder(this.keys)))
+    if (this.count > 0) sources.push(new ArenaSource(this.arena, this.sortedOrder()))
     return sources
   }
 
@@ -168,9 +234,8 @@ export class PendingRecords {
   discard(): void {
     for (const path of this.runs) fs.rmSync(path, {force: true})
     this.runs.length = 0
-    this.keys = []
-    this.values = []
-    this.bytes = 0
+    this.reset()
+    if (this.arena.length > 1 << 20) this.arena = Buffer.allocUnsafe(1 << 16)
   }
 }
 
@@ -181,11 +246,13 @@ export class PendingRecords {
  */
 export function mergeSources(sources: RecordSource[], visit: (key: Buffer, values: Buffer[]) => void): void {
   const live = sources.filter((source) => source.next())
+  // One array for every key's values: visit must not keep it.
+  const values: Buffer[] = []
   while (live.length > 0) {
+    // Every source's key stays valid after it moves on (views of files that do not change, or copies).
     let key = live[0].key
     for (let i = 1; i < live.length; i++) if (Buffer.compare(live[i].key, key) < 0) key = live[i].key
-    key = Buffer.from(key)
-    const values: Buffer[] = []
+    values.length = 0
     for (let i = 0; i < live.length;) {
       const source = live[i]
       let more = true
