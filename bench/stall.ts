@@ -6,6 +6,7 @@
 // STALL_TINY_RECORDS (default 1000000) records in a TinyDBM file, synchronized;
 // STALL_HASH_MB (default 320) megabytes of records in a .tkh file, backed up (make_backup).
 // STALL_TREE_RECORDS (default 1000000) records in a .tkt file, rebuilt, then backed up.
+// STALL_SKIP_RECORDS (default 1000000) records in a .tks file, with as many updates queued and synchronized.
 // STALL_KV_BIN: the kv to measure (default: this build's).
 import {spawn} from 'node:child_process'
 import * as fs from 'node:fs'
@@ -22,6 +23,7 @@ const BUDGET_MS = 50
 const TINY_RECORDS = Number(process.env.STALL_TINY_RECORDS ?? 1_000_000)
 const HASH_MB = Number(process.env.STALL_HASH_MB ?? 320)
 const TREE_RECORDS = Number(process.env.STALL_TREE_RECORDS ?? 1_000_000)
+const SKIP_RECORDS = Number(process.env.STALL_SKIP_RECORDS ?? 1_000_000)
 
 function startServer(file: string): Promise<{address: string; stop: () => Promise<number | null>}> {
   return new Promise((resolve, reject) => {
@@ -114,6 +116,18 @@ async function main(): Promise<number> {
     ordered.close()
     ok = report(`Rebuild of a TreeDBM of ${TREE_RECORDS} records`, await measure(tree, (client) => client.rebuild())) && ok
     ok = report(`make_backup of a TreeDBM of ${TREE_RECORDS} records`, await measure(tree, (client) => client.synchronize(false, {make_backup: 'stall'}))) && ok
+
+    const skip = path.join(dir, 'casket.tks')
+    const sorted = openDBM(skip, new Map(), {writable: true})
+    for (let i = 0; i < SKIP_RECORDS; i++) sorted.set(`key${i}`, `value${i}`)
+    sorted.close()
+    const skipResult = await measure(skip, async (client) => {
+      for (let i = 0; i < SKIP_RECORDS; i += 1000) {
+        await client.setMulti(Array.from({length: Math.min(1000, SKIP_RECORDS - i)}, (_, j): [string, string] => [`key${(i + j) * 7}`, 'updated']))
+      }
+      await client.synchronize(false, {reducer: 'last'})
+    })
+    ok = report(`Loading and synchronizing ${SKIP_RECORDS} updates into a SkipDBM of ${SKIP_RECORDS} records`, skipResult) && ok
     return ok ? 0 : 1
   } finally {
     fs.rmSync(dir, {recursive: true, force: true})

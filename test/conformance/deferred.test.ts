@@ -263,6 +263,71 @@ for (const target of targets(deferred)) {
   })
 }
 
+describe('a skip list synchronized in slices', () => {
+  const fill = (dbm: DBM, from: number, to: number): void => {
+    for (let i = from; i < to; i++) dbm.set(`key${(i * 7919) % 100000}`, `v${i}`)
+  }
+
+  it('keeps answering from the old file, queues what comes meanwhile for the next one, and loses nothing', async () => {
+    const dbm = openDBM(path.join(dir, 'sliced.tks'), parseParams('sort_mem_size=65536'), {writable: true, truncate: true})
+    try {
+      fill(dbm, 0, 60000)
+      dbm.synchronize()
+      fill(dbm, 60000, 100000)
+      dbm.remove('key0')
+      const work = dbm.synchronizeInSlices(false, {reducer: 'last'})
+      let turns = 0
+      let done = false
+      void work.finally(() => (done = true))
+      while (!done) {
+        // The old file answers while the merge runs; what is written now waits.
+        assert.equal(dbm.get('key0')?.toString(), 'v0')
+        dbm.set(`during${turns}`, 'x')
+        turns++
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      await work
+      assert.ok(turns > 1, 'the merge yielded')
+      assert.equal(dbm.get('key0'), undefined)
+      assert.equal(dbm.count(), 99999)
+      assert.equal(dbm.get('during0'), undefined)
+      dbm.synchronize()
+      assert.equal(dbm.count(), 99999 + turns)
+      assert.deepEqual(dbm.validateStructure(), [])
+    } finally {
+      dbm.close()
+    }
+  })
+
+  it('is taken over whole by a synchronous synchronize, a close or a clear in the middle', async () => {
+    for (const interruption of ['synchronize', 'close', 'clear'] as const) {
+      const file = path.join(dir, `taken-over-${interruption}.tks`)
+      const dbm = openDBM(file, new Map(), {writable: true, truncate: true})
+      fill(dbm, 0, 100000)
+      const work = dbm.synchronizeInSlices(false, {reducer: 'last'})
+      await new Promise((resolve) => setImmediate(resolve))
+      dbm.set('late', 'write')
+      if (interruption === 'synchronize') dbm.synchronize(false, {reducer: 'last'})
+      else if (interruption === 'close') dbm.close()
+      else dbm.clear()
+      await work
+      const reopened = interruption === 'close' ? openDBM(file, new Map(), {writable: true}) : dbm
+      try {
+        assert.equal(reopened.count(), interruption === 'clear' ? 0 : 100001, interruption)
+        if (interruption !== 'clear') assert.equal(reopened.get('late')?.toString(), 'write')
+        assert.deepEqual(reopened.validateStructure(), [])
+      } finally {
+        reopened.close()
+      }
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((name) => name.startsWith(`taken-over-${interruption}.tks.tmp`)),
+        [],
+        `${interruption}: no temporary files left`,
+      )
+    }
+  })
+})
+
 describe('skip list files merged in and written in order', () => {
   it('merges other skip files at a synchronize, theirs before its own among equal keys', () => {
     const other = path.join(dir, 'other.tks')

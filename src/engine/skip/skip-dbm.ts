@@ -6,6 +6,7 @@ import {
   DBMIterator,
   NOOP,
   REMOVE,
+  nextTurn,
   type InspectList,
   type OpenOptions,
   type RebuildParams,
@@ -40,7 +41,21 @@ import {
   type SkipMeta,
 } from './format.js'
 import {findReducer, reduceRemove, type Reducer} from './reducers.js'
-import {PendingRecords, SkipFileSource, mergeSources, type RecordSource} from './sources.js'
+import {PendingRecords, SkipFileSource, SourceMerger, mergeSources, type RecordSource} from './sources.js'
+
+/** Updates taken together for a merge: queued records, the in-order file, files to merge in. */
+interface QueuedUpdates {
+  pending: PendingRecords
+  sortedPath: string | undefined
+  merges: string[]
+  removed: boolean
+}
+
+/** Removes a finished or failed job's temporary files. */
+function dropJob(job: QueuedUpdates): void {
+  job.pending.discard()
+  if (job.sortedPath) fs.rmSync(job.sortedPath, {force: true})
+}
 
 const EMPTY = Buffer.alloc(0)
 /** How much of a file's tail past its recorded size is checked for being zero padding. */
@@ -142,6 +157,8 @@ export class SkipDBM extends DBM {
   private sorted: SkipWriter | undefined
   /** Other skip files to merge in at the next synchronize. */
   private merges: string[] = []
+  /** What a sliced synchronize under way is merging; a synchronous one folds it in and takes over. */
+  private syncing: QueuedUpdates | undefined
   private updated = false
   private removed = false
   /** Bumped whenever the file is replaced or emptied: cursors of an older one are lost. */
@@ -354,7 +371,12 @@ export class SkipDBM extends DBM {
   }
 
   private hasPending(): boolean {
-    return (this.pending !== undefined && !this.pending.empty) || (this.sorted !== undefined && this.sorted.count > 0) || this.merges.length > 0
+    return (
+      (this.pending !== undefined && !this.pending.empty) ||
+      (this.sorted !== undefined && this.sorted.count > 0) ||
+      this.merges.length > 0 ||
+      this.syncing !== undefined
+    )
   }
 
   private discardPending(): void {
@@ -362,6 +384,54 @@ export class SkipDBM extends DBM {
     this.sorted?.abandon()
     this.sorted = undefined
     this.merges = []
+    if (this.syncing) {
+      this.syncing.pending.discard()
+      this.syncing = undefined
+    }
+  }
+
+  /**
+   * The sources a merge reads, in the order that decides among equal keys: merged files,
+   * this file, then the queued updates (those of a sliced synchronize under way first).
+   */
+  private mergeSourcesOf(jobs: QueuedUpdates[], sliced = false): RecordSource[] {
+    const sources: RecordSource[] = []
+    try {
+      for (const job of jobs) for (const path of job.merges) sources.push(SkipFileSource.open(path))
+      if (this.reader!.end > SKIP_META_SIZE) sources.push(SkipFileSource.of(this.reader!))
+      for (const job of jobs) {
+        if (job.sortedPath) sources.push(SkipFileSource.open(job.sortedPath))
+        sources.push(...job.pending.sources(!sliced))
+      }
+      return sources
+    } catch (error) {
+      for (const source of sources) source.close()
+      throw error
+    }
+  }
+
+  /** Takes what is queued now as one job; updates from here on queue for the next synchronize. */
+  private detachQueued(): QueuedUpdates {
+    let sortedPath: string | undefined
+    if (this.sorted) {
+      const sorted = this.sorted
+      this.sorted = undefined
+      sorted.finish({...this.meta, closureFlags: CLOSURE_CLOSED}, false)
+      sortedPath = sorted.path
+    }
+    const job: QueuedUpdates = {pending: this.pending!, sortedPath, merges: this.merges, removed: this.removed}
+    this.pending = undefined
+    this.merges = []
+    return job
+  }
+
+  /** Writes the new file from a merge of sources: the removals applied if any, each key's values through the reducer. */
+  private writeMerged(merger: SourceMerger, writer: SkipWriter, removed: boolean, reducer: Reducer | undefined, keys?: number): boolean {
+    return merger.step((key, values) => {
+      const live = removed ? reduceRemove(key, values) : values
+      if (live.length === 0) return
+      for (const value of reducer ? reducer(key, live) : live) writer.add(key, value)
+    }, keys)
   }
 
   // ---- synchronizing: where updates reach the file ----
@@ -402,28 +472,20 @@ export class SkipDBM extends DBM {
       this.file!.sync(hard)
       return
     }
-    const sortedPath = `${this.path}.tmp.sorted`
+    // A sliced synchronize under way is folded in: its updates are older than the ones queued since.
+    const jobs = [...(this.syncing ? [this.syncing] : []), this.detachQueued()]
+    this.syncing = undefined
     const temp = `${this.path}.tmp.merged`
-    const sources: RecordSource[] = []
+    const sources = this.mergeSourcesOf(jobs)
     let writer: SkipWriter | undefined
     try {
-      for (const path of this.merges) sources.push(SkipFileSource.open(path))
-      if (this.reader!.end > SKIP_META_SIZE) sources.push(SkipFileSource.of(this.reader!))
-      if (this.sorted) {
-        const sorted = this.sorted
-        this.sorted = undefined
-        sorted.finish({...meta, closureFlags: CLOSURE_CLOSED}, false)
-        sources.push(SkipFileSource.open(sortedPath))
-      }
-      if (this.pending) sources.push(...this.pending.sources())
       writer = new SkipWriter(temp, meta.offsetWidth, meta.stepUnit, meta.maxLevel)
-      const out = writer
-      const removed = this.removed
-      mergeSources(sources, (key, values) => {
-        const live = removed ? reduceRemove(key, values) : values
-        if (live.length === 0) return
-        for (const value of reducer ? reducer(key, live) : live) out.add(key, value)
-      })
+      this.writeMerged(
+        new SourceMerger(sources),
+        writer,
+        jobs.some((job) => job.removed),
+        reducer,
+      )
       for (const source of sources) source.close()
       sources.length = 0
       meta.timestamp = nowMicros()
@@ -433,13 +495,86 @@ export class SkipDBM extends DBM {
     } catch (error) {
       for (const source of sources) source.close()
       writer?.abandon()
-      fs.rmSync(sortedPath, {force: true})
+      for (const job of jobs) dropJob(job)
       throw error
     }
-    this.discardPending()
-    fs.rmSync(sortedPath, {force: true})
+    for (const job of jobs) dropJob(job)
     this.replaceFile(temp)
     this.updated = false
+  }
+
+  /**
+   * The same without stalling the event loop: what is queued at the call is merged with
+   * the file in slices into a new file, which then takes this one's place. Reads go on
+   * against the old file meanwhile and new updates queue for the next synchronize; a
+   * synchronous synchronize, a close or a clear meanwhile takes the work over.
+   */
+  protected override async synchronizeInSlicesImpl(hard: boolean, params: SyncParams = {}): Promise<void> {
+    if (!this.writable) return
+    this.checkHealthy()
+    const reducer = params.reducer !== undefined ? findReducer(params.reducer) : undefined
+    if (params.merge !== undefined) for (const path of params.merge.split(':')) if (path !== '') this.mergeFile(path)
+    // The in-order mode writes as records come; it has nothing to slice. One sliced merge at a time.
+    if (this.tuning.insertInOrder || this.syncing || (!this.hasPending() && reducer === undefined)) return this.synchronizeImpl(hard)
+    const job = this.detachQueued()
+    this.syncing = job
+    this.pending = new PendingRecords(this.path, this.tuning.sortMemSize)
+    this.removed = false
+    const meta = this.meta
+    const temp = `${this.path}.tmp.merged.${this.generation}`
+    const sources = this.mergeSourcesOf([job], true)
+    const writer = new SkipWriter(temp, meta.offsetWidth, meta.stepUnit, meta.maxLevel)
+    const merger = new SourceMerger(sources)
+    const abandon = (): void => {
+      for (const source of sources) source.close()
+      writer.abandon()
+    }
+    try {
+      for (;;) {
+        const deadline = performance.now() + 10
+        let done = false
+        while (!done && performance.now() < deadline) done = this.writeMerged(merger, writer, job.removed, reducer, 256)
+        if (done) break
+        await nextTurn()
+        // Taken over (a synchronous synchronize, a close, a clear): the sources may be gone.
+        if (this.syncing !== job) {
+          abandon()
+          return
+        }
+      }
+    } catch (error) {
+      abandon()
+      if (this.syncing === job) {
+        // The updates go back to wait for the next synchronize.
+        this.syncing = undefined
+        this.restoreJob(job)
+      }
+      throw error
+    }
+    for (const source of sources) source.close()
+    meta.timestamp = nowMicros()
+    meta.cyclicMagic = (meta.cyclicMagic + 1) & 0xff
+    writer.finish({...meta, closureFlags: CLOSURE_CLOSED}, hard)
+    this.syncing = undefined
+    dropJob(job)
+    this.replaceFile(temp)
+    this.writeMeta(0, false)
+    this.updated = this.hasPending()
+  }
+
+  /** Puts a failed sliced merge's updates back in front of those queued since. */
+  private restoreJob(job: QueuedUpdates): void {
+    const later = this.pending!
+    this.pending = job.pending
+    this.merges = [...job.merges, ...this.merges]
+    this.removed = this.removed || job.removed
+    const sources = later.sources()
+    try {
+      for (const source of sources) while (source.next()) this.pending.add(source.key, source.value)
+    } finally {
+      for (const source of sources) source.close()
+      later.discard()
+    }
   }
 
   private checkHealthy(): void {

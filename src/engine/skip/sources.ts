@@ -85,6 +85,9 @@ class FlatRunSource implements RecordSource {
   }
 }
 
+/** Records per sorted chunk of the queued updates: a sort of this many takes a few milliseconds. */
+const SORT_CHUNK = 32768
+
 /** Records held in an arena, in the order of their starts given: key and value are views of it. */
 class ArenaSource implements RecordSource {
   key: Buffer = Buffer.alloc(0)
@@ -149,6 +152,12 @@ export class PendingRecords {
   /** Whether the records so far came in key order, so that no sort is needed. */
   private inOrder = true
   private lastStart = -1
+  /**
+   * Chunks of records already sorted, as they filled (each a short sort at the write that
+   * filled it), so that a synchronize has only the last few to sort.
+   */
+  private chunks: Uint32Array[] = []
+  private chunkStart = 0
   private readonly runs: string[] = []
 
   constructor(
@@ -185,17 +194,32 @@ export class PendingRecords {
     this.lastStart = start
     // What a record costs, counted as the reference counts it.
     this.bytes += need + 8
+    if (this.count - this.chunkStart >= SORT_CHUNK) {
+      this.chunks.push(this.sortedRange(this.chunkStart, this.count))
+      this.chunkStart = this.count
+    }
     if (this.bytes >= this.memoryLimit) this.spill()
   }
 
-  /** The records' starts in key order, equal keys in their order of arrival. */
-  private sortedOrder(): Uint32Array {
-    const order = this.starts.slice(0, this.count)
-    if (!this.inOrder) {
-      const arena = this.arena
-      order.sort((a, b) => compareArenaKeys(arena, a, b))
-    }
+  private sortedRange(from: number, to: number): Uint32Array {
+    const order = this.starts.slice(from, to)
+    const arena = this.arena
+    order.sort((a, b) => compareArenaKeys(arena, a, b))
     return order
+  }
+
+  /**
+   * The records as sources in key order: one when they came in order or `whole` asks for
+   * one sort of everything (the quickest, the sorted chunks being runs the sort merges),
+   * else a source per sorted chunk, which leaves only the last chunk to sort now.
+   */
+  private arenaSources(whole = false): RecordSource[] {
+    if (this.count === 0) return []
+    if (this.inOrder) return [new ArenaSource(this.arena, this.starts.slice(0, this.count))]
+    if (whole) return [new ArenaSource(this.arena, this.sortedRange(0, this.count))]
+    const chunks = [...this.chunks]
+    if (this.chunkStart < this.count) chunks.push(this.sortedRange(this.chunkStart, this.count))
+    return chunks.map((order) => new ArenaSource(this.arena, order))
   }
 
   private spill(): void {
@@ -203,11 +227,12 @@ export class PendingRecords {
     const path = `${this.basePath}.tmp.sorter.${String(this.runs.length).padStart(5, '0')}`
     const writer = new FlatWriter(path)
     try {
-      const source = new ArenaSource(this.arena, this.sortedOrder())
-      while (source.next()) {
-        writer.write(source.key)
-        writer.write(source.value)
-      }
+      mergeSources(this.arenaSources(true), (key, values) => {
+        for (const value of values) {
+          writer.write(key)
+          writer.write(value)
+        }
+      })
     } finally {
       writer.close()
     }
@@ -221,13 +246,17 @@ export class PendingRecords {
     this.bytes = 0
     this.inOrder = true
     this.lastStart = -1
+    this.chunks = []
+    this.chunkStart = 0
   }
 
-  /** The runs in the order they were made, then what is in memory: equal keys come oldest first. */
-  sources(): RecordSource[] {
-    const sources: RecordSource[] = this.runs.map((path) => new FlatRunSource(path))
-    if (this.count > 0) sources.push(new ArenaSource(this.arena, this.sortedOrder()))
-    return sources
+  /**
+   * The runs in the order they were made, then what is in memory: equal keys come oldest
+   * first. `whole`: what is in memory sorted at once (a synchronous synchronize), rather
+   * than from its sorted chunks (a sliced one, which must not stall).
+   */
+  sources(whole = false): RecordSource[] {
+    return [...this.runs.map((path): RecordSource => new FlatRunSource(path)), ...this.arenaSources(whole)]
   }
 
   /** Drops everything, and the run files with it. */
@@ -242,27 +271,87 @@ export class PendingRecords {
 /**
  * Merges sources in key order and hands over each key with its values: the sources'
  * order decides among equal keys (the first source's values first), then each source's
- * own order.
+ * own order. It goes as far as asked at a time, so that a long merge can yield between
+ * steps.
  */
-export function mergeSources(sources: RecordSource[], visit: (key: Buffer, values: Buffer[]) => void): void {
-  const live = sources.filter((source) => source.next())
+export class SourceMerger {
+  /** Live sources as a binary heap by (current key, source order). */
+  private heap: number[] | undefined
   // One array for every key's values: visit must not keep it.
-  const values: Buffer[] = []
-  while (live.length > 0) {
-    // Every source's key stays valid after it moves on (views of files that do not change, or copies).
-    let key = live[0].key
-    for (let i = 1; i < live.length; i++) if (Buffer.compare(live[i].key, key) < 0) key = live[i].key
-    values.length = 0
-    for (let i = 0; i < live.length;) {
-      const source = live[i]
-      let more = true
-      while (more && source.key.equals(key)) {
-        values.push(source.value)
-        more = source.next()
-      }
-      if (more) i++
-      else live.splice(i, 1)
-    }
-    visit(key, values)
+  private readonly values: Buffer[] = []
+
+  constructor(private readonly sources: RecordSource[]) {}
+
+  private less(a: number, b: number): boolean {
+    const order = Buffer.compare(this.sources[a].key, this.sources[b].key)
+    return order < 0 || (order === 0 && a < b)
   }
+
+  private push(source: number): void {
+    const heap = this.heap!
+    let i = heap.length
+    heap.push(source)
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!this.less(heap[i], heap[parent])) break
+      ;[heap[i], heap[parent]] = [heap[parent], heap[i]]
+      i = parent
+    }
+  }
+
+  private pop(): number {
+    const heap = this.heap!
+    const top = heap[0]
+    const last = heap.pop()!
+    if (heap.length > 0) {
+      heap[0] = last
+      let i = 0
+      for (;;) {
+        const left = i * 2 + 1
+        const right = left + 1
+        let smallest = i
+        if (left < heap.length && this.less(heap[left], heap[smallest])) smallest = left
+        if (right < heap.length && this.less(heap[right], heap[smallest])) smallest = right
+        if (smallest === i) break
+        ;[heap[i], heap[smallest]] = [heap[smallest], heap[i]]
+        i = smallest
+      }
+    }
+    return top
+  }
+
+  /** Merges up to `keys` keys; true once every source is exhausted. */
+  step(visit: (key: Buffer, values: Buffer[]) => void, keys = Number.POSITIVE_INFINITY): boolean {
+    if (!this.heap) {
+      this.heap = []
+      this.sources.forEach((source, i) => {
+        if (source.next()) this.push(i)
+      })
+    }
+    const heap = this.heap
+    const values = this.values
+    for (let done = 0; done < keys && heap.length > 0; done++) {
+      // Every source's key stays valid after it moves on (views of files that do not change, or copies).
+      const key = this.sources[heap[0]].key
+      values.length = 0
+      // The sources holding the key come off the heap in their order; each gives all its values for it.
+      while (heap.length > 0 && this.sources[heap[0]].key.equals(key)) {
+        const index = this.pop()
+        const source = this.sources[index]
+        let more = true
+        while (more && source.key.equals(key)) {
+          values.push(source.value)
+          more = source.next()
+        }
+        if (more) this.push(index)
+      }
+      visit(key, values)
+    }
+    return heap.length === 0
+  }
+}
+
+/** Merges sources whole (see SourceMerger). */
+export function mergeSources(sources: RecordSource[], visit: (key: Buffer, values: Buffer[]) => void): void {
+  new SourceMerger(sources).step(visit)
 }
