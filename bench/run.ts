@@ -71,8 +71,8 @@ function benchLocal(dir: string): LocalRow[] {
   for (const dbm of ['tiny', 'baby', 'cache', 'hash']) {
     note(`local: ${dbm}, ${ITER} records`)
     const file = path.join(dir, `kv-${dbm}.tkh`)
-    const kvArgs = [KV, 'dbm', 'perf', 'sequence', '--dbm', dbm, '--iter', String(ITER), ...(dbm === 'hash' ? ['--path', file] : [])]
-    const kv = measure(process.execPath, kvArgs)
+    const kvArgs = ['dbm', 'perf', 'sequence', '--dbm', dbm, '--iter', String(ITER), ...(dbm === 'hash' ? ['--path', file] : [])]
+    const kv = measure(KV, kvArgs)
     const row: LocalRow = {dbm, kv: parsePhases(kv.stdout), kvPeak: kv.peak}
     if (oracle) {
       // Tkrzw's cache benchmark never finishes its iterate phase; it runs set only.
@@ -93,7 +93,7 @@ function startServer(program: string, args: string[], address: string): Promise<
     const child = spawn(program, args, {stdio: ['ignore', 'pipe', 'pipe']})
     let settled = false
     const poll = setInterval(() => {
-      const probe = spawnSync(process.execPath, [KV, 'remote', 'echo', '--address', address, '--timeout', '1', 'ping'], {encoding: 'utf8'})
+      const probe = spawnSync(KV, ['remote', 'echo', '--address', address, '--timeout', '1', 'ping'], {encoding: 'utf8'})
       if (probe.status === 0 && !settled) {
         settled = true
         clearInterval(poll)
@@ -114,7 +114,7 @@ function startServer(program: string, args: string[], address: string): Promise<
 }
 
 function kvPerf(address: string, args: string[]): {qps: number; p50: number; p99: number; errors: number}[] {
-  const result = spawnSync(process.execPath, [KV, 'perf', ...args, '--address', address, '--json'], {encoding: 'utf8', maxBuffer: 64 << 20})
+  const result = spawnSync(KV, ['perf', ...args, '--address', address, '--json'], {encoding: 'utf8', maxBuffer: 64 << 20})
   if (result.status !== 0 && !result.stdout) throw new Error(`kv perf ${args.join(' ')} failed: ${result.stderr}`)
   const report = JSON.parse(result.stdout) as {
     phases?: {qps: number; latency: {p50: number; p99: number}}[]
@@ -189,13 +189,7 @@ function markdown(local: LocalRow[], server: ServerRow[]): string {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-bench-'))
 try {
   const local = benchLocal(dir)
-  const server = await benchServer(
-    'kv serve',
-    process.execPath,
-    (address, where) => [KV, 'serve', '--address', address, '#dbm=tiny', path.join(where, 'server.tkh')],
-    dir,
-    19781,
-  )
+  const server = await benchServer('kv serve', KV, (address, where) => ['serve', '--address', address, '#dbm=tiny', path.join(where, 'server.tkh')], dir, 19781)
   if (has('tkrzw_server')) {
     server.push(
       ...(await benchServer(

@@ -31,7 +31,7 @@ function memoryOf(pid: number): {anon: number; file: number} {
 
 function startServer(file: string): Promise<{address: string; pid: number; stop: () => Promise<number | null>}> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KV, 'serve', '--address', '127.0.0.1:0', file], {stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(KV, ['serve', '--address', '127.0.0.1:0', file], {stdio: ['ignore', 'pipe', 'pipe']})
     let log = ''
     const exited = new Promise<number | null>((done) => child.on('exit', done))
     child.stdout.on('data', (chunk: Buffer) => {

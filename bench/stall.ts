@@ -27,7 +27,7 @@ const SKIP_RECORDS = Number(process.env.STALL_SKIP_RECORDS ?? 1_000_000)
 
 function startServer(file: string): Promise<{address: string; stop: () => Promise<number | null>}> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KV, 'serve', '--address', '127.0.0.1:0', file], {stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(KV, ['serve', '--address', '127.0.0.1:0', file], {stdio: ['ignore', 'pipe', 'pipe']})
     let log = ''
     const exited = new Promise<number | null>((done) => child.on('exit', done))
     const onData = (chunk: Buffer) => {

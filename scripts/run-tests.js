@@ -19,5 +19,6 @@ const filters = process.argv.slice(2)
 const files = find('dist/test')
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
   .sort()
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {stdio: 'inherit'})
+// The test files run with kv's own Node.js flag (see bin/run.js): they inherit it.
+const result = spawnSync(process.execPath, ['--no-concurrent-recompilation', '--test', '--test-concurrency=2', ...files], {stdio: 'inherit'})
 process.exit(result.status ?? 1)

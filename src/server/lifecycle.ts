@@ -142,7 +142,8 @@ async function startDaemon(options: RunServerOptions): Promise<number> {
   const absolute = absolutize(options)
   // Without a log file, a daemon's log would go nowhere.
   if (absolute.logFile === '' || absolute.logFile === '-') absolute.logFile = '/dev/null'
-  const child = spawn(process.execPath, [process.argv[1], ...argvOf(absolute)], {
+  // With this process's Node.js flags (bin/run.js says why they matter).
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...argvOf(absolute)], {
     cwd: '/',
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],

@@ -26,7 +26,7 @@ after(cleanup)
 /** Runs the writer until it has synchronized at least once and the delay has passed; returns the last synchronize it reported. */
 function writeAndKill(file: string, params: string, delayMs: number, syncParams = ''): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRITER, file, params, String(INTERVAL), syncParams], {stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [...process.execArgv, WRITER, file, params, String(INTERVAL), syncParams], {stdio: ['ignore', 'pipe', 'pipe']})
     let lastSync = 0
     let buffered = ''
     let stderr = ''

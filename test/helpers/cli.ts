@@ -15,14 +15,14 @@ export interface RunResult {
 
 /** Runs the kv executable as a user would, without a terminal. */
 export function kv(args: string[], input?: string): RunResult {
-  const result = spawnSync(process.execPath, [BIN, ...args], {input, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+  const result = spawnSync(BIN, args, {input, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
   return {status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr}
 }
 
 /** Runs kv in the background: for commands that wait for something the test does meanwhile. */
 export function kvAsync(args: string[]): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {env: {...process.env, NO_COLOR: '1'}})
+    const child = spawn(BIN, args, {env: {...process.env, NO_COLOR: '1'}})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -32,7 +32,8 @@ export function kvAsync(args: string[]): Promise<RunResult> {
 }
 
 /** The command that runs kv, for shell lines in tests. */
-export const KV_COMMAND = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)}`
+// The executable itself, so that its interpreter line (with Node.js's flags) applies.
+export const KV_COMMAND = JSON.stringify(BIN)
 
 /** Runs a bash line with pipefail, `kv` standing for the kv executable. */
 export function shell(line: string, timeoutMs = 60_000): RunResult {

@@ -61,7 +61,7 @@ interface Child {
 }
 
 function spawnChild(files: number): Child {
-  const child = spawn(process.execPath, [CHILD], {stdio: ['pipe', 'pipe', 'pipe']})
+  const child = spawn(process.execPath, [...process.execArgv, CHILD], {stdio: ['pipe', 'pipe', 'pipe']})
   let out = ''
   let stderr = ''
   let total = 0

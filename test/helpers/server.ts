@@ -20,7 +20,7 @@ export interface RunningServer {
  */
 export function startServer(args: string[] = [], address = '127.0.0.1:0'): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--address', address, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(BIN, ['serve', '--address', address, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
     let output = ''
     let settled = false
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)))

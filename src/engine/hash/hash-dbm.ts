@@ -524,7 +524,7 @@ export class HashDBM extends DBM {
     }
     const stored = this.codec ? this.codec.compress(value) : value
     const newSize = recordRegionSize(this.offsetWidth, this.crcWidth, this.alignment, key.length, stored.length)
-    if (newSize <= recordSize) {
+    if (newSize <= recordSize && !this.tuning.writeAside) {
       this.recordFile!.writeRecordAt(recordOffset, recordSize, OP_SET, recordChild, key, stored)
       this.effDataSize += key.length + stored.length
       return
@@ -957,6 +957,25 @@ export class HashDBM extends DBM {
 
   isAutoRestored(): boolean {
     return this.autoRestored
+  }
+}
+
+/**
+ * The application's 64 bytes of a hash file's metadata, read from the file as it is
+ * (damaged or not); undefined when the metadata does not read.
+ */
+export function readOpaqueMetadata(path: string): Buffer | undefined {
+  try {
+    const fd = fs.openSync(path, 'r')
+    try {
+      const raw = Buffer.alloc(METADATA_SIZE)
+      if (fs.readSync(fd, raw, 0, METADATA_SIZE, 0) < METADATA_SIZE || !metadataConsistent(raw)) return undefined
+      return Buffer.from(decodeMetadata(raw).opaque.subarray(OPAQUE_START, OPAQUE_START + OPAQUE_METADATA_SIZE))
+    } finally {
+      fs.closeSync(fd)
+    }
+  } catch {
+    return undefined
   }
 }
 

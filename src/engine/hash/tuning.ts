@@ -17,6 +17,12 @@ export interface HashTuning {
   restoreWithHardSync: boolean
   fbpCapacity: number
   minReadSize: number
+  /**
+   * Never overwrite a record where it lies: every update is written to a new region and
+   * linked in before the old one is freed, so that a kill in the middle leaves an intact
+   * copy. Not a parameter: a tree database asks it for its pages.
+   */
+  writeAside?: boolean
 }
 
 export function defaultTuning(): HashTuning {

@@ -16,7 +16,9 @@ import {
   type RebuildProgress,
   type RecordProcessor,
 } from '../dbm.js'
-import {HashDBM} from '../hash/hash-dbm.js'
+import {HashDBM, readOpaqueMetadata} from '../hash/hash-dbm.js'
+import {OP_REMOVE} from '../hash/format.js'
+import {salvageRecords} from '../hash/restore.js'
 import {defaultTuning, readHashTuning, type HashTuning} from '../hash/tuning.js'
 import {keyOrder, type KeyOrder} from '../memory/bptree.js'
 import {ParamReader} from '../params.js'
@@ -66,7 +68,8 @@ const PAGE_UPDATE_MODES = {
 /** Takes TreeDBM's parameters (its hash file's included) off a reader. */
 export function readTreeTuning(params: ParamReader, base?: TreeTuning): TreeTuning {
   const hashBase = base?.hash ?? {...defaultTuning(), alignPow: TREE_DEFAULT_ALIGN_POW, numBuckets: TREE_DEFAULT_NUM_BUCKETS}
-  const hash = readHashTuning(params, hashBase)
+  // Pages are never written over themselves: a kill mid-write leaves the old version whole.
+  const hash = {...readHashTuning(params, hashBase), writeAside: true}
   const comparatorName = params.string('key_comparator')
   return {
     hash,
@@ -150,17 +153,27 @@ export class TreeDBM extends DBM {
 
   protected openImpl(path: string, writable: boolean, options: OpenOptions): void {
     if (path === '') throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'a tree database needs a file path')
-    let hash = new HashDBM(this.tuning.hash)
+    const mode = this.tuning.hash.restoreMode
+    // The hash file is opened as it is: an unclean one is restored by the tree, from every
+    // intact version of every leaf page, rather than by the hash file's own restore, which
+    // keeps one version of each record.
+    let hash = new HashDBM({...this.tuning.hash, restoreMode: 'read_only'})
     hash.open(path, writable, options)
     this.autoRestored = false
     try {
-      const mode = this.tuning.hash.restoreMode
-      if (writable && hash.isAutoRestored() && mode !== 'read_only' && mode !== 'noop') {
-        // The hash file was repaired; the tree is built again from the leaves it holds.
-        hash = TreeDBM.restoreTree(hash, path, this.tuning, options)
-        this.autoRestored = true
+      if (writable && !hash.isHealthy() && mode !== 'read_only') {
+        hash.close()
+        if (mode !== 'noop') {
+          const temp = `${path}.tmp.restore`
+          fs.rmSync(temp, {force: true})
+          TreeDBM.salvage(path, temp, mode === 'sync' ? 0 : -1, this.tuning, false)
+          fs.renameSync(temp, path)
+          this.autoRestored = true
+        }
+        hash = new HashDBM({...this.tuning.hash, restoreMode: 'noop'})
+        hash.open(path, true, options)
       }
-      this.attach(hash, writable)
+      this.attach(hash, writable && hash.isWritable())
     } catch (error) {
       if (hash.isOpen()) hash.close()
       throw error
@@ -812,7 +825,12 @@ export class TreeDBM extends DBM {
   protected rebuildImpl(params: RebuildParams = {}): void {
     const {tuning, syncHard, fresh, temp} = this.beginRebuild(params)
     try {
-      for (let pos = this.first(); pos; pos = this.nextOf(pos)) fresh.set(pos.page.key(pos.index), pos.page.value(pos.index))
+      let previous: Buffer | undefined
+      for (let pos = this.first(); pos; pos = this.nextOf(pos)) {
+        const key = pos.page.key(pos.index)
+        previous = this.checkAscending(previous, key)
+        fresh.set(key, pos.page.value(pos.index))
+      }
     } catch (error) {
       fresh.abandon(temp)
       throw error
@@ -849,7 +867,7 @@ export class TreeDBM extends DBM {
         const deadline = performance.now() + sliceMillis
         let key: Buffer | undefined
         for (let n = 0; pos && (n & 63 || performance.now() < deadline); n++) {
-          key = pos.page.key(pos.index)
+          key = this.checkAscending(key, pos.page.key(pos.index))
           fresh.set(key, pos.page.value(pos.index))
           copied++
           pos = this.nextOf(pos)
@@ -908,6 +926,12 @@ export class TreeDBM extends DBM {
     }
   }
 
+  /** A walk over the leaves must meet keys in ascending order: damaged links that loop back would walk forever. */
+  private checkAscending(previous: Buffer | undefined, key: Buffer): Buffer {
+    if (previous !== undefined && this.order.compare(previous, key) >= 0) throw new StatusError(Code.BROKEN_DATA_ERROR, 'the leaf links lead out of key order')
+    return key
+  }
+
   /** Puts a finished tree file in this one's place and goes on with it. */
   private replaceWith(temp: string, tuning: TreeTuning): void {
     const hash = this.hash!
@@ -935,94 +959,92 @@ export class TreeDBM extends DBM {
    * leaf that reads, the first copy of a key winning. Returns the new file's hash database,
    * open, in the old one's place.
    */
-  private static restoreTree(hash: HashDBM, path: string, tuning: TreeTuning, options: OpenOptions): HashDBM {
-    const temp = `${path}.tmp.restore`
-    fs.rmSync(temp, {force: true})
-    TreeDBM.buildFromLeaves(hash, temp, tuning)
-    hash.close()
-    fs.renameSync(temp, path)
-    const reopened = new HashDBM(tuning.hash)
-    reopened.open(path, true, options)
-    return reopened
-  }
-
   /**
-   * Restores a damaged tree file into a new one: the hash file's records are salvaged as
-   * its restore does, then the tree is built from the leaves among them. Returns the
-   * records restored and the damaged regions the salvage skipped.
+   * Restores a damaged tree file into a new one (see salvage). Returns the records restored
+   * and the damaged regions skipped.
    */
   static restoreFile(oldPath: string, newPath: string, endOffset = -1, options: {sourceLocked?: boolean} = {}): {records: number; broken: number} {
-    const salvaged = `${newPath}.tmp.salvage`
-    fs.rmSync(salvaged, {force: true})
-    try {
-      const {broken} = HashDBM.restoreFile(oldPath, salvaged, endOffset, {sourceLocked: options.sourceLocked, noLock: true})
-      const source = new HashDBM()
-      source.open(salvaged, false, {noLock: true})
-      try {
-        fs.rmSync(newPath, {force: true})
-        TreeDBM.buildFromLeaves(source, newPath, readTreeTuning(new ParamReader(new Map())))
-      } finally {
-        source.close()
-      }
-      const check = new TreeDBM()
-      check.open(newPath, false)
-      const records = check.count()
-      check.close()
-      return {records, broken}
-    } finally {
-      fs.rmSync(salvaged, {force: true})
-    }
+    fs.rmSync(newPath, {force: true})
+    const broken = TreeDBM.salvage(oldPath, newPath, endOffset, readTreeTuning(new ParamReader(new Map())), options.sourceLocked === true)
+    const check = new TreeDBM()
+    check.open(newPath, false)
+    const records = check.count()
+    check.close()
+    return {records, broken}
   }
 
   /**
-   * Writes a new tree file at `dest` from every record of every leaf page of a hash file
-   * that reads, the first copy of a key winning: the tree's own structure (inner pages,
-   * links, metadata) is not trusted. The file's tuning and comparator are kept where its
-   * metadata still reads.
+   * Builds a new tree file at `dest` from the leaf pages found by scanning a (damaged) tree
+   * file's records: every intact version of every leaf, the first copy of a key winning.
+   * The tree's own structure (inner pages, links, metadata) is not trusted; its tuning and
+   * comparator are kept where its metadata still reads. A page rewritten when the process
+   * was killed has its old version intact beside the new (pages are written aside, never
+   * over themselves), so every record of the last synchronize is found. `endOffset` as the
+   * hash file's restore takes it. Returns the damaged regions skipped.
    */
-  private static buildFromLeaves(hash: HashDBM, dest: string, tuning: TreeTuning): void {
+  private static salvage(oldPath: string, dest: string, endOffset: number, tuning: TreeTuning, sourceLocked: boolean): number {
     let meta: {maxPageSize: number; maxBranches: number; comparator: NamedComparator | undefined; opaque: Buffer} | undefined
     try {
-      const decoded = decodeTreeMeta(hash.getOpaqueMetadata())
-      meta = {maxPageSize: decoded.maxPageSize, maxBranches: decoded.maxBranches, comparator: comparatorOfCode(decoded.comparatorCode), opaque: decoded.opaque}
+      const opaque = readOpaqueMetadata(oldPath)
+      const decoded = opaque && decodeTreeMeta(opaque)
+      if (decoded)
+        meta = {
+          maxPageSize: decoded.maxPageSize,
+          maxBranches: decoded.maxBranches,
+          comparator: comparatorOfCode(decoded.comparatorCode),
+          opaque: decoded.opaque,
+        }
     } catch {
       meta = undefined
     }
-    const fresh = new TreeDBM({
-      ...tuning,
-      hash: {...hash.layoutTuning(), numBuckets: Math.max(hash.count() * 2 + 1, TREE_DEFAULT_NUM_BUCKETS)},
-      maxPageSize: meta?.maxPageSize ?? tuning.maxPageSize,
-      maxBranches: meta?.maxBranches ?? tuning.maxBranches,
-      comparator: meta?.comparator ?? tuning.comparator,
-      writeThrough: false,
-    })
-    fresh.open(dest, true, {truncate: true, noLock: true})
+    let fresh: TreeDBM | undefined
+    const keepFirst = (value: Buffer): RecordProcessor => ({ignoresValue: true, processFull: () => NOOP, processEmpty: () => value})
     try {
-      if (meta) fresh.appOpaque = meta.opaque
-      const keepFirst = (value: Buffer): RecordProcessor => ({ignoresValue: true, processFull: () => NOOP, processEmpty: () => value})
-      hash.processEach(
-        {
-          processFull: (key, value) => {
-            if (key.length !== PAGE_ID_WIDTH) return NOOP
-            const id = readUint(key, 0, PAGE_ID_WIDTH)
-            if (!isLeafId(id)) return NOOP
+      const {broken} = salvageRecords(oldPath, endOffset, sourceLocked, (layout) => {
+        const tree = new TreeDBM({
+          ...tuning,
+          hash: {
+            ...tuning.hash,
+            numBuckets: Math.max(layout.numBuckets, TREE_DEFAULT_NUM_BUCKETS),
+            offsetWidth: layout.offsetWidth,
+            alignPow: layout.alignPow,
+            updateMode: layout.flags.updateMode,
+            crcWidth: layout.flags.crcWidth,
+            compMode: layout.flags.compMode,
+          },
+          maxPageSize: meta?.maxPageSize ?? tuning.maxPageSize,
+          maxBranches: meta?.maxBranches ?? tuning.maxBranches,
+          comparator: meta?.comparator ?? tuning.comparator,
+          writeThrough: false,
+        })
+        tree.open(dest, true, {truncate: true, noLock: true})
+        if (meta) tree.appOpaque = meta.opaque
+        fresh = tree
+        return {
+          apply: (record) => {
+            if (record.op === OP_REMOVE || record.key.length !== PAGE_ID_WIDTH) return
+            const id = readUint(record.key, 0, PAGE_ID_WIDTH)
+            if (!isLeafId(id)) return
             let page: LeafPage
             try {
-              page = LeafPage.parse(id, value)
+              page = LeafPage.parse(id, record.value)
             } catch {
-              return NOOP
+              return
             }
-            for (let i = 0; i < page.count; i++) fresh.process(page.key(i), keepFirst(page.value(i)), true)
-            return NOOP
+            for (let i = 0; i < page.count; i++) tree.process(page.key(i), keepFirst(page.value(i)), true)
           },
-          processEmpty: () => NOOP,
-        },
-        false,
-      )
-      fresh.synchronize(tuning.hash.restoreWithHardSync)
-      fresh.close()
+          finish: () => {},
+        }
+      })
+      const tree = fresh as TreeDBM | undefined
+      if (tree) {
+        tree.synchronize(tuning.hash.restoreWithHardSync)
+        tree.close()
+      }
+      return broken
     } catch (error) {
-      if (fresh.isOpen()) fresh.close()
+      const tree = fresh as TreeDBM | undefined
+      if (tree?.isOpen()) tree.close()
       fs.rmSync(dest, {force: true})
       throw error
     }
@@ -1196,6 +1218,7 @@ class TreeFileIterator extends DBMIterator {
     if (key === undefined) return
     if (this.version !== this.tree.version) this.moveTo(this.tree.seekUpper(key, false))
     else this.moveTo(this.tree.nextOf({page: this.tree.leafPage(this.pageId), index: this.index}))
+    this.checkOrder(key, 1)
   }
 
   protected previousImpl(): void {
@@ -1203,6 +1226,18 @@ class TreeFileIterator extends DBMIterator {
     if (key === undefined) return
     if (this.version !== this.tree.version) this.moveTo(this.tree.seekLower(key, false))
     else this.moveTo(this.tree.previousOf({page: this.tree.leafPage(this.pageId), index: this.index}))
+    this.checkOrder(key, -1)
+  }
+
+  /**
+   * Each step must lead past the key it left, in the direction taken: damaged leaf links
+   * that loop back would otherwise walk forever.
+   */
+  private checkOrder(left: Buffer, direction: 1 | -1): void {
+    if (this.key !== undefined && Math.sign(this.tree.compareKeys(this.key, left)) !== direction) {
+      this.key = undefined
+      throw new StatusError(Code.BROKEN_DATA_ERROR, 'the leaf links lead out of key order')
+    }
   }
 
   protected processImpl(processor: RecordProcessor, writable: boolean): boolean {
