@@ -104,9 +104,10 @@ describe('copies and saves made in slices while writers go on', () => {
       const dbm = openDBM(file, parseParams(params), {writable: true, truncate: true})
       let closed = false
       try {
-        for (let i = 0; i < 100000; i++) dbm.set(`key${i}`, `value ${i}`)
+        // Enough records that the save takes several slices on a fast machine too.
+        for (let i = 0; i < 250000; i++) dbm.set(`key${i}`, `value ${i}`)
         const expected = contents(dbm)
-        const rounds = await writeWhile(dbm, dbm.synchronizeInSlices(false), 100000)
+        const rounds = await writeWhile(dbm, dbm.synchronizeInSlices(false), 250000)
         if (!params.includes('num_shards')) assert.ok(rounds > 1, 'the save yielded to the writers')
         assert.deepEqual(contentsOfFile(file, params), expected)
         // A close while a sliced save is under way wins: the file has the final state.
