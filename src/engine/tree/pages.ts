@@ -27,6 +27,8 @@ export class LeafPage {
   dirty = false
   /** Used since the cache last looked (see TreeDBM's eviction). */
   used = false
+  /** Pages that took records from this one and must be written before it (see TreeDBM's writeLeaf). */
+  before: LeafPage[] | undefined
 
   private constructor(
     readonly id: number,

@@ -411,6 +411,13 @@ export class TreeDBM extends DBM {
   }
 
   private writeLeaf(page: LeafPage): void {
+    // Pages that took records from this one reach the file first: until this page is
+    // written there, its old version still holds those records, so a crash loses none.
+    const first = page.before
+    if (first) {
+      page.before = undefined
+      for (const other of first) if (other.dirty && this.leaves.get(other.id) === other) this.writeLeaf(other)
+    }
     this.hash!.set(pageKey(page.id), page.serialize())
     page.dirty = false
   }
@@ -570,7 +577,7 @@ export class TreeDBM extends DBM {
     page.nextId = right.id
     if (this.lastId === page.id) this.lastId = right.id
     // The records moved reach the file before the page that gave them up is written there.
-    this.writeLeaf(right)
+    ;(page.before ??= []).push(right)
     let key = right.key(0)
     let child = right.id
     let left = page.id
@@ -626,8 +633,11 @@ export class TreeDBM extends DBM {
     this.touched(left)
     parent.removeLink(link)
     this.touched(parent)
-    // The page that took the records reaches the file before the emptied one leaves it.
+    // The page that took the records reaches the file before the emptied one leaves it, and
+    // so do the pages that took records from the emptied one earlier.
     this.writeLeaf(left)
+    for (const other of right.before ?? []) if (other.dirty && this.leaves.get(other.id) === other) this.writeLeaf(other)
+    right.before = undefined
     this.leaves.delete(right.id)
     this.pending.delete(right)
     this.dropPage(right.id)
