@@ -158,6 +158,9 @@ export class PendingRecords {
    */
   private chunks: Uint32Array[] = []
   private chunkStart = 0
+  /** Each record's first 8 key bytes (zero-padded) as two big-endian halves: most comparisons of a sort end there. */
+  private high = new Uint32Array(1024)
+  private low = new Uint32Array(1024)
   private readonly runs: string[] = []
 
   constructor(
@@ -179,10 +182,21 @@ export class PendingRecords {
       this.arena = next
     }
     if (this.count === this.starts.length) {
-      const next = new Uint32Array(this.starts.length * 2)
-      next.set(this.starts)
-      this.starts = next
+      const grow = (array: Uint32Array): Uint32Array<ArrayBuffer> => {
+        const next = new Uint32Array(array.length * 2)
+        next.set(array)
+        return next
+      }
+      this.starts = grow(this.starts)
+      this.high = grow(this.high)
+      this.low = grow(this.low)
     }
+    let high = 0
+    let low = 0
+    for (let i = 0; i < 4; i++) high = high * 256 + (i < key.length ? key[i] : 0)
+    for (let i = 4; i < 8; i++) low = low * 256 + (i < key.length ? key[i] : 0)
+    this.high[this.count] = high
+    this.low[this.count] = low
     const start = this.used
     let pos = writeVarint(this.arena, start, key.length)
     this.arena.set(key, pos)
@@ -190,21 +204,30 @@ export class PendingRecords {
     this.arena.set(value, pos)
     this.used = pos + value.length
     this.starts[this.count++] = start
-    if (this.inOrder && this.lastStart >= 0 && compareArenaKeys(this.arena, this.lastStart, start) > 0) this.inOrder = false
+    if (this.inOrder && this.lastStart >= 0 && compareArenaKeys(this.arena, this.lastStart, start) > 0) {
+      // Everything before this record came in order: it is one sorted chunk as it stands.
+      this.inOrder = false
+      this.chunks.push(this.starts.slice(0, this.count - 1))
+      this.chunkStart = this.count - 1
+    }
     this.lastStart = start
     // What a record costs, counted as the reference counts it.
     this.bytes += need + 8
-    if (this.count - this.chunkStart >= SORT_CHUNK) {
+    if (!this.inOrder && this.count - this.chunkStart >= SORT_CHUNK) {
       this.chunks.push(this.sortedRange(this.chunkStart, this.count))
       this.chunkStart = this.count
     }
     if (this.bytes >= this.memoryLimit) this.spill()
   }
 
+  /** The starts of records [from, to) in key order, equal keys in their order of arrival. */
   private sortedRange(from: number, to: number): Uint32Array {
-    const order = this.starts.slice(from, to)
-    const arena = this.arena
-    order.sort((a, b) => compareArenaKeys(arena, a, b))
+    const records = new Uint32Array(to - from)
+    for (let i = 0; i < records.length; i++) records[i] = from + i
+    const {arena, starts, high, low} = this
+    records.sort((a, b) => high[a] - high[b] || low[a] - low[b] || compareArenaKeys(arena, starts[a], starts[b]))
+    const order = new Uint32Array(records.length)
+    for (let i = 0; i < records.length; i++) order[i] = starts[records[i]]
     return order
   }
 
