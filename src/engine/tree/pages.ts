@@ -221,7 +221,8 @@ export class LeafPage {
   /** Makes room for `delta` more bytes (or fewer, when negative) at pos, moving what follows. */
   private resize(pos: number, delta: number, fromIndex: number): void {
     if (delta > 0 && this.size + delta > this.data.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.size + delta, Math.ceil(this.data.length * 1.5)) + 16)
+      // Grown a kilobyte at a time: pages are a few kilobytes, and slack in thousands of them is memory.
+      const next = Buffer.allocUnsafe(Math.max(this.size + delta, this.data.length + 1024))
       this.data.copy(next, 0, 0, this.size)
       this.data = next
     }
