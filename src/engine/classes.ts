@@ -47,7 +47,7 @@ const HASH_PARAMS: TuningParam[] = [
   NUM_BUCKETS,
   {name: 'update_mode', description: 'in_place or appending'},
   {name: 'record_crc_mode', description: 'CRC of each record: none, crc8, crc16, crc32'},
-  {name: 'record_comp_mode', description: 'record compression: none, zlib, zstd, lz4'},
+  {name: 'record_comp_mode', description: 'record compression: none, zlib, zstd, lz4, lzma'},
   {name: 'offset_width', description: 'bytes of a record offset, 3 to 6'},
   {name: 'align_pow', description: 'records start at multiples of 2^align_pow bytes'},
   {name: 'fbp_capacity', description: 'capacity of the free block pool'},

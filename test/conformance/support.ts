@@ -36,6 +36,7 @@ const VARIANTS: {[cls: string]: [label: string, params: string][]} = {
     ['appending, crc-32, lz4', 'num_buckets=300,update_mode=appending,record_crc_mode=crc32,record_comp_mode=lz4'],
     ['in place, crc-8, zlib, unaligned', 'num_buckets=300,record_crc_mode=crc8,record_comp_mode=zlib,align_pow=0,offset_width=5'],
     ['in place, crc-16, zstd', 'num_buckets=300,record_crc_mode=crc16,record_comp_mode=zstd,align_pow=5'],
+    ['appending, lzma', 'num_buckets=300,update_mode=appending,record_comp_mode=lzma'],
   ],
   // Small pages and few branches, so that a few hundred records split and merge pages at every level.
   tree: [

@@ -43,6 +43,11 @@ const VARIANTS: Variant[] = [
     flags: ['--buckets', '7', '--append', '--record_comp', 'zstd', '--offset_width', '5', '--align_pow', '0'],
   },
   {
+    name: 'in place, crc-16, lzma',
+    params: 'num_buckets=200,record_crc_mode=crc-16,record_comp_mode=lzma',
+    flags: ['--buckets', '200', '--record_crc', '16', '--record_comp', 'lzma'],
+  },
+  {
     name: 'in place, width 3, 512-byte alignment',
     params: 'num_buckets=1000,offset_width=3,align_pow=9',
     flags: ['--buckets', '1000', '--offset_width', '3', '--align_pow', '9'],

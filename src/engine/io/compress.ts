@@ -69,6 +69,22 @@ const lz4: Codec = {
   },
 }
 
+interface XzModule {
+  xz: {compressSync(data: Uint8Array): Buffer; decompressSync(data: Uint8Array): Buffer}
+}
+let xzModule: XzModule | undefined
+function xzLib(): XzModule {
+  xzModule ??= require('@napi-rs/lzma') as XzModule
+  return xzModule
+}
+
+// xz streams, as Tkrzw's lzma mode stores them; a synchronous call, as every codec here.
+const lzma: Codec = {
+  name: 'lzma',
+  compress: (data) => xzLib().xz.compressSync(data),
+  decompress: (data) => xzLib().xz.decompressSync(data),
+}
+
 /** An LZ4 block holding the data as one run of literals. */
 function literalLz4Block(data: Buffer): Buffer {
   const length = data.length
@@ -121,7 +137,7 @@ function guarded(codec: Codec): Codec {
   return {name: codec.name, compress: wrap('compress', codec.compress), decompress: wrap('decompress', codec.decompress)}
 }
 
-const CODECS: (Codec | undefined)[] = [undefined, guarded(deflate), guarded(zstd), guarded(lz4), unavailable('lzma'), unavailable('rc4'), unavailable('aes')]
+const CODECS: (Codec | undefined)[] = [undefined, guarded(deflate), guarded(zstd), guarded(lz4), guarded(lzma), unavailable('rc4'), unavailable('aes')]
 
 /** The codec of a compression mode; undefined for none. Throws for modes this build lacks. */
 export function codecFor(mode: number): Codec | undefined {
@@ -133,5 +149,5 @@ export function codecFor(mode: number): Codec | undefined {
 
 /** Whether records in this mode can be read and written here. */
 export function codecAvailable(mode: number): boolean {
-  return mode === COMP_NONE || mode === COMP_ZLIB || mode === COMP_ZSTD || mode === COMP_LZ4
+  return mode === COMP_NONE || mode === COMP_ZLIB || mode === COMP_ZSTD || mode === COMP_LZ4 || mode === COMP_LZMA
 }
