@@ -836,6 +836,33 @@ export function copyFile(source: string, dest: string, hard: boolean): void {
 }
 
 /** Resolves on the event loop's next turn: what a sliced operation awaits between slices. */
+/**
+ * The end of a sliced rebuild: the keys written while it copied are copied again, in slices
+ * that yield through `pause`, until few enough are left to copy in one step. `swap` starts
+ * a new set of noted keys and hands over the one so far. The caller copies what is left in
+ * the same synchronous step that puts the new file in place, so that nothing is written
+ * between the two.
+ */
+export async function recopyTouched(
+  pending: () => number,
+  swap: () => Set<string>,
+  copyKey: (name: string) => void,
+  pause: () => Promise<void>,
+  sliceMillis: number,
+): Promise<void> {
+  while (pending() > 1000) {
+    let deadline = performance.now() + sliceMillis
+    for (const name of swap()) {
+      copyKey(name)
+      if (performance.now() > deadline) {
+        await pause()
+        deadline = performance.now() + sliceMillis
+      }
+    }
+    await pause()
+  }
+}
+
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }

@@ -7,7 +7,6 @@ import {after, describe, it} from 'node:test'
 import type {DBM} from '../../src/engine/dbm.js'
 import {HashDBM} from '../../src/engine/hash/hash-dbm.js'
 import {openDBM} from '../../src/engine/poly.js'
-import {TreeDBM} from '../../src/engine/tree/tree-dbm.js'
 import {ParamReader, parseParams} from '../../src/engine/params.js'
 import {makeRandom} from '../../src/perf/local.js'
 import {run, tempDir} from '../helpers/cli.js'
@@ -68,6 +67,46 @@ function open(file: string, params: string): HashDBM {
   return dbm
 }
 
+/**
+ * The synchronize whose state the records are, at or after the one the parent last read
+ * (the child may have synchronized again before it died); -1 for none.
+ */
+function synchronizedStateOf(found: Map<string, string>, lastSync: number, model: (n: number) => Map<string, string>): number {
+  for (let n = lastSync; n <= lastSync + 50 * INTERVAL; n += INTERVAL) {
+    const expected = model(n)
+    if (expected.size === found.size && [...expected].every(([k, v]) => found.get(k) === v)) return n
+  }
+  return -1
+}
+
+// The first auto_restored: a tree lists its hash file's attributes after its own.
+const autoRestored = (dbm: DBM): boolean => dbm.inspect().find(([name]) => name === 'auto_restored')?.[1] === 'true'
+
+/**
+ * After a kill: the next writable open restores the file, which validates (in kv and the
+ * oracle) and holds what the last synchronize promised; closed cleanly after that, the
+ * open after it needs no repair. Removes the file.
+ */
+function checkRestored(file: string, params: string, lastSync: number): void {
+  const dbm = openDBM(file, parseParams(params), {writable: true})
+  try {
+    assert.equal(autoRestored(dbm), true)
+    assert.deepEqual(dbm.validateStructure(), [])
+    assertKeepsSynchronized(recordsOf(dbm), lastSync)
+  } finally {
+    dbm.close()
+  }
+  if (oracle) {
+    const checked = run('tkrzw_dbm_util', ['inspect', '--validate', file])
+    assert.equal(checked.status, 0, checked.stdout + checked.stderr)
+  }
+  const again = openDBM(file, parseParams(params), {writable: true})
+  assert.equal(autoRestored(again), false)
+  assert.equal(again.isHealthy(), true)
+  again.close()
+  fs.rmSync(file, {force: true})
+}
+
 describe('HashDBM survives SIGKILL', () => {
   for (const mode of ['in_place', 'appending']) {
     it(`${mode}: restores every synchronized record after ${KILLS} kills`, async () => {
@@ -76,24 +115,7 @@ describe('HashDBM survives SIGKILL', () => {
       for (let round = 0; round < KILLS; round++) {
         const file = path.join(dir, `crash-${mode}-${round}.tkh`)
         const lastSync = await writeAndKill(file, params, Math.floor(random() * 150))
-        const dbm = open(file, params)
-        try {
-          assert.equal(dbm.isAutoRestored(), true)
-          assert.deepEqual(dbm.validateStructure(), [])
-          assertKeepsSynchronized(recordsOf(dbm), lastSync)
-        } finally {
-          dbm.close()
-        }
-        if (oracle) {
-          const checked = run('tkrzw_dbm_util', ['inspect', '--validate', file])
-          assert.equal(checked.status, 0, checked.stdout + checked.stderr)
-        }
-        // Cleanly closed after the restore: the next open needs no repair.
-        const again = open(file, params)
-        assert.equal(again.isAutoRestored(), false)
-        assert.equal(again.isHealthy(), true)
-        again.close()
-        fs.rmSync(file, {force: true})
+        checkRestored(file, params, lastSync)
       }
     })
   }
@@ -109,12 +131,10 @@ describe('HashDBM survives SIGKILL', () => {
         const found = recordsOf(dbm)
         // The parent may have read fewer lines than the child wrote before it died: the
         // state is that of the reported synchronize or of a later one.
-        let matched = -1
-        for (let n = lastSync; n <= lastSync + 50 * INTERVAL && matched < 0; n += INTERVAL) {
-          const model = crashModel(n)
-          if (model.size === found.size && [...model].every(([k, v]) => found.get(k) === v)) matched = n
-        }
-        assert.ok(matched >= lastSync, `the restored records match no synchronized state at or after operation ${lastSync}`)
+        assert.ok(
+          synchronizedStateOf(found, lastSync, crashModel) >= lastSync,
+          `the restored records match no synchronized state at or after operation ${lastSync}`,
+        )
       } finally {
         dbm.close()
       }
@@ -134,22 +154,7 @@ describe('TreeDBM survives SIGKILL', () => {
       for (let round = 0; round < KILLS; round++) {
         const file = path.join(dir, `crash-tree-${label.length}-${round}.tkt`)
         const lastSync = await writeAndKill(file, params, Math.floor(random() * 150))
-        const dbm = openDBM(file, parseParams(params), {writable: true}) as TreeDBM
-        try {
-          assert.equal(dbm.isAutoRestored(), true)
-          assert.deepEqual(dbm.validateStructure(), [])
-          assertKeepsSynchronized(recordsOf(dbm), lastSync)
-        } finally {
-          dbm.close()
-        }
-        if (oracle) {
-          const checked = run('tkrzw_dbm_util', ['inspect', '--validate', file])
-          assert.equal(checked.status, 0, checked.stdout + checked.stderr)
-        }
-        const again = openDBM(file, new Map(), {writable: true}) as TreeDBM
-        assert.equal(again.isAutoRestored(), false)
-        again.close()
-        fs.rmSync(file, {force: true})
+        checkRestored(file, params, lastSync)
       }
     })
   }
@@ -192,12 +197,7 @@ describe('SkipDBM survives SIGKILL', () => {
         assert.deepEqual(dbm.validateStructure(), [])
         const found = new Map<string, string>()
         for (const [key, value] of dbm.records()) found.set(key.toString(), value.toString())
-        let matched = -1
-        for (let n = lastSync; n <= lastSync + 50 * INTERVAL && matched < 0; n += INTERVAL) {
-          const model = skipModel(n)
-          if (model.size === found.size && [...model].every(([k, v]) => found.get(k) === v)) matched = n
-        }
-        assert.ok(matched >= lastSync, `the records match no synchronized state at or after operation ${lastSync}`)
+        assert.ok(synchronizedStateOf(found, lastSync, skipModel) >= lastSync, `the records match no synchronized state at or after operation ${lastSync}`)
         const left = fs.readdirSync(dir).filter((name) => name.startsWith(`crash-skip-${round}.tks.tmp`))
         assert.deepEqual(left, [], "the writer's temporary files are gone once the file is opened again")
       } finally {

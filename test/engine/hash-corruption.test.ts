@@ -8,6 +8,7 @@ import {restoreDatabase} from '../../src/engine/poly.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 import {makeRandom} from '../../src/perf/local.js'
 import {tempDir} from '../helpers/cli.js'
+import {flip, tolerate, type Damage} from '../helpers/damage.js'
 
 // Damaged files: whatever the damage, opening, reading and restoring end in a StatusError
 // or a working database. Never another exception, never a hang.
@@ -27,17 +28,6 @@ function makeBase(file: string, params: string): void {
   for (let i = 0; i < 300; i += 4) dbm.set(`key${i}`, `rewritten ${i}`.repeat(3))
   for (let i = 1; i < 300; i += 6) dbm.remove(`key${i}`)
   dbm.close()
-}
-
-/** Only status errors may come out. */
-function tolerate(what: string, fn: () => void): void {
-  try {
-    fn()
-  } catch (error) {
-    if (!(error instanceof StatusError)) {
-      assert.fail(`${what}: ${(error as Error)?.stack ?? String(error)}`)
-    }
-  }
 }
 
 /** Uses a database every way a reader would: counts, scans, looks up, validates, writes. */
@@ -61,20 +51,6 @@ function exercise(file: string): void {
     tolerate('closing', () => dbm.close())
   }
 }
-
-type Damage = (data: Buffer, random: () => number) => Buffer
-
-const flip =
-  (start: number, end: number): Damage =>
-  (data, random) => {
-    const out = Buffer.from(data)
-    const count = 1 + Math.floor(random() * 4)
-    for (let i = 0; i < count; i++) {
-      const at = start + Math.floor(random() * Math.max(1, Math.min(end, out.length) - start))
-      if (at < out.length) out[at] ^= 1 << Math.floor(random() * 8)
-    }
-    return out
-  }
 
 const DAMAGES: [string, Damage][] = [
   ['truncated', (data, random) => data.subarray(0, Math.floor(random() * data.length))],

@@ -4,9 +4,9 @@ import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
 import {parseParams} from '../../src/engine/params.js'
 import {openDBM, restoreDatabase} from '../../src/engine/poly.js'
-import {StatusError} from '../../src/engine/status.js'
 import {makeRandom} from '../../src/perf/local.js'
 import {tempDir} from '../helpers/cli.js'
+import {flip, tolerate, type Damage} from '../helpers/damage.js'
 
 // Damaged tree and skip list files: whatever the damage (to the hash file under a tree,
 // the metadata, the pages, the records or the links), opening, reading, writing and
@@ -28,14 +28,6 @@ function makeBase(file: string, params: string): void {
   dbm.synchronize()
   for (let i = 1; i < 600; i += 3) dbm.remove(`key${i}`)
   dbm.close()
-}
-
-function tolerate(what: string, fn: () => void): void {
-  try {
-    fn()
-  } catch (error) {
-    if (!(error instanceof StatusError)) assert.fail(`${what}: ${(error as Error)?.stack ?? String(error)}`)
-  }
 }
 
 function exercise(file: string): void {
@@ -64,20 +56,6 @@ function exercise(file: string): void {
     tolerate('closing', () => dbm.close())
   }
 }
-
-type Damage = (data: Buffer, random: () => number) => Buffer
-
-const flip =
-  (start: number, end: number): Damage =>
-  (data, random) => {
-    const out = Buffer.from(data)
-    const count = 1 + Math.floor(random() * 4)
-    for (let i = 0; i < count; i++) {
-      const at = start + Math.floor(random() * Math.max(1, Math.min(end, out.length) - start))
-      if (at < out.length) out[at] ^= 1 << Math.floor(random() * 8)
-    }
-    return out
-  }
 
 /** Leaves the file marked "not closed", so that opening it for writing restores it. */
 const unclean =

@@ -1,5 +1,7 @@
 import {readFlatPairs} from '../../src/engine/io/flat.js'
-import {hasProgram} from './cli.js'
+import assert from 'node:assert/strict'
+import * as path from 'node:path'
+import {hasProgram, run} from './cli.js'
 
 // Debian's tkrzw-utils is the oracle: files kv writes must read the same in tkrzw_dbm_util,
 // and the other way round. .ci/run installs it; elsewhere these tests skip.
@@ -28,4 +30,25 @@ export function flatRecords(file: string): [Buffer, Buffer][] {
   const records: [Buffer, Buffer][] = []
   readFlatPairs(file, (key, value) => records.push([Buffer.from(key), Buffer.from(value)]))
   return records
+}
+
+/** Records in their order, as hex "key:value" pairs. */
+export function hexRecords(records: Iterable<[Buffer, Buffer]>): string[] {
+  return [...records].map(([k, v]) => `${k.toString('hex')}:${v.toString('hex')}`)
+}
+
+/** The records of a database file as the oracle exports them, in its order, as hex pairs; `name` names the export in `dir`. */
+export function oracleExport(file: string, dir: string, name: string): string[] {
+  const flat = path.join(dir, `${name}.flat`)
+  const result = run('tkrzw_dbm_util', ['export', file, flat])
+  assert.equal(result.status, 0, result.stderr)
+  return hexRecords(flatRecords(flat))
+}
+
+/** Checks that the oracle validates every record of a file; returns what it printed. */
+export function oracleValidates(file: string): string {
+  const inspected = run('tkrzw_dbm_util', ['inspect', '--validate', file])
+  assert.equal(inspected.status, 0, inspected.stderr)
+  assert.match(inspected.stdout, /Validating records: \.\.\. ok/)
+  return inspected.stdout
 }

@@ -6,24 +6,15 @@ import {parseParams} from '../../src/engine/params.js'
 import {openDBM} from '../../src/engine/poly.js'
 import {makeRandom} from '../../src/perf/local.js'
 import {kv, run, tempDir} from '../helpers/cli.js'
-import {flatRecords, skip} from '../helpers/oracle.js'
+import {hexRecords, oracleExport, oracleValidates, skip} from '../helpers/oracle.js'
 
 // Skip list files both ways with Debian's tkrzw_dbm_util and tkrzw_dbm_perf as the oracle:
 // duplicates, link tunings, reducers, merges and kv's rebuild and restore.
-const listed = (dbm: DBM): string[] => [...dbm.records()].map(([k, v]) => `${k.toString('hex')}:${v.toString('hex')}`)
+const listed = (dbm: DBM): string[] => hexRecords(dbm.records())
 
-function oracleList(file: string, dir: string, name: string): string[] {
-  const flat = path.join(dir, `${name}.flat`)
-  const result = run('tkrzw_dbm_util', ['export', file, flat])
-  assert.equal(result.status, 0, result.stderr)
-  return flatRecords(flat).map(([k, v]) => `${k.toString('hex')}:${v.toString('hex')}`)
-}
-
-function oracleValidates(file: string): void {
-  const inspected = run('tkrzw_dbm_util', ['inspect', '--validate', file])
-  assert.equal(inspected.status, 0, inspected.stderr)
-  assert.match(inspected.stdout, /Healthy: true/)
-  assert.match(inspected.stdout, /Validating records: \.\.\. ok/)
+/** The oracle validates the file, and finds it healthy. */
+function oracleValidatesHealthy(file: string): void {
+  assert.match(oracleValidates(file), /Healthy: true/)
 }
 
 describe('SkipDBM files against the oracle', {skip}, () => {
@@ -45,18 +36,18 @@ describe('SkipDBM files against the oracle', {skip}, () => {
       const expected = listed(reread)
       assert.deepEqual(reread.validateStructure(), [])
       reread.close()
-      oracleValidates(file)
-      assert.deepEqual(oracleList(file, dir, path.basename(file)), expected)
+      oracleValidatesHealthy(file)
+      assert.deepEqual(oracleExport(file, dir, path.basename(file)), expected)
       assert.equal(kv(['dbm', 'rebuild', file]).status, 0)
-      oracleValidates(file)
-      assert.deepEqual(oracleList(file, dir, `${path.basename(file)}-rebuilt`), expected)
+      oracleValidatesHealthy(file)
+      assert.deepEqual(oracleExport(file, dir, `${path.basename(file)}-rebuilt`), expected)
     })
   }
 
   it('a file the oracle wrote, duplicates and all, reads the same in kv, and kv changes it the oracle still reads', () => {
     const file = path.join(dir, 'oracle.tks')
     assert.equal(run('tkrzw_dbm_perf', ['sequence', '--dbm', 'skip', '--path', file, '--iter', '20000', '--random_key', '--set_only']).status, 0)
-    const expected = oracleList(file, dir, 'oracle')
+    const expected = oracleExport(file, dir, 'oracle')
     assert.equal(expected.length, 20000)
     const dbm = openDBM(file, new Map(), {writable: true})
     try {
@@ -68,10 +59,10 @@ describe('SkipDBM files against the oracle', {skip}, () => {
     } finally {
       dbm.close()
     }
-    oracleValidates(file)
+    oracleValidatesHealthy(file)
     const reread = openDBM(file, new Map(), {writable: false})
     try {
-      assert.deepEqual(oracleList(file, dir, 'oracle-changed'), listed(reread))
+      assert.deepEqual(oracleExport(file, dir, 'oracle-changed'), listed(reread))
     } finally {
       reread.close()
     }
@@ -91,17 +82,17 @@ describe('SkipDBM files against the oracle', {skip}, () => {
         assert.equal(tool.status, 0, tool.stderr)
       }
     }
-    assert.deepEqual(oracleList(ours, dir, 'ours'), oracleList(theirs, dir, 'theirs'))
+    assert.deepEqual(oracleExport(ours, dir, 'ours'), oracleExport(theirs, dir, 'theirs'))
     for (const file of [ours, theirs]) {
       const tool = file === ours ? kv(['dbm', 'set', '--reducer', 'last', file, 'c', '4']) : run('tkrzw_dbm_util', ['set', '--reducer', 'last', file, 'c', '4'])
       assert.equal(tool.status, 0, tool.stderr)
     }
-    assert.deepEqual(oracleList(ours, dir, 'ours-last'), oracleList(theirs, dir, 'theirs-last'))
+    assert.deepEqual(oracleExport(ours, dir, 'ours-last'), oracleExport(theirs, dir, 'theirs-last'))
     const mergedByKv = path.join(dir, 'merged-kv.tks')
     const mergedByOracle = path.join(dir, 'merged-oracle.tks')
     assert.equal(kv(['dbm', 'merge', '--reducer', 'concat', mergedByKv, ours, theirs]).status, 0)
     assert.equal(run('tkrzw_dbm_util', ['merge', '--reducer', 'concat', mergedByOracle, ours, theirs]).status, 0)
-    assert.deepEqual(oracleList(mergedByKv, dir, 'merged-kv'), oracleList(mergedByOracle, dir, 'merged-oracle'))
+    assert.deepEqual(oracleExport(mergedByKv, dir, 'merged-kv'), oracleExport(mergedByOracle, dir, 'merged-oracle'))
   })
 
   it('restores a truncated file as the oracle does', () => {
@@ -115,7 +106,7 @@ describe('SkipDBM files against the oracle', {skip}, () => {
     const byOracle = path.join(dir, 'restored-oracle.tks')
     assert.equal(kv(['dbm', 'restore', damaged, byKv]).status, 0)
     assert.equal(run('tkrzw_dbm_util', ['restore', damaged, byOracle]).status, 0)
-    assert.deepEqual(oracleList(byKv, dir, 'restored-kv'), oracleList(byOracle, dir, 'restored-oracle'))
-    oracleValidates(byKv)
+    assert.deepEqual(oracleExport(byKv, dir, 'restored-kv'), oracleExport(byOracle, dir, 'restored-oracle'))
+    oracleValidatesHealthy(byKv)
   })
 })

@@ -6,7 +6,7 @@ import {parseParams} from '../../src/engine/params.js'
 import {openDBM} from '../../src/engine/poly.js'
 import {makeRandom} from '../../src/perf/local.js'
 import {kv, run, tempDir} from '../helpers/cli.js'
-import {flatRecords, skip} from '../helpers/oracle.js'
+import {hexRecords, oracleExport, oracleValidates, skip} from '../helpers/oracle.js'
 
 // Tree files both ways with Debian's tkrzw_dbm_util and tkrzw_dbm_perf as the oracle: small
 // pages, so that a few thousand random records split pages and half of them removed merge
@@ -27,23 +27,7 @@ function pairKey(first: string, second: string): Buffer {
   return Buffer.concat([Buffer.from([first.length]), Buffer.from(first), Buffer.from(second)])
 }
 
-/** Every record in iteration order, as hex pairs. */
-function listed(dbm: DBM): string[] {
-  return [...dbm.records()].map(([k, v]) => `${k.toString('hex')}:${v.toString('hex')}`)
-}
-
-function oracleList(file: string, dir: string, name: string): string[] {
-  const flat = path.join(dir, `${name}.flat`)
-  const result = run('tkrzw_dbm_util', ['export', file, flat])
-  assert.equal(result.status, 0, result.stderr)
-  return flatRecords(flat).map(([k, v]) => `${k.toString('hex')}:${v.toString('hex')}`)
-}
-
-function oracleValidates(file: string): void {
-  const inspected = run('tkrzw_dbm_util', ['inspect', '--validate', file])
-  assert.equal(inspected.status, 0, inspected.stderr)
-  assert.match(inspected.stdout, /Validating records: \.\.\. ok/)
-}
+const listed = (dbm: DBM): string[] => hexRecords(dbm.records())
 
 describe('TreeDBM files against the oracle', {skip}, () => {
   let dir: string
@@ -66,10 +50,10 @@ describe('TreeDBM files against the oracle', {skip}, () => {
         assert.equal(expected.length, 3000)
         dbm.close()
         oracleValidates(file)
-        assert.deepEqual(oracleList(file, dir, `kv-${comparator}-${comp}`), expected)
+        assert.deepEqual(oracleExport(file, dir, `kv-${comparator}-${comp}`), expected)
         assert.equal(kv(['dbm', 'rebuild', file]).status, 0)
         oracleValidates(file)
-        assert.deepEqual(oracleList(file, dir, `kv-${comparator}-${comp}-rebuilt`), expected)
+        assert.deepEqual(oracleExport(file, dir, `kv-${comparator}-${comp}-rebuilt`), expected)
       })
     }
   }
@@ -80,7 +64,7 @@ describe('TreeDBM files against the oracle', {skip}, () => {
       const common = ['--dbm', 'tree', '--path', file, '--random_key', '--max_page_size', '512', '--record_comp', comp]
       assert.equal(run('tkrzw_dbm_perf', ['sequence', ...common, '--iter', '20000', '--set_only']).status, 0)
       assert.equal(run('tkrzw_dbm_perf', ['sequence', ...common, '--iter', '8000', '--remove_only']).status, 0)
-      const expected = oracleList(file, dir, `oracle-${comp}`)
+      const expected = oracleExport(file, dir, `oracle-${comp}`)
       assert.ok(expected.length > 1000)
       const dbm = openDBM(file, new Map(), {writable: false})
       try {
@@ -96,7 +80,7 @@ describe('TreeDBM files against the oracle', {skip}, () => {
       const after = listed(writer)
       writer.close()
       oracleValidates(file)
-      assert.deepEqual(oracleList(file, dir, `oracle-${comp}-changed`), after)
+      assert.deepEqual(oracleExport(file, dir, `oracle-${comp}-changed`), after)
     })
   }
 })

@@ -6,6 +6,7 @@ import {
   copyFileInSlices,
   temporaryCopyPath,
   nextTurn,
+  recopyTouched,
   NOOP,
   REMOVE,
   resolveResult,
@@ -348,15 +349,7 @@ export class HashDBM extends DBM {
    * new file is locked before it takes the name, and the old one is let go after.
    */
   private replaceFile(temp: string): void {
-    const next = MappedFile.open(temp, {writable: true, lock: 'exclusive'})
-    try {
-      fs.renameSync(temp, this.path)
-    } catch (error) {
-      next.close()
-      fs.rmSync(temp, {force: true})
-      throw fromSystemError(error, `cannot replace ${this.path}`)
-    }
-    next.renamed(this.path)
+    const next = MappedFile.takeOver(temp, this.path, {writable: true, lock: 'exclusive'})
     this.file?.abandon()
     this.file = undefined
     this.opened = false
@@ -618,17 +611,8 @@ export class HashDBM extends DBM {
 
   /** The tuning a rebuild starts from: this file's own, with a bucket count for its records. */
   private rebuildTuning(params: RebuildParams): HashTuning {
-    const base: HashTuning = {
-      ...this.tuning,
-      numBuckets: -1,
-      offsetWidth: this.offsetWidth,
-      alignPow: this.alignPow,
-      updateMode: this.updateMode,
-      crcWidth: this.crcWidth,
-      compMode: this.compMode,
-    }
     const reader = ParamReader.fromObject(params)
-    const tuning = readHashTuning(reader, base)
+    const tuning = readHashTuning(reader, this.layoutTuning())
     reader.ignore('sync_hard', 'skip_broken_records', 'file', 'block_size', 'access_options')
     reader.finish()
     if (tuning.numBuckets <= 0) tuning.numBuckets = this.numRecords * 2 + 1
@@ -706,22 +690,18 @@ export class HashDBM extends DBM {
         onProgress?.(bucket / this.numBuckets)
         await pause()
       }
-      // Copy again what changed meanwhile, in slices, until what is left is small enough
-      // to finish in one step.
-      while (touched.size > 1000) {
-        const batch = touched
-        touched = new Set<string>()
-        this.touchedDuringRebuild = touched
-        let deadline = performance.now() + sliceMillis
-        for (const name of batch) {
-          copyKey(name)
-          if (performance.now() > deadline) {
-            await pause()
-            deadline = performance.now() + sliceMillis
-          }
-        }
-        await pause()
-      }
+      await recopyTouched(
+        () => touched.size,
+        () => {
+          const batch = touched
+          touched = new Set<string>()
+          this.touchedDuringRebuild = touched
+          return batch
+        },
+        copyKey,
+        pause,
+        sliceMillis,
+      )
       for (const name of touched) copyKey(name)
     } catch (error) {
       if (this.touchedDuringRebuild === touched) this.touchedDuringRebuild = undefined

@@ -129,6 +129,24 @@ export class MappedFile {
     this.pathName = path
   }
 
+  /**
+   * Opens a finished file at `temp` and moves it to `path`, over whatever is there: it is
+   * locked before it takes the name, so the path is never unguarded. On failure the
+   * temporary file is removed.
+   */
+  static takeOver(temp: string, path: string, options: MappedFileOptions): MappedFile {
+    const next = MappedFile.open(temp, options)
+    try {
+      fs.renameSync(temp, path)
+    } catch (error) {
+      next.close()
+      fs.rmSync(temp, {force: true})
+      throw fromSystemError(error, `cannot replace ${path}`)
+    }
+    next.renamed(path)
+    return next
+  }
+
   private segment(index: number): Buffer {
     if (index === this.lastIndex) return this.lastSegment
     let segment = this.segments[index]

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs'
 import {retryBusy} from '../io/flat.js'
+import {readUintBE, writeUintBE} from '../io/big-endian.js'
 import type {MappedFile} from '../io/mapped-file.js'
-import {varintSize, writeVarint} from '../io/varint.js'
+import {readVarint, varintSize, writeVarint} from '../io/varint.js'
 import {Code, StatusError, fromSystemError} from '../status.js'
 
 /**
@@ -65,20 +66,6 @@ export interface SkipMeta {
   opaque: Buffer
 }
 
-function writeUint(buffer: Buffer, offset: number, value: number, width: number): void {
-  let rest = Math.max(0, Math.trunc(value))
-  for (let i = width - 1; i >= 0; i--) {
-    buffer[offset + i] = rest % 256
-    rest = Math.floor(rest / 256)
-  }
-}
-
-function readUint(buffer: Uint8Array, offset: number, width: number): number {
-  let value = 0
-  for (let i = 0; i < width; i++) value = value * 256 + buffer[offset + i]
-  return value
-}
-
 export function encodeSkipMeta(meta: SkipMeta): Buffer {
   const buffer = Buffer.alloc(SKIP_META_SIZE)
   MAGIC.copy(buffer, 0)
@@ -90,11 +77,11 @@ export function encodeSkipMeta(meta: SkipMeta): Buffer {
   buffer[OFF_STEP_UNIT] = meta.stepUnit
   buffer[OFF_MAX_LEVEL] = meta.maxLevel
   buffer[OFF_CLOSURE] = meta.closureFlags
-  writeUint(buffer, OFF_NUM_RECORDS, meta.numRecords, 8)
-  writeUint(buffer, OFF_EFF_DATA_SIZE, meta.effDataSize, 8)
-  writeUint(buffer, OFF_FILE_SIZE, meta.fileSize, 8)
-  writeUint(buffer, OFF_TIMESTAMP, meta.timestamp, 8)
-  writeUint(buffer, OFF_DB_TYPE, meta.dbType, 4)
+  writeUintBE(buffer, OFF_NUM_RECORDS, meta.numRecords, 8)
+  writeUintBE(buffer, OFF_EFF_DATA_SIZE, meta.effDataSize, 8)
+  writeUintBE(buffer, OFF_FILE_SIZE, meta.fileSize, 8)
+  writeUintBE(buffer, OFF_TIMESTAMP, meta.timestamp, 8)
+  writeUintBE(buffer, OFF_DB_TYPE, meta.dbType, 4)
   meta.opaque.copy(buffer, OFF_OPAQUE, 0, Math.min(meta.opaque.length, SKIP_OPAQUE_SIZE))
   return buffer
 }
@@ -111,11 +98,11 @@ export function decodeSkipMeta(data: Buffer): SkipMeta {
     stepUnit: data[OFF_STEP_UNIT],
     maxLevel: data[OFF_MAX_LEVEL],
     closureFlags: data[OFF_CLOSURE],
-    numRecords: readUint(data, OFF_NUM_RECORDS, 8),
-    effDataSize: readUint(data, OFF_EFF_DATA_SIZE, 8),
-    fileSize: readUint(data, OFF_FILE_SIZE, 8),
-    timestamp: readUint(data, OFF_TIMESTAMP, 8),
-    dbType: readUint(data, OFF_DB_TYPE, 4),
+    numRecords: readUintBE(data, OFF_NUM_RECORDS, 8),
+    effDataSize: readUintBE(data, OFF_EFF_DATA_SIZE, 8),
+    fileSize: readUintBE(data, OFF_FILE_SIZE, 8),
+    timestamp: readUintBE(data, OFF_TIMESTAMP, 8),
+    dbType: readUintBE(data, OFF_DB_TYPE, 4),
     opaque: Buffer.from(data.subarray(OFF_OPAQUE, OFF_OPAQUE + SKIP_OPAQUE_SIZE)),
   }
   if (meta.pkgMajor === 0 && meta.pkgMinor === 0) throw new StatusError(Code.BROKEN_DATA_ERROR, 'invalid package version in the metadata')
@@ -151,17 +138,6 @@ export class SkipRecord {
   size = 0
 }
 
-/** Reads a byte-delta size at pos (before end); -1 when it runs past end or past 2^35. */
-function sizeAt(data: Uint8Array, pos: number, end: number): [number, number] {
-  let value = 0
-  for (let i = 0; i < 5 && pos + i < end; i++) {
-    const byte = data[pos + i]
-    value = value * 128 + (byte & 0x7f)
-    if (byte < 0x80) return [value, i + 1]
-  }
-  return [-1, 0]
-}
-
 /**
  * Records of a skip file read in place through its mapping, every size checked against
  * the file's end: a damaged record is BROKEN_DATA_ERROR, never a read past the end.
@@ -185,14 +161,12 @@ export class SkipRecordReader {
     const data = this.file.span(offset, headLength)
     const base = this.file.base
     if (data[base] !== RECORD_MAGIC) throw new StatusError(Code.BROKEN_DATA_ERROR, `invalid record magic number at ${offset}`)
-    let pos = base + 1 + level * this.offsetWidth
     const limit = base + headLength
-    const [keySize, keyBytes] = sizeAt(data, pos, limit)
-    if (keySize < 0) throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record header at ${offset}`)
-    pos += keyBytes
-    const [valueSize, valueBytes] = sizeAt(data, pos, limit)
-    if (valueSize < 0) throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record header at ${offset}`)
-    pos += valueBytes
+    const keyField = readVarint(data, base + 1 + level * this.offsetWidth, limit)
+    const valueField = keyField && readVarint(data, keyField[1], limit)
+    if (!keyField || !valueField) throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record header at ${offset}`)
+    const [keySize] = keyField
+    const [valueSize, pos] = valueField
     const headerSize = pos - base
     if (offset + headerSize + keySize + valueSize > end) throw new StatusError(Code.BROKEN_DATA_ERROR, `the record at ${offset} runs past the end`)
     into.offset = offset
@@ -308,10 +282,10 @@ export class SkipWriter {
   private patch(at: number, target: number): void {
     const width = this.offsetWidth
     if (at >= this.flushed) {
-      writeUint(this.buffer, at - this.flushed, target, width)
+      writeUintBE(this.buffer, at - this.flushed, target, width)
       return
     }
-    writeUint(this.linkPatch, 0, target, width)
+    writeUintBE(this.linkPatch, 0, target, width)
     this.pwrite(this.linkPatch, width, at)
   }
 

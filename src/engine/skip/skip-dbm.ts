@@ -16,7 +16,7 @@ import {
 import type {LockMode} from '../io/file-lock.js'
 import {MappedFile} from '../io/mapped-file.js'
 import {ParamReader} from '../params.js'
-import {Code, StatusError, fromSystemError} from '../status.js'
+import {Code, StatusError} from '../status.js'
 import {
   CLOSURE_CLOSED,
   DEFAULT_MAX_CACHED_RECORDS,
@@ -319,15 +319,7 @@ export class SkipDBM extends DBM {
 
   /** Puts a finished file in this one's place, locked before it takes the name, and goes on with it. */
   private replaceFile(temp: string): void {
-    const next = MappedFile.open(temp, {writable: this.writable, lock: this.lockMode})
-    try {
-      fs.renameSync(temp, this.path)
-    } catch (error) {
-      next.close()
-      fs.rmSync(temp, {force: true})
-      throw fromSystemError(error, `cannot replace ${this.path}`)
-    }
-    next.renamed(this.path)
+    const next = MappedFile.takeOver(temp, this.path, {writable: this.writable, lock: this.lockMode})
     this.file?.abandon()
     this.attach(next)
     this.healthy = true

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import {FLAT_DATA, FlatReader, FlatWriter} from '../io/flat.js'
 import {MappedFile} from '../io/mapped-file.js'
-import {varintSize, writeVarint} from '../io/varint.js'
+import {readVarint, varintSize, writeVarint} from '../io/varint.js'
 import {Code, StatusError} from '../status.js'
 import {SKIP_META_SIZE, SkipRecord, SkipRecordReader, decodeSkipMeta} from './format.js'
 
@@ -112,15 +112,8 @@ class ArenaSource implements RecordSource {
   close(): void {}
 }
 
-/** A byte-delta size at pos: [size, the position after it]. */
-function readSize(data: Buffer, pos: number): [number, number] {
-  let value = 0
-  for (;;) {
-    const byte = data[pos++]
-    value = value * 128 + (byte & 0x7f)
-    if (byte < 0x80) return [value, pos]
-  }
-}
+/** A byte-delta size in the arena (written there, so always whole): [size, the position after it]. */
+const readSize = (arena: Buffer, pos: number): [number, number] => readVarint(arena, pos)!
 
 /** Byte order of the keys of two arena records (their starts); equal keys by their order of arrival. */
 function compareArenaKeys(arena: Buffer, a: number, b: number): number {

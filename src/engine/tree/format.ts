@@ -1,4 +1,5 @@
 import {findComparator, type NamedComparator} from '../comparators.js'
+import {readUintBE, writeUintBE} from '../io/big-endian.js'
 import {Code, StatusError} from '../status.js'
 
 /**
@@ -83,32 +84,18 @@ export interface TreeMeta {
   opaque: Buffer
 }
 
-function writeUint(buffer: Buffer, offset: number, value: number, width: number): void {
-  let rest = Math.max(0, Math.trunc(value))
-  for (let i = width - 1; i >= 0; i--) {
-    buffer[offset + i] = rest % 256
-    rest = Math.floor(rest / 256)
-  }
-}
-
-export function readUint(buffer: Uint8Array, offset: number, width: number): number {
-  let value = 0
-  for (let i = 0; i < width; i++) value = value * 256 + buffer[offset + i]
-  return value
-}
-
 export function encodeTreeMeta(meta: TreeMeta): Buffer {
   const buffer = Buffer.alloc(TREE_META_SIZE)
   MAGIC.copy(buffer, 0)
-  writeUint(buffer, OFF_NUM_RECORDS, meta.numRecords, 6)
-  writeUint(buffer, OFF_EFF_DATA_SIZE, meta.effDataSize, 6)
-  writeUint(buffer, OFF_ROOT_ID, meta.rootId, 6)
-  writeUint(buffer, OFF_FIRST_ID, meta.firstId, 6)
-  writeUint(buffer, OFF_LAST_ID, meta.lastId, 6)
-  writeUint(buffer, OFF_NUM_LEAF_NODES, meta.numLeafNodes, 6)
-  writeUint(buffer, OFF_NUM_INNER_NODES, meta.numInnerNodes, 6)
-  writeUint(buffer, OFF_MAX_PAGE_SIZE, meta.maxPageSize, 3)
-  writeUint(buffer, OFF_MAX_BRANCHES, meta.maxBranches, 3)
+  writeUintBE(buffer, OFF_NUM_RECORDS, meta.numRecords, 6)
+  writeUintBE(buffer, OFF_EFF_DATA_SIZE, meta.effDataSize, 6)
+  writeUintBE(buffer, OFF_ROOT_ID, meta.rootId, 6)
+  writeUintBE(buffer, OFF_FIRST_ID, meta.firstId, 6)
+  writeUintBE(buffer, OFF_LAST_ID, meta.lastId, 6)
+  writeUintBE(buffer, OFF_NUM_LEAF_NODES, meta.numLeafNodes, 6)
+  writeUintBE(buffer, OFF_NUM_INNER_NODES, meta.numInnerNodes, 6)
+  writeUintBE(buffer, OFF_MAX_PAGE_SIZE, meta.maxPageSize, 3)
+  writeUintBE(buffer, OFF_MAX_BRANCHES, meta.maxBranches, 3)
   buffer[OFF_TREE_LEVEL] = meta.treeLevel
   buffer[OFF_KEY_COMPARATOR] = meta.comparatorCode
   meta.opaque.copy(buffer, OFF_OPAQUE, 0, Math.min(meta.opaque.length, TREE_META_SIZE - OFF_OPAQUE))
@@ -125,15 +112,15 @@ export function decodeTreeMeta(data: Buffer): TreeMeta {
   if (data.length < TREE_META_SIZE || !data.subarray(0, 4).equals(MAGIC))
     throw new StatusError(Code.BROKEN_DATA_ERROR, 'no tree metadata: not a tree database file')
   const meta: TreeMeta = {
-    numRecords: readUint(data, OFF_NUM_RECORDS, 6),
-    effDataSize: readUint(data, OFF_EFF_DATA_SIZE, 6),
-    rootId: readUint(data, OFF_ROOT_ID, 6),
-    firstId: readUint(data, OFF_FIRST_ID, 6),
-    lastId: readUint(data, OFF_LAST_ID, 6),
-    numLeafNodes: readUint(data, OFF_NUM_LEAF_NODES, 6),
-    numInnerNodes: readUint(data, OFF_NUM_INNER_NODES, 6),
-    maxPageSize: readUint(data, OFF_MAX_PAGE_SIZE, 3),
-    maxBranches: readUint(data, OFF_MAX_BRANCHES, 3),
+    numRecords: readUintBE(data, OFF_NUM_RECORDS, 6),
+    effDataSize: readUintBE(data, OFF_EFF_DATA_SIZE, 6),
+    rootId: readUintBE(data, OFF_ROOT_ID, 6),
+    firstId: readUintBE(data, OFF_FIRST_ID, 6),
+    lastId: readUintBE(data, OFF_LAST_ID, 6),
+    numLeafNodes: readUintBE(data, OFF_NUM_LEAF_NODES, 6),
+    numInnerNodes: readUintBE(data, OFF_NUM_INNER_NODES, 6),
+    maxPageSize: readUintBE(data, OFF_MAX_PAGE_SIZE, 3),
+    maxBranches: readUintBE(data, OFF_MAX_BRANCHES, 3),
     treeLevel: data[OFF_TREE_LEVEL],
     comparatorCode: data[OFF_KEY_COMPARATOR],
     opaque: Buffer.from(data.subarray(OFF_OPAQUE, TREE_META_SIZE)),
@@ -164,10 +151,14 @@ export function isInnerId(id: number): boolean {
 /** The hash key of a page. */
 export function pageKey(id: number): Buffer {
   const key = Buffer.allocUnsafe(PAGE_ID_WIDTH)
-  writeUint(key, 0, id, PAGE_ID_WIDTH)
+  writeUintBE(key, 0, id, PAGE_ID_WIDTH)
   return key
 }
 
+export function readPageId(buffer: Uint8Array, offset: number): number {
+  return readUintBE(buffer, offset, PAGE_ID_WIDTH)
+}
+
 export function writePageId(buffer: Buffer, offset: number, id: number): void {
-  writeUint(buffer, offset, id, PAGE_ID_WIDTH)
+  writeUintBE(buffer, offset, id, PAGE_ID_WIDTH)
 }

@@ -1,7 +1,7 @@
 import type {KeyOrder} from '../memory/bptree.js'
 import {varintSize, writeVarint} from '../io/varint.js'
 import {Code, StatusError} from '../status.js'
-import {PAGE_ID_WIDTH, readUint, writePageId} from './format.js'
+import {PAGE_ID_WIDTH, readPageId, writePageId} from './format.js'
 
 /** Bytes of a leaf's header: the previous and the next leaf's IDs. */
 export const LEAF_HEADER_SIZE = PAGE_ID_WIDTH * 2
@@ -80,7 +80,7 @@ export class LeafPage {
   private next = -1
 
   get prevId(): number {
-    if (this.prev < 0) this.prev = readUint(this.data, 0, PAGE_ID_WIDTH)
+    if (this.prev < 0) this.prev = readPageId(this.data, 0)
     return this.prev
   }
 
@@ -90,7 +90,7 @@ export class LeafPage {
   }
 
   get nextId(): number {
-    if (this.next < 0) this.next = readUint(this.data, PAGE_ID_WIDTH, PAGE_ID_WIDTH)
+    if (this.next < 0) this.next = readPageId(this.data, PAGE_ID_WIDTH)
     return this.next
   }
 
@@ -363,7 +363,7 @@ export class InnerPage {
 
   static parse(id: number, stored: Buffer): InnerPage {
     if (stored.length < PAGE_ID_WIDTH) throw new StatusError(Code.BROKEN_DATA_ERROR, `inner page ${id} is too short`)
-    const page = new InnerPage(id, readUint(stored, 0, PAGE_ID_WIDTH))
+    const page = new InnerPage(id, readPageId(stored, 0))
     const end = stored.length
     let pos = PAGE_ID_WIDTH
     while (pos < end) {
@@ -373,7 +373,7 @@ export class InnerPage {
       const next = keyStart + keySize + PAGE_ID_WIDTH
       if (next > end) throw brokenInner(id)
       page.keys.push(Buffer.from(stored.subarray(keyStart, keyStart + keySize)))
-      page.children.push(readUint(stored, keyStart + keySize, PAGE_ID_WIDTH))
+      page.children.push(readPageId(stored, keyStart + keySize))
       pos = next
     }
     return page

@@ -11,6 +11,7 @@ import {
   type ProcessResult,
   copyFileInSlices,
   nextTurn,
+  recopyTouched,
   temporaryCopyPath,
   type RebuildParams,
   type RebuildProgress,
@@ -41,7 +42,7 @@ import {
   isInnerId,
   isLeafId,
   pageKey,
-  readUint,
+  readPageId,
 } from './format.js'
 import {InnerPage, LeafPage} from './pages.js'
 
@@ -890,22 +891,18 @@ export class TreeDBM extends DBM {
         // Whatever changed meanwhile, the walk goes on after the last key copied.
         pos = this.seekUpper(key, false)
       }
-      // Copy again what changed meanwhile, in slices, until what is left is small enough
-      // to finish in one step.
-      while (touched.size > 1000) {
-        const batch = touched
-        touched = new Set<string>()
-        this.touchedDuringRebuild = touched
-        let deadline = performance.now() + sliceMillis
-        for (const name of batch) {
-          copyKey(name)
-          if (performance.now() > deadline) {
-            await pause()
-            deadline = performance.now() + sliceMillis
-          }
-        }
-        await pause()
-      }
+      await recopyTouched(
+        () => touched.size,
+        () => {
+          const batch = touched
+          touched = new Set<string>()
+          this.touchedDuringRebuild = touched
+          return batch
+        },
+        copyKey,
+        pause,
+        sliceMillis,
+      )
       for (const name of touched) copyKey(name)
     } catch (error) {
       if (this.touchedDuringRebuild === touched) this.touchedDuringRebuild = undefined
@@ -1033,7 +1030,7 @@ export class TreeDBM extends DBM {
         return {
           apply: (record) => {
             if (record.op === OP_REMOVE || record.key.length !== PAGE_ID_WIDTH) return
-            const id = readUint(record.key, 0, PAGE_ID_WIDTH)
+            const id = readPageId(record.key, 0)
             if (!isLeafId(id)) return
             let page: LeafPage
             try {
