@@ -180,7 +180,7 @@ export class HashDBM extends DBM {
     const existed = fs.existsSync(path)
     if (!writable && !existed) throw new StatusError(Code.NOT_FOUND_ERROR, `no such file: ${path}`)
     const lock: LockMode = options.noLock ? 'none' : writable ? 'exclusive' : 'shared'
-    const file = MappedFile.open(path, {writable, truncate: options.truncate === true, lock})
+    const file = MappedFile.open(path, {writable, truncate: options.truncate === true, lock, positional: this.tuning.positionalIO})
     try {
       // Only the lock's holder makes these; with the lock held, any there are leftovers.
       if (lock === 'exclusive') for (const suffix of ['.tmp.rebuild', '.tmp.restore']) fs.rmSync(path + suffix, {force: true})
@@ -349,7 +349,7 @@ export class HashDBM extends DBM {
    * new file is locked before it takes the name, and the old one is let go after.
    */
   private replaceFile(temp: string): void {
-    const next = MappedFile.takeOver(temp, this.path, {writable: true, lock: 'exclusive'})
+    const next = MappedFile.takeOver(temp, this.path, {writable: true, lock: 'exclusive', positional: this.tuning.positionalIO})
     this.file?.abandon()
     this.file = undefined
     this.opened = false

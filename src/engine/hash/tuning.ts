@@ -23,6 +23,12 @@ export interface HashTuning {
    * copy. Not a parameter: a tree database asks it for its pages.
    */
   writeAside?: boolean
+  /**
+   * Read and write the file with system calls rather than through a memory mapping (see
+   * MappedFileOptions.positional). Not a parameter: a tree database asks it, since it keeps
+   * the pages it reads in its own cache.
+   */
+  positionalIO?: boolean
 }
 
 export function defaultTuning(): HashTuning {

@@ -25,6 +25,13 @@ export interface MappedFileOptions {
   truncate?: boolean
   /** Defaults: exclusive for writers, shared for readers. */
   lock?: LockMode
+  /**
+   * Read and write with system calls instead of through a mapping. For a file whose user
+   * keeps its own cache of what it reads (the B+ tree keeps its pages): a mapping would
+   * hold a second copy of the same bytes in the process's resident memory, since every
+   * access maps the pages around it too.
+   */
+  positional?: boolean
 }
 
 /**
@@ -56,8 +63,10 @@ export class MappedFile {
   base = 0
   /** Copies being made of the file as it was: every write saves the old bytes for them first. */
   private snapshots: FileSnapshot[] = []
+  private readonly positional: boolean
 
-  private constructor(path: string, fd: number, writable: boolean, lockMode: LockMode) {
+  private constructor(path: string, fd: number, writable: boolean, lockMode: LockMode, positional: boolean) {
+    this.positional = positional
     this.pathName = path
     this.fd = fd
     this.writable = writable
@@ -74,7 +83,7 @@ export class MappedFile {
     const fd = openLocked(path, flags, lock)
     let file: MappedFile | undefined
     try {
-      file = new MappedFile(path, fd, writable, lock)
+      file = new MappedFile(path, fd, writable, lock, options.positional === true)
       if (writable && options.truncate) file.truncate(0)
       // Holes inside the content (a sparse file) would fault on a full disk; fill them now.
       if (writable && file.physicalSize > 0) file.allocate(0, file.physicalSize)
@@ -220,6 +229,12 @@ export class MappedFile {
    * in it. The buffer is only valid until the next call on this file; copy what you keep.
    */
   span(offset: number, length: number): Buffer {
+    if (this.positional) {
+      if (this.scratch.length < length) this.scratch = Buffer.alloc(Math.max(length, this.scratch.length * 2))
+      this.readAt(offset, length, this.scratch, 0)
+      this.base = 0
+      return this.scratch
+    }
     const index = Math.floor(offset / SEGMENT_SIZE)
     const within = offset - index * SEGMENT_SIZE
     if (within + length <= SEGMENT_SIZE) {
@@ -237,6 +252,7 @@ export class MappedFile {
    * copy otherwise): valid until the file is changed there, unmapped or closed.
    */
   view(offset: number, length: number): Buffer {
+    if (this.positional) return this.read(offset, length)
     const index = Math.floor(offset / SEGMENT_SIZE)
     const within = offset - index * SEGMENT_SIZE
     if (within + length <= SEGMENT_SIZE) return this.segment(index).subarray(within, within + length)
@@ -246,6 +262,10 @@ export class MappedFile {
   /** A fresh copy of [offset, offset + length). */
   read(offset: number, length: number): Buffer {
     const out = Buffer.allocUnsafe(length)
+    if (this.positional) {
+      this.readAt(offset, length, out, 0)
+      return out
+    }
     const index = Math.floor(offset / SEGMENT_SIZE)
     const within = offset - index * SEGMENT_SIZE
     if (within + length <= SEGMENT_SIZE) {
@@ -260,6 +280,7 @@ export class MappedFile {
   }
 
   copyOut(offset: number, length: number, target: Uint8Array, targetStart: number): void {
+    if (this.positional) return this.readAt(offset, length, target, targetStart)
     this.eachPiece(offset, length, (segment, within, done, n) => segment.copy(target, targetStart + done, within, within + n))
   }
 
@@ -288,7 +309,33 @@ export class MappedFile {
     const length = end - start
     if (this.snapshots.length > 0) this.preserve(offset, length)
     this.extendTo(offset + length)
+    if (this.positional) return this.writeAt(offset, data, start, end)
     this.eachPiece(offset, length, (segment, within, done, n) => segment.set(data.subarray(start + done, start + done + n), within))
+  }
+
+  /** Reads [offset, offset + length) into target with system calls (the positional mode). */
+  private readAt(offset: number, length: number, target: Uint8Array, targetStart: number): void {
+    if (offset + length > this.physicalSize) throw new StatusError(Code.BROKEN_DATA_ERROR, `an access past the end of ${this.pathName}`)
+    let done = 0
+    try {
+      while (done < length) {
+        const n = fs.readSync(this.fd, target, targetStart + done, length - done, offset + done)
+        if (n <= 0) throw new StatusError(Code.BROKEN_DATA_ERROR, `${this.pathName} ended while being read`)
+        done += n
+      }
+    } catch (error) {
+      throw fromSystemError(error, `cannot read ${this.pathName}`)
+    }
+  }
+
+  /** Writes data[start, end) at the offset with system calls (the positional mode). */
+  private writeAt(offset: number, data: Uint8Array, start: number, end: number): void {
+    let done = start
+    try {
+      while (done < end) done += fs.writeSync(this.fd, data, done, end - done, offset + done - start)
+    } catch (error) {
+      throw fromSystemError(error, `cannot write ${this.pathName}`)
+    }
   }
 
   /**
@@ -299,7 +346,7 @@ export class MappedFile {
   writableSpan(offset: number, length: number): Buffer | undefined {
     const index = Math.floor(offset / SEGMENT_SIZE)
     const within = offset - index * SEGMENT_SIZE
-    if (within + length > SEGMENT_SIZE) return undefined
+    if (this.positional || within + length > SEGMENT_SIZE) return undefined
     if (this.snapshots.length > 0) this.preserve(offset, length)
     this.extendTo(offset + length)
     this.base = within
@@ -310,7 +357,7 @@ export class MappedFile {
   writeUint(offset: number, value: number, width: number): void {
     const index = Math.floor(offset / SEGMENT_SIZE)
     const within = offset - index * SEGMENT_SIZE
-    if (within + width <= SEGMENT_SIZE) {
+    if (within + width <= SEGMENT_SIZE && !this.positional) {
       if (this.snapshots.length > 0) this.preserve(offset, width)
       this.extendTo(offset + width)
       const data = this.segment(index)
@@ -329,7 +376,7 @@ export class MappedFile {
   readUint(offset: number, width: number): number {
     const index = Math.floor(offset / SEGMENT_SIZE)
     let pos = offset - index * SEGMENT_SIZE
-    if (pos + width > SEGMENT_SIZE) return this.span(offset, width).readUIntBE(this.base, width)
+    if (pos + width > SEGMENT_SIZE || this.positional) return this.span(offset, width).readUIntBE(this.base, width)
     const data = this.segment(index)
     let value = 0
     for (const end = pos + width; pos < end; pos++) value = value * 256 + data[pos]

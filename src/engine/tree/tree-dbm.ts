@@ -70,7 +70,8 @@ const PAGE_UPDATE_MODES = {
 export function readTreeTuning(params: ParamReader, base?: TreeTuning): TreeTuning {
   const hashBase = base?.hash ?? {...defaultTuning(), alignPow: TREE_DEFAULT_ALIGN_POW, numBuckets: TREE_DEFAULT_NUM_BUCKETS}
   // Pages are never written over themselves: a kill mid-write leaves the old version whole.
-  const hash = {...readHashTuning(params, hashBase), writeAside: true}
+  // The file is read with system calls: the page cache here holds what a mapping would.
+  const hash = {...readHashTuning(params, hashBase), writeAside: true, positionalIO: true}
   const comparatorName = params.string('key_comparator')
   return {
     hash,
@@ -823,8 +824,10 @@ export class TreeDBM extends DBM {
     const syncHard = reader.bool('sync_hard', false)
     reader.ignore('skip_broken_records', 'file', 'block_size', 'access_options')
     reader.finish()
-    // Twice as many buckets as there are pages now.
-    if (tuning.hash.numBuckets <= 0) tuning.hash.numBuckets = hash.count() * 2 + 1
+    // Twice as many buckets as there are pages now, counting those only in the cache as yet:
+    // a tree never synchronized has none in its file.
+    const pages = Math.max(hash.count(), this.leaves.size + this.inners.size)
+    if (tuning.hash.numBuckets <= 0) tuning.hash.numBuckets = pages * 2 + 1
     const temp = `${hash.getFilePath()}.tmp.rebuild`
     const fresh = new TreeDBM(tuning)
     fresh.open(temp, true, {truncate: true, noLock: true})
