@@ -525,6 +525,7 @@ export abstract class DBM {
 
   /** Removes a record; a missing key is a NOT_FOUND_ERROR. */
   remove(key: Bytes): void {
+    const unseen = this.removesUnseen()
     let found = false
     this.runProcess(
       key,
@@ -534,11 +535,19 @@ export abstract class DBM {
           found = true
           return REMOVE
         },
-        processEmpty: () => NOOP,
+        processEmpty: () => (unseen ? REMOVE : NOOP),
       },
       true,
     )
-    if (!found) throw new StatusError(Code.NOT_FOUND_ERROR)
+    if (!found && !unseen) throw new StatusError(Code.NOT_FOUND_ERROR)
+  }
+
+  /**
+   * Whether `remove` succeeds for a key a lookup does not find, removing it anyway: in a
+   * class whose updates wait for a synchronize, the key may be among those waiting.
+   */
+  removesUnseen(): boolean {
+    return false
   }
 
   /** Appends delimiter and value to an existing value, or stores the value alone. */

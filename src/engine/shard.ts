@@ -65,6 +65,10 @@ export class ShardDBM extends DBM {
     return this.shards.length === 1 ? this.shards[0] : this.shards[secondaryHash(key, this.shards.length)]
   }
 
+  override removesUnseen(): boolean {
+    return this.shards[0].removesUnseen()
+  }
+
   protected processImpl(key: Buffer, processor: RecordProcessor, writable: boolean): void {
     this.shardOf(key).process(key, processor, writable)
   }

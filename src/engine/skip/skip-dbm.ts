@@ -426,6 +426,11 @@ export class SkipDBM extends DBM {
     }, keys)
   }
 
+  /** A removal is queued whether or not the key is in the file: it may be among the updates queued since the last synchronize. */
+  override removesUnseen(): boolean {
+    return true
+  }
+
   // ---- synchronizing: where updates reach the file ----
 
   override syncParams(): string[] {
