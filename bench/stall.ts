@@ -6,7 +6,8 @@
 // STALL_TINY_RECORDS (default 1000000) records in a TinyDBM file, synchronized;
 // STALL_HASH_MB (default 320) megabytes of records in a .tkh file, backed up (make_backup).
 // STALL_TREE_RECORDS (default 1000000) records in a .tkt file, rebuilt, then backed up.
-// STALL_SKIP_RECORDS (default 1000000) records in a .tks file, with as many updates queued and synchronized.
+// STALL_SKIP_RECORDS (default 1000000) records in a .tks file, with as many updates queued and synchronized, and
+// as many written in order (insert_in_order) and synchronized.
 // STALL_KV_BIN: the kv to measure (default: this build's).
 import {spawn} from 'node:child_process'
 import * as fs from 'node:fs'
@@ -128,6 +129,20 @@ async function main(): Promise<number> {
       await client.synchronize(false, {reducer: 'last'})
     })
     ok = report(`Loading and synchronizing ${SKIP_RECORDS} updates into a SkipDBM of ${SKIP_RECORDS} records`, skipResult) && ok
+
+    // Records written in order go to a file of their own as they come; the synchronize merges it in.
+    const inOrder = path.join(dir, 'in-order.tks')
+    const base = openDBM(inOrder, new Map(), {writable: true})
+    for (let i = 0; i < SKIP_RECORDS; i++) base.set(`key${i}`, `value${i}`)
+    base.close()
+    const inOrderResult = await measure(`${inOrder}#insert_in_order=true`, async (client) => {
+      for (let i = 0; i < SKIP_RECORDS; i += 1000) {
+        const batch = Array.from({length: Math.min(1000, SKIP_RECORDS - i)}, (_, j): [string, string] => [`keyz${String(i + j).padStart(9, '0')}`, 'added'])
+        await client.setMulti(batch)
+      }
+      await client.synchronize(false)
+    })
+    ok = report(`Writing ${SKIP_RECORDS} records in order into a SkipDBM of ${SKIP_RECORDS} records, then synchronizing`, inOrderResult) && ok
     return ok ? 0 : 1
   } finally {
     fs.rmSync(dir, {recursive: true, force: true})

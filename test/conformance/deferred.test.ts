@@ -298,6 +298,51 @@ describe('a skip list synchronized in slices', () => {
     }
   })
 
+  it('merges records written in order in slices too, counting those written meanwhile at once', async () => {
+    for (const interruption of ['none', 'synchronize', 'clear'] as const) {
+      const file = path.join(dir, `in-order-${interruption}.tks`)
+      const dbm = openDBM(file, parseParams('insert_in_order=true'), {writable: true, truncate: true})
+      const key = (i: number): string => `key${String(i).padStart(6, '0')}`
+      try {
+        for (let i = 0; i < 60000; i++) dbm.set(key(i), `v${i}`)
+        dbm.synchronize()
+        for (let i = 60000; i < 100000; i++) dbm.set(key(i), `v${i}`)
+        const work = dbm.synchronizeInSlices()
+        let turns = 0
+        let kept = 100000
+        let done = false
+        void work.finally(() => (done = true))
+        while (!done) {
+          if (kept > 0) assert.equal(dbm.get(key(0))?.toString(), 'v0')
+          dbm.set(`later${String(turns).padStart(6, '0')}`, 'x')
+          turns++
+          kept++
+          if (interruption === 'synchronize' && turns === 2) dbm.synchronize()
+          else if (interruption === 'clear' && turns === 2) {
+            dbm.clear()
+            kept = 0
+          }
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+        await work
+        assert.ok(turns > 1, 'the merge yielded')
+        assert.equal(dbm.count(), kept, interruption)
+        dbm.synchronize()
+        assert.equal(dbm.count(), kept, interruption)
+        if (interruption !== 'clear') assert.equal(dbm.get(key(99999))?.toString(), 'v99999')
+        if (kept > 0) assert.equal(dbm.get(`later${String(turns - 1).padStart(6, '0')}`)?.toString(), 'x')
+        assert.deepEqual(dbm.validateStructure(), [])
+      } finally {
+        dbm.close()
+      }
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((name) => name.startsWith(`in-order-${interruption}.tks.tmp`)),
+        [],
+        `${interruption}: no temporary files left`,
+      )
+    }
+  })
+
   it('is taken over whole by a synchronous synchronize, a close or a clear in the middle', async () => {
     for (const interruption of ['synchronize', 'close', 'clear'] as const) {
       const file = path.join(dir, `taken-over-${interruption}.tks`)

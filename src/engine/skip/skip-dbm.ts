@@ -115,8 +115,8 @@ export function readSkipTuning(params: ParamReader): SkipTuning {
 function removeLeftovers(path: string): void {
   for (const suffix of ['.tmp.sorted', '.tmp.merged', '.tmp.rebuild', '.tmp.restore']) fs.rmSync(path + suffix, {force: true})
   const dir = nodePath.dirname(path)
-  const prefix = `${nodePath.basename(path)}.tmp.sorter.`
-  for (const name of fs.readdirSync(dir)) if (name.startsWith(prefix)) fs.rmSync(nodePath.join(dir, name), {force: true})
+  const prefixes = ['.tmp.sorter.', '.tmp.sorted.'].map((suffix) => nodePath.basename(path) + suffix)
+  for (const name of fs.readdirSync(dir)) if (prefixes.some((prefix) => name.startsWith(prefix))) fs.rmSync(nodePath.join(dir, name), {force: true})
 }
 
 function nowMicros(): number {
@@ -150,6 +150,8 @@ export class SkipDBM extends DBM {
   private meta!: SkipMeta
   /** Records in the file (num_records counts the queued ones too when inserting in order). */
   private fileRecords = 0
+  /** Numbers the finished files of records written in order (see detachQueued). */
+  private sortedSerial = 0
   private numRecords = 0
   private effDataSize = 0
   private pending: PendingRecords | undefined
@@ -377,7 +379,7 @@ export class SkipDBM extends DBM {
     this.sorted = undefined
     this.merges = []
     if (this.syncing) {
-      this.syncing.pending.discard()
+      dropJob(this.syncing)
       this.syncing = undefined
     }
   }
@@ -409,7 +411,9 @@ export class SkipDBM extends DBM {
       const sorted = this.sorted
       this.sorted = undefined
       sorted.finish({...this.meta, closureFlags: CLOSURE_CLOSED}, false)
-      sortedPath = sorted.path
+      // A name of its own: the next records written in order start a new file at the usual one.
+      sortedPath = `${sorted.path}.${this.sortedSerial++}`
+      fs.renameSync(sorted.path, sortedPath)
     }
     const job: QueuedUpdates = {pending: this.pending!, sortedPath, merges: this.merges, removed: this.removed}
     this.pending = undefined
@@ -511,11 +515,11 @@ export class SkipDBM extends DBM {
     this.checkHealthy()
     const reducer = params.reducer !== undefined ? findReducer(params.reducer) : undefined
     if (params.merge !== undefined) for (const path of params.merge.split(':')) if (path !== '') this.mergeFile(path)
-    // The in-order mode writes as records come; it has nothing to slice. One sliced merge at a time.
-    if (this.tuning.insertInOrder || this.syncing || (!this.hasPending() && reducer === undefined)) return this.synchronizeImpl(hard)
+    // One sliced merge at a time.
+    if (this.syncing || (!this.hasPending() && reducer === undefined)) return this.synchronizeImpl(hard)
     const job = this.detachQueued()
     this.syncing = job
-    this.pending = new PendingRecords(this.path, this.tuning.sortMemSize)
+    this.preparePending()
     this.removed = false
     const meta = this.meta
     const temp = `${this.path}.tmp.merged.${this.generation}`
@@ -555,6 +559,11 @@ export class SkipDBM extends DBM {
     this.syncing = undefined
     dropJob(job)
     this.replaceFile(temp)
+    if (this.sorted) {
+      // Records written in order meanwhile count at once, as all such records do.
+      this.numRecords += this.sorted.count
+      this.effDataSize += this.sorted.effDataSize
+    }
     this.writeMeta(0, false)
     this.updated = this.hasPending()
   }
@@ -572,6 +581,32 @@ export class SkipDBM extends DBM {
       for (const source of sources) source.close()
       later.discard()
     }
+    if (job.sortedPath) this.restoreSorted(job.sortedPath)
+  }
+
+  /** Puts a failed merge's records written in order back in front of those written since, as one file again. */
+  private restoreSorted(olderPath: string): void {
+    const later = this.sorted!
+    const laterPath = `${later.path}.${this.sortedSerial++}`
+    later.finish({...this.meta, closureFlags: CLOSURE_CLOSED}, false)
+    fs.renameSync(later.path, laterPath)
+    const writer = new SkipWriter(later.path, this.meta.offsetWidth, this.meta.stepUnit, this.meta.maxLevel)
+    try {
+      for (const path of [olderPath, laterPath]) {
+        const source = SkipFileSource.open(path)
+        try {
+          while (source.next()) writer.add(source.key, source.value)
+        } finally {
+          source.close()
+        }
+      }
+    } catch (error) {
+      writer.abandon()
+      throw error
+    } finally {
+      for (const path of [olderPath, laterPath]) fs.rmSync(path, {force: true})
+    }
+    this.sorted = writer
   }
 
   private checkHealthy(): void {
