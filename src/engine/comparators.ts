@@ -6,20 +6,30 @@ export type KeyComparator = (a: string, b: string) => number
 
 export const lexical: KeyComparator = (a, b) => (a < b ? -1 : a > b ? 1 : 0)
 
+/** Bytes in order with ASCII letters folded to lower case: keys that differ only in case are the same key. */
 const lexicalCase: KeyComparator = (a, b) => {
-  const x = a.toLowerCase()
-  const y = b.toLowerCase()
-  return x < y ? -1 : x > y ? 1 : lexical(a, b)
+  const length = Math.min(a.length, b.length)
+  for (let i = 0; i < length; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x >= 0x41 && x <= 0x5a) x += 0x20
+    if (y >= 0x41 && y <= 0x5a) y += 0x20
+    if (x !== y) return x < y ? -1 : 1
+  }
+  return a.length < b.length ? -1 : a.length > b.length ? 1 : 0
 }
 
-/** Numeric order, with byte order deciding between keys of equal value so none collide. */
+/** Numeric order of what each key reads as. */
 function numeric(parse: (key: string) => number | bigint): KeyComparator {
+  // Keys of equal numbers are the same key ("1" and " 1"), as the reference has it; NaN comes first.
   return (a, b) => {
     const x = parse(a)
     const y = parse(b)
     if (x < y) return -1
     if (x > y) return 1
-    return lexical(a, b)
+    const xNaN = typeof x === 'number' && Number.isNaN(x)
+    const yNaN = typeof y === 'number' && Number.isNaN(y)
+    return xNaN ? (yNaN ? 0 : -1) : yNaN ? 1 : 0
   }
 }
 
@@ -53,16 +63,20 @@ function parseFloatBigEndian(key: string): number {
 }
 
 /**
- * Pair keys hold two parts: a byte-delta size, the first part, then the second part. The
- * first parts are compared with the base order, then the second parts by bytes.
+ * Pair keys are serialized pairs: a byte-delta size and the first part, then a byte-delta
+ * size and the second part. The first parts are compared with the base order, then the
+ * second parts by bytes (their sizes left out).
  */
 function pair(base: KeyComparator): KeyComparator {
   const split = (key: string): [string, string] => {
-    const bytes = Buffer.from(key.slice(0, 10), 'latin1')
-    const size = readVarint(bytes, 0)
-    if (!size) return [key, '']
-    const start = size[1]
-    return [key.slice(start, start + size[0]), key.slice(start + size[0])]
+    const first = readVarint(Buffer.from(key.slice(0, 10), 'latin1'), 0)
+    if (!first) return [key, '']
+    const [firstSize, firstStart] = first
+    const firstEnd = Math.min(key.length, firstStart + firstSize)
+    const second = readVarint(Buffer.from(key.slice(firstEnd, firstEnd + 10), 'latin1'), 0)
+    if (!second) return [key.slice(firstStart, firstEnd), '']
+    const secondStart = firstEnd + second[1]
+    return [key.slice(firstStart, firstEnd), key.slice(secondStart, secondStart + second[0])]
   }
   return (a, b) => {
     const [a1, a2] = split(a)

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
+import {findComparator} from '../../src/engine/comparators.js'
+import {encodeVarint} from '../../src/engine/io/varint.js'
 import {BabyDBM} from '../../src/engine/memory/baby.js'
 import {ParamReader, parseParams} from '../../src/engine/params.js'
 import {TreeDBM} from '../../src/engine/tree/tree-dbm.js'
@@ -73,6 +75,20 @@ describe('TreeDBM pages', () => {
     assert.ok(Number(meta.get('hash_num_buckets')) >= Number(meta.get('hash_num_records')), JSON.stringify([...meta]))
     assert.equal(dbm.count(), 5000)
     dbm.close()
+  })
+
+  it('orders serialized pairs by their first parts, then by the bytes of their second parts without their sizes', () => {
+    const pair = (first: string, second: string): string =>
+      Buffer.concat([encodeVarint(first.length), Buffer.from(first), encodeVarint(second.length), Buffer.from(second)]).toString('latin1')
+    const lexical = findComparator('pairlexical').compare
+    assert.ok(lexical(pair('a', 'b'), pair('a', 'aa')) > 0)
+    assert.ok(lexical(pair('a', 'b'), pair('b', 'a')) < 0)
+    assert.equal(lexical(pair('a', 'x'), pair('a', 'x')), 0)
+    const decimal = findComparator('pairdecimal').compare
+    assert.equal(decimal(pair('1', 'a'), pair(' 1 ', 'a')), 0)
+    assert.ok(decimal(pair('2', 'b'), pair('100', 'a')) < 0)
+    assert.ok(decimal(pair('100', 'b'), pair('\n100\n', 'a')) > 0)
+    assert.ok(findComparator('pairlexicalcase').compare(pair('Ab', 'a'), pair('a', 'b')) > 0)
   })
 
   it('orders keys by each comparator as the on-memory tree does, and the file remembers it', () => {
