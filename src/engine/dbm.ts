@@ -844,13 +844,13 @@ export function copyFile(source: string, dest: string, hard: boolean): void {
   }
 }
 
-/** Resolves on the event loop's next turn: what a sliced operation awaits between slices. */
 /**
  * The end of a sliced rebuild: the keys written while it copied are copied again, in slices
  * that yield through `pause`, until few enough are left to copy in one step. `swap` starts
  * a new set of noted keys and hands over the one so far. The caller copies what is left in
  * the same synchronous step that puts the new file in place, so that nothing is written
- * between the two.
+ * between the two. Writers faster than the copy would keep it going for ever: when a round
+ * leaves as many keys as it took, the rest is left to that last step.
  */
 export async function recopyTouched(
   pending: () => number,
@@ -859,9 +859,10 @@ export async function recopyTouched(
   pause: () => Promise<void>,
   sliceMillis: number,
 ): Promise<void> {
-  while (pending() > 1000) {
+  for (let round = 0; pending() > 1000 && round < 16; round++) {
     let deadline = performance.now() + sliceMillis
-    for (const name of swap()) {
+    const batch = swap()
+    for (const name of batch) {
       copyKey(name)
       if (performance.now() > deadline) {
         await pause()
@@ -869,9 +870,11 @@ export async function recopyTouched(
       }
     }
     await pause()
+    if (pending() >= batch.size) break
   }
 }
 
+/** Resolves on the event loop's next turn: what a sliced operation awaits between slices. */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }

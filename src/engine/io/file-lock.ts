@@ -176,3 +176,19 @@ export class FileLock {
     fs.closeSync(fd)
   }
 }
+
+/** Whether another process (or another descriptor here) holds the file at `path` for writing; false when it does not exist. */
+export function heldForWriting(path: string): boolean {
+  let fd: number
+  try {
+    fd = fs.openSync(path, 'r')
+  } catch {
+    return false
+  }
+  try {
+    // A query for a shared lock is refused only by a writer.
+    return addon.holder(fd, 0) !== 0
+  } finally {
+    fs.closeSync(fd)
+  }
+}

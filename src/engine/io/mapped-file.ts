@@ -18,6 +18,10 @@ const MIN_GROWTH = 1 << 20
 const MAX_GROWTH = 256 << 20
 const OS_PAGE = 4096
 const EMPTY = Buffer.alloc(0)
+/** The positional mode's cached blocks: their size, how many, and the reads that use them. */
+const BLOCK_SIZE = 4096
+const MAX_BLOCKS = 1024
+const SMALL_READ = 512
 
 export interface MappedFileOptions {
   writable: boolean
@@ -64,6 +68,8 @@ export class MappedFile {
   /** Copies being made of the file as it was: every write saves the old bytes for them first. */
   private snapshots: FileSnapshot[] = []
   private readonly positional: boolean
+  /** The positional mode's cache of small reads: blocks by index, oldest first. */
+  private blocks = new Map<number, Buffer>()
 
   private constructor(path: string, fd: number, writable: boolean, lockMode: LockMode, positional: boolean) {
     this.positional = positional
@@ -313,9 +319,54 @@ export class MappedFile {
     this.eachPiece(offset, length, (segment, within, done, n) => segment.set(data.subarray(start + done, start + done + n), within))
   }
 
-  /** Reads [offset, offset + length) into target with system calls (the positional mode). */
+  /**
+   * Reads [offset, offset + length) into target with system calls (the positional mode).
+   * Small reads (record headers, bucket slots) go through a few cached blocks, so that a
+   * walk along a chain does not cost a system call per step.
+   */
   private readAt(offset: number, length: number, target: Uint8Array, targetStart: number): void {
     if (offset + length > this.physicalSize) throw new StatusError(Code.BROKEN_DATA_ERROR, `an access past the end of ${this.pathName}`)
+    const index = Math.floor(offset / BLOCK_SIZE)
+    const within = offset - index * BLOCK_SIZE
+    if (length <= SMALL_READ && within + length <= BLOCK_SIZE) {
+      const block = this.block(index)
+      if (within + length <= block.length) {
+        target.set(block.subarray(within, within + length), targetStart)
+        return
+      }
+    }
+    this.readDirect(offset, length, target, targetStart)
+  }
+
+  /** A cached block of the file (shorter at its end), read when missing. */
+  private block(index: number): Buffer {
+    let block = this.blocks.get(index)
+    if (block === undefined) {
+      const data = Buffer.allocUnsafe(BLOCK_SIZE)
+      const n = this.readSome(data, BLOCK_SIZE, index * BLOCK_SIZE)
+      block = data.subarray(0, n)
+      if (this.blocks.size >= MAX_BLOCKS) this.blocks.delete(this.blocks.keys().next().value!)
+      this.blocks.set(index, block)
+    }
+    return block
+  }
+
+  /** Drops the cached blocks a write to [offset, offset + length) changes. */
+  private dropBlocks(offset: number, length: number): void {
+    if (this.blocks.size === 0) return
+    const last = Math.floor((offset + length - 1) / BLOCK_SIZE)
+    for (let index = Math.floor(offset / BLOCK_SIZE); index <= last; index++) this.blocks.delete(index)
+  }
+
+  private readSome(data: Uint8Array, length: number, position: number): number {
+    try {
+      return fs.readSync(this.fd, data, 0, length, position)
+    } catch (error) {
+      throw fromSystemError(error, `cannot read ${this.pathName}`)
+    }
+  }
+
+  private readDirect(offset: number, length: number, target: Uint8Array, targetStart: number): void {
     let done = 0
     try {
       while (done < length) {
@@ -330,6 +381,7 @@ export class MappedFile {
 
   /** Writes data[start, end) at the offset with system calls (the positional mode). */
   private writeAt(offset: number, data: Uint8Array, start: number, end: number): void {
+    this.dropBlocks(offset, end - start)
     let done = start
     try {
       while (done < end) done += fs.writeSync(this.fd, data, done, end - done, offset + done - start)
@@ -394,6 +446,7 @@ export class MappedFile {
       this.modified = true
       this.unmapFrom(Math.floor(size / SEGMENT_SIZE))
       try {
+        this.blocks.clear()
         fs.ftruncateSync(this.fd, size)
       } catch (error) {
         throw fromSystemError(error, `cannot truncate ${this.pathName}`)
@@ -439,6 +492,7 @@ export class MappedFile {
     if (this.physicalSize === this.logicalSize || !this.modified) return
     this.unmapFrom(Math.floor(this.logicalSize / SEGMENT_SIZE))
     try {
+      this.blocks.clear()
       fs.ftruncateSync(this.fd, this.logicalSize)
     } catch (error) {
       throw fromSystemError(error, `cannot truncate ${this.pathName}`)
