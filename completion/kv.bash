@@ -34,6 +34,12 @@ _kv_commands=(
   'remote set'
   'remote sync'
   'serve'
+  'ulog listfiles'
+  'ulog read'
+  'ulog removeoldfiles'
+  'ulog writeclear'
+  'ulog writeremove'
+  'ulog writeset'
 )
 
 # The flags of a command.
@@ -71,6 +77,12 @@ _kv_flags() {
     'remote set') echo '--color --no-color --address --timeout --auth --index --sx --no_overwrite --append --incr --multi' ;;
     'remote sync') echo '--color --no-color --address --timeout --auth --index --hard' ;;
     'serve') echo '--color --no-color --address --auth --threads --async --log_file --log_level --log_date --log_td --server_id --pid_file --daemon --shutdown_wait --read_only --max_connections --handshake_timeout --idle_timeout' ;;
+    'ulog listfiles') echo '--color --no-color --timestamp' ;;
+    'ulog read') echo '--color --no-color --timestamp --server_id --dbm_index --items --escape' ;;
+    'ulog removeoldfiles') echo '--color --no-color --timestamp --exclude_latest' ;;
+    'ulog writeclear') echo '--color --no-color --timestamp --max_file_size --server_id --dbm_index' ;;
+    'ulog writeremove') echo '--color --no-color --timestamp --max_file_size --server_id --dbm_index --sx' ;;
+    'ulog writeset') echo '--color --no-color --timestamp --max_file_size --server_id --dbm_index --sx' ;;
   esac
 }
 
@@ -109,6 +121,12 @@ _kv_takes_value() {
     'remote set --address'|'remote set --timeout'|'remote set --auth'|'remote set --index'|'remote set --append'|'remote set --incr') return 0 ;;
     'remote sync --address'|'remote sync --timeout'|'remote sync --auth'|'remote sync --index') return 0 ;;
     'serve --address'|'serve --auth'|'serve --threads'|'serve --log_file'|'serve --log_level'|'serve --log_date'|'serve --log_td'|'serve --server_id'|'serve --pid_file'|'serve --shutdown_wait'|'serve --max_connections'|'serve --handshake_timeout'|'serve --idle_timeout') return 0 ;;
+    'ulog listfiles --timestamp') return 0 ;;
+    'ulog read --timestamp'|'ulog read --server_id'|'ulog read --dbm_index'|'ulog read --items') return 0 ;;
+    'ulog removeoldfiles --timestamp') return 0 ;;
+    'ulog writeclear --timestamp'|'ulog writeclear --max_file_size'|'ulog writeclear --server_id'|'ulog writeclear --dbm_index') return 0 ;;
+    'ulog writeremove --timestamp'|'ulog writeremove --max_file_size'|'ulog writeremove --server_id'|'ulog writeremove --dbm_index') return 0 ;;
+    'ulog writeset --timestamp'|'ulog writeset --max_file_size'|'ulog writeset --server_id'|'ulog writeset --dbm_index') return 0 ;;
     *) return 1 ;;
   esac
 }
@@ -424,6 +442,24 @@ _kv_flag_values() {
     'serve --max_connections') echo '' ;;
     'serve --handshake_timeout') echo '' ;;
     'serve --idle_timeout') echo '' ;;
+    'ulog listfiles --timestamp') echo '' ;;
+    'ulog read --timestamp') echo '' ;;
+    'ulog read --server_id') echo '' ;;
+    'ulog read --dbm_index') echo '' ;;
+    'ulog read --items') echo '' ;;
+    'ulog removeoldfiles --timestamp') echo '' ;;
+    'ulog writeclear --timestamp') echo '' ;;
+    'ulog writeclear --max_file_size') echo '' ;;
+    'ulog writeclear --server_id') echo '' ;;
+    'ulog writeclear --dbm_index') echo '' ;;
+    'ulog writeremove --timestamp') echo '' ;;
+    'ulog writeremove --max_file_size') echo '' ;;
+    'ulog writeremove --server_id') echo '' ;;
+    'ulog writeremove --dbm_index') echo '' ;;
+    'ulog writeset --timestamp') echo '' ;;
+    'ulog writeset --max_file_size') echo '' ;;
+    'ulog writeset --server_id') echo '' ;;
+    'ulog writeset --dbm_index') echo '' ;;
     *) echo '' ;;
   esac
 }

@@ -7,21 +7,30 @@
 const HEX = '0123456789abcdef'
 
 /**
- * Escapes bytes C-style as the reference tools do: NUL becomes \0, tab, line feed and
- * carriage return \t \n \r, the backslash \\, other control bytes \xNN; printable ASCII
- * and bytes from 0x80 up (UTF-8 text) stay as they are.
+ * Escapes bytes C-style as the reference tools do: NUL becomes \0 (\x00 before an octal
+ * digit, so that it reads back), \a \b \t \n \v \f \r and \\ stand for themselves, other
+ * control bytes become \xNN; printable ASCII and bytes from 0x80 up (UTF-8 text) stay.
  */
 export function escapeC(data: Uint8Array): string {
   let out = ''
-  for (const byte of data) {
+  for (let i = 0; i < data.length; i++) {
+    const byte = data[i]
     if (byte === 0x5c) out += '\\\\'
-    else if (byte === 0x00) out += '\\0'
-    else if (byte === 0x09) out += '\\t'
-    else if (byte === 0x0a) out += '\\n'
-    else if (byte === 0x0d) out += '\\r'
+    else if (byte === 0x00) out += i + 1 < data.length && data[i + 1] >= 0x30 && data[i + 1] <= 0x37 ? '\\x00' : '\\0'
+    else if (byte >= 0x07 && byte <= 0x0d) out += `\\${'abtnvfr'[byte - 0x07]}`
     else if (byte < 0x20 || byte === 0x7f) out += `\\x${HEX[byte >> 4]}${HEX[byte & 15]}`
     else out += String.fromCharCode(byte)
   }
+  return out
+}
+
+/**
+ * Bytes as the reference tools print them in TSV without escaping: every control byte
+ * (and space) becomes a space, tabs too unless `keepTab` (a record's last field).
+ */
+export function trimForTsv(data: Uint8Array, keepTab = false): string {
+  let out = ''
+  for (const byte of data) out += byte <= 0x20 || byte === 0x7f ? (keepTab && byte === 0x09 ? '\t' : ' ') : String.fromCharCode(byte)
   return out
 }
 

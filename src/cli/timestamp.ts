@@ -1,0 +1,35 @@
+import {Code, StatusError} from '../engine/status.js'
+
+const UNITS: [RegExp, number][] = [
+  [/[.\d]+ *d/, 86_400_000],
+  [/[.\d]+ *h/, 3_600_000],
+  [/[.\d]+ *m/, 60_000],
+  [/[.\d]+ *s/, 1000],
+]
+
+/**
+ * A timestamp in milliseconds from an expression as the update-log tools take it: a number
+ * of milliseconds, or with a unit `s`, `m`, `h` or `d` (any case); a leading `+` or `-`
+ * counts from now (`-3D`: three days ago, `+0`: now). `now` is now. Anything else is
+ * INVALID_ARGUMENT_ERROR (the reference tool reads it as 0).
+ */
+export function parseTimestampExpr(text: string, now = Date.now()): number {
+  const expr = text.trim().toLowerCase()
+  if (expr === 'now') return now
+  const match = /^([-+]?)(\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)? *([dhms]?)$/.exec(expr)
+  if (!match)
+    throw new StatusError(
+      Code.INVALID_ARGUMENT_ERROR,
+      `invalid timestamp expression: "${text}" (milliseconds, or a number with s, m, h or d; + or - for relative to now)`,
+    )
+  const number = Number.parseFloat(expr.replace(/ *[dhms]$/, ''))
+  let scale = 1
+  for (const [pattern, factor] of UNITS) {
+    if (pattern.test(expr)) {
+      scale = factor
+      break
+    }
+  }
+  const value = number * scale
+  return Math.trunc(match[1] === '' ? value : now + value)
+}
