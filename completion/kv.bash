@@ -48,7 +48,7 @@ _kv_flags() {
     'dbm create') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --step_unit --max_level --sort_mem_size --insert_in_order --truncate' ;;
     'dbm export') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --tsv --escape --keys' ;;
     'dbm get') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --multi' ;;
-    'dbm import') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --step_unit --max_level --sort_mem_size --insert_in_order --tsv --escape' ;;
+    'dbm import') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --step_unit --max_level --sort_mem_size --insert_in_order --tsv --escape --ulog --ulog_server_id --ulog_dbm_index' ;;
     'dbm inspect') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --validate' ;;
     'dbm list') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --move --jump_key --items --escape --keys' ;;
     'dbm merge') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --no_overwrite --reducer' ;;
@@ -92,7 +92,7 @@ _kv_takes_value() {
     'dbm create --dbm'|'dbm create --params'|'dbm create --file'|'dbm create --alloc_init'|'dbm create --alloc_inc'|'dbm create --block_size'|'dbm create --buckets'|'dbm create --comparator'|'dbm create --record_crc'|'dbm create --record_comp'|'dbm create --offset_width'|'dbm create --align_pow'|'dbm create --max_page_size'|'dbm create --max_branches'|'dbm create --max_cached_pages'|'dbm create --step_unit'|'dbm create --max_level'|'dbm create --sort_mem_size') return 0 ;;
     'dbm export --dbm'|'dbm export --params'|'dbm export --file'|'dbm export --alloc_init'|'dbm export --alloc_inc'|'dbm export --block_size') return 0 ;;
     'dbm get --dbm'|'dbm get --params'|'dbm get --file'|'dbm get --alloc_init'|'dbm get --alloc_inc'|'dbm get --block_size') return 0 ;;
-    'dbm import --dbm'|'dbm import --params'|'dbm import --file'|'dbm import --alloc_init'|'dbm import --alloc_inc'|'dbm import --block_size'|'dbm import --buckets'|'dbm import --comparator'|'dbm import --record_crc'|'dbm import --record_comp'|'dbm import --offset_width'|'dbm import --align_pow'|'dbm import --max_page_size'|'dbm import --max_branches'|'dbm import --max_cached_pages'|'dbm import --step_unit'|'dbm import --max_level'|'dbm import --sort_mem_size') return 0 ;;
+    'dbm import --dbm'|'dbm import --params'|'dbm import --file'|'dbm import --alloc_init'|'dbm import --alloc_inc'|'dbm import --block_size'|'dbm import --buckets'|'dbm import --comparator'|'dbm import --record_crc'|'dbm import --record_comp'|'dbm import --offset_width'|'dbm import --align_pow'|'dbm import --max_page_size'|'dbm import --max_branches'|'dbm import --max_cached_pages'|'dbm import --step_unit'|'dbm import --max_level'|'dbm import --sort_mem_size'|'dbm import --ulog'|'dbm import --ulog_server_id'|'dbm import --ulog_dbm_index') return 0 ;;
     'dbm inspect --dbm'|'dbm inspect --params'|'dbm inspect --file'|'dbm inspect --alloc_init'|'dbm inspect --alloc_inc'|'dbm inspect --block_size') return 0 ;;
     'dbm list --dbm'|'dbm list --params'|'dbm list --file'|'dbm list --alloc_init'|'dbm list --alloc_inc'|'dbm list --block_size'|'dbm list --move'|'dbm list --jump_key'|'dbm list --items') return 0 ;;
     'dbm merge --dbm'|'dbm merge --params'|'dbm merge --file'|'dbm merge --alloc_init'|'dbm merge --alloc_inc'|'dbm merge --block_size'|'dbm merge --reducer') return 0 ;;
@@ -181,6 +181,9 @@ _kv_flag_values() {
     'dbm import --step_unit') echo '' ;;
     'dbm import --max_level') echo '' ;;
     'dbm import --sort_mem_size') echo '' ;;
+    'dbm import --ulog') echo '' ;;
+    'dbm import --ulog_server_id') echo '' ;;
+    'dbm import --ulog_dbm_index') echo '' ;;
     'dbm inspect --dbm') echo 'auto hash tree skip tiny baby cache stdhash stdtree' ;;
     'dbm inspect --params') echo '' ;;
     'dbm inspect --file') echo '' ;;

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import type {Change} from '../engine/dbm.js'
+import type {Change, DBM} from '../engine/dbm.js'
 import {parseMetricInt} from '../engine/params.js'
 import {Code, StatusError} from '../engine/status.js'
 import {logFileInfos} from '../engine/ulog/files.js'
@@ -53,6 +53,30 @@ export const ulogReadFlags = {
   dbm_index: optionalIntegerFlag('only the records of this database index'),
   items: integerFlag('the most records to print', 10),
   escape: Flags.boolean({description: 'C-style escapes in keys and values (otherwise control bytes print as spaces)'}),
+}
+
+/** An integer flag that may be negative (k, m, ki ... suffixes taken); a bad one is a usage error naming the flag. */
+export function parseSignedMetric(input: string, flag: string): number {
+  const negative = input.trim().startsWith('-')
+  try {
+    const value = parseMetricInt(negative ? input.trim().slice(1) : input)
+    return negative ? -value : value
+  } catch {
+    throw new UsageError(`${flag}: not an integer: "${input}"`)
+  }
+}
+
+/**
+ * When a database was last synchronized, in milliseconds, from its `timestamp` attribute
+ * (seconds; a sharded one: the oldest shard's); 0 when it has none.
+ */
+export function databaseTimestampMillis(dbm: DBM): number {
+  const stamps = dbm
+    .inspect()
+    .filter(([name]) => name === 'timestamp' || name.endsWith('-timestamp'))
+    .map(([, value]) => Number(value))
+    .filter((value) => Number.isFinite(value))
+  return stamps.length === 0 ? 0 : Math.trunc(Math.min(...stamps) * 1000)
 }
 
 /** An empty prefix is a usage error (it would name every file of the directory). */

@@ -70,6 +70,12 @@ export interface WriteObserver {
   afterWrite?(change: Change): void
 }
 
+/** Told when a database is synchronized (after its own synchronize) and closed (after it closed, even when closing failed). */
+export interface LifecycleListener {
+  synchronized?(hard: boolean): void
+  closed?(): void
+}
+
 /**
  * A cursor over a database. Every move and every record access passes the database's
  * gate first, so a cursor used after its database closed, or writing to a read-only one,
@@ -278,7 +284,20 @@ export abstract class DBM {
 
   close(): void {
     this.checkUsable(false)
-    this.closeImpl()
+    try {
+      this.closeImpl()
+    } finally {
+      const listeners = this.lifecycle
+      this.lifecycle = []
+      for (const listener of listeners) listener.closed?.()
+    }
+  }
+
+  private lifecycle: LifecycleListener[] = []
+
+  /** Adds a listener to the synchronizes and the close of this database (an update log follows them). */
+  addLifecycleListener(listener: LifecycleListener): void {
+    this.lifecycle = [...this.lifecycle, listener]
   }
 
   /** Looks up one record and lets the processor decide what becomes of it, atomically. */
@@ -347,6 +366,7 @@ export abstract class DBM {
     this.checkUsable(false)
     this.checkSyncParams(params)
     this.synchronizeImpl(hard, params)
+    for (const listener of this.lifecycle) listener.synchronized?.(hard)
   }
 
   /** Synchronizes without stalling the event loop (see synchronizeInSlicesImpl). */
@@ -354,6 +374,7 @@ export abstract class DBM {
     this.checkUsable(false)
     this.checkSyncParams(params)
     await this.synchronizeInSlicesImpl(hard, params)
+    for (const listener of this.lifecycle) listener.synchronized?.(hard)
   }
 
   /** The parameters a synchronize of this class takes; none unless the class says so. */

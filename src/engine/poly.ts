@@ -8,6 +8,8 @@ import {ShardDBM, detectShards} from './shard.js'
 import {SkipDBM} from './skip/skip-dbm.js'
 import {TreeDBM} from './tree/tree-dbm.js'
 import {Code, StatusError} from './status.js'
+import {MessageQueue} from './ulog/message-queue.js'
+import {UpdateLogger} from './ulog/update-log.js'
 
 // Names that choose how the file is accessed in the reference; they change nothing here.
 const FILE_PARAMS = ['file', 'block_size', 'access_options']
@@ -39,6 +41,7 @@ export function openDBM(path: string, params: Params = new Map(), options: OpenD
   rest.delete('dbm')
   const shardText = rest.get('num_shards')
   rest.delete('num_shards')
+  const ulog = takeUlogParams(rest)
   const cls = selectClass(path, dbmName)
   const writable = options.writable ?? true
   const shards = shardCount(path, shardText)
@@ -51,7 +54,49 @@ export function openDBM(path: string, params: Params = new Map(), options: OpenD
     dbm = makeOne(cls, rest)
   }
   dbm.open(path, writable, {truncate: options.truncate, noLock: options.noLock})
+  if (ulog && writable) {
+    try {
+      attachUpdateLog(dbm, ulog)
+    } catch (error) {
+      dbm.close()
+      throw error
+    }
+  }
   return dbm
+}
+
+interface UlogParams {
+  prefix: string
+  maxFileSize: number
+  serverId: number
+  dbmIndex: number
+}
+
+/**
+ * Takes the update-log parameters off a configuration: `ulog_prefix` (logging on),
+ * `ulog_max_file_size` (1Gi; 0 or less turns logging off), `ulog_server_id` and
+ * `ulog_dbm_index` (what each record is tagged with). Another `ulog_` name is an error.
+ */
+function takeUlogParams(params: Params): UlogParams | undefined {
+  const text = (name: string): string | undefined => {
+    const value = params.get(name)
+    params.delete(name)
+    return value
+  }
+  const prefix = text('ulog_prefix') ?? ''
+  const maxFileSize = parseMetricInt(text('ulog_max_file_size') ?? '1Gi', 'ulog_max_file_size')
+  const serverId = Math.max(0, parseMetricInt(text('ulog_server_id') ?? '0', 'ulog_server_id'))
+  const dbmIndex = Math.max(0, parseMetricInt(text('ulog_dbm_index') ?? '0', 'ulog_dbm_index'))
+  const unknown = [...params.keys()].filter((name) => name.startsWith('ulog_')).sort()
+  if (unknown.length > 0) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `unsupported parameter: ${unknown[0]}`)
+  return prefix === '' || maxFileSize <= 0 ? undefined : {prefix, maxFileSize, serverId, dbmIndex}
+}
+
+/** Logs every change of an open database to the update log at the prefix, which closes with it. */
+function attachUpdateLog(dbm: DBM, ulog: UlogParams): void {
+  const queue = MessageQueue.open(ulog.prefix, {maxFileSize: ulog.maxFileSize})
+  dbm.addWriteObserver(new UpdateLogger(queue, ulog.serverId, ulog.dbmIndex))
+  dbm.addLifecycleListener({synchronized: (hard) => queue.synchronize(hard), closed: () => queue.close()})
 }
 
 /**

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
 import {parseTimestampExpr} from '../../src/cli/timestamp.js'
+import {openConfig} from '../../src/engine/poly.js'
 import {MessageQueue} from '../../src/engine/ulog/message-queue.js'
 import {encodeChange} from '../../src/engine/ulog/update-log.js'
 import {kv, kvAsync, tempDir} from '../helpers/cli.js'
@@ -40,6 +41,49 @@ describe('kv ulog', () => {
     assert.equal(removed.status, 0, removed.stderr)
     assert.match(kv(['ulog', 'listfiles', prefix]).stdout, /live\.0000000000\t0\t/)
     queue.close()
+  })
+
+  it('logs the changes of a database opened with ulog_ parameters, sharded too, and applies a log with dbm import --ulog', () => {
+    const prefix = path.join(dir, 'params')
+    const db = path.join(dir, 'logged.tkh')
+    const config = (more = '') => `${db}#ulog_prefix=${prefix}${more}`
+    for (const args of [
+      ['set', config(',ulog_server_id=7,ulog_dbm_index=2'), 'japan', 'tokyo'],
+      ['set', config(), 'china', 'beijing'],
+      ['set', '--append', '-', config(), 'china', 'shi'],
+      ['remove', config(), 'japan'],
+    ]) {
+      const result = kv(['dbm', ...args])
+      assert.equal(result.status, 0, result.stderr)
+    }
+    // A removal of a missing record changes nothing and logs nothing.
+    assert.equal(kv(['dbm', 'remove', config(), 'nothing']).status, 1)
+    const lines = kv(['ulog', 'read', prefix]).stdout.trim().split('\n')
+    assert.deepEqual(
+      lines.map((line) => line.split('\t').slice(1).join(' ')),
+      ['7 2 SET japan tokyo', '0 0 SET china beijing', '0 0 SET china beijing-shi', '0 0 REMOVE japan'],
+    )
+    assert.match(kv(['dbm', 'set', config(',ulog_typo=1'), 'a', 'b']).stderr, /INVALID_ARGUMENT_ERROR: unsupported parameter: ulog_typo/)
+
+    // Sharded: one log for the shards, and a clear logged once.
+    const sharded = openConfig(`${path.join(dir, 'sharded.tkt')}#num_shards=3,ulog_prefix=${prefix}-shards`)
+    for (const key of ['a', 'b', 'c', 'd']) sharded.set(key, key)
+    sharded.clear()
+    sharded.close()
+    assert.deepEqual(
+      kv(['ulog', 'read', `${prefix}-shards`])
+        .stdout.trim()
+        .split('\n')
+        .map((line) => line.split('\t').slice(3).join(' ')),
+      ['SET a a', 'SET b b', 'SET c c', 'SET d d', 'CLEAR'],
+    )
+
+    const restored = path.join(dir, 'restored.tkt')
+    assert.equal(kv(['dbm', 'import', '--ulog', '0', restored, prefix]).status, 0)
+    assert.equal(kv(['dbm', 'list', restored]).stdout, 'china\tbeijing-shi\n')
+    const others = path.join(dir, 'others.tkt')
+    assert.equal(kv(['dbm', 'import', '--ulog', '0', '--ulog_server_id', '7', others, prefix]).status, 0)
+    assert.equal(kv(['dbm', 'list', others]).stdout, 'japan\ttokyo\n')
   })
 
   it('answers bad input with one line and a status', () => {

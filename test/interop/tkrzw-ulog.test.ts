@@ -54,6 +54,26 @@ describe('update logs against tkrzw_ulog_util', {skip}, () => {
     })
   }
 
+  it('applies a log to a database as tkrzw_dbm_util import --ulog does', () => {
+    const prefix = path.join(dir, 'apply')
+    for (const args of [
+      ['writeset', '--timestamp', '100', prefix, 'a', '1'],
+      ['writeset', '--timestamp', '200', '--server_id', '4', prefix, 'b', '2'],
+      ['writeset', '--timestamp', '300', prefix, 'c', '3'],
+      ['writeremove', '--timestamp', '400', prefix, 'a'],
+      ['writeremove', '--timestamp', '500', prefix, 'missing'],
+    ]) {
+      assert.equal(kvUlog(args).status, 0)
+    }
+    for (const since of ['0', '250']) {
+      const ours = path.join(dir, `applied-kv-${since}.tkh`)
+      const theirs = path.join(dir, `applied-tkrzw-${since}.tkh`)
+      assert.equal(kv(['dbm', 'import', '--ulog', since, ours, prefix]).status, 0)
+      assert.equal(run('tkrzw_dbm_util', ['import', '--ulog', since, theirs, prefix]).status, 0)
+      assert.equal(kv(['dbm', 'list', ours]).stdout, run('tkrzw_dbm_util', ['list', theirs]).stdout, since)
+    }
+  })
+
   it('removes old files as the reference does, and never the newest with --exclude_latest', () => {
     for (const tool of ['kv', 'tkrzw'] as const) {
       const prefix = path.join(dir, `prune-${tool}`)

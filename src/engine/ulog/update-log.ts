@@ -2,6 +2,7 @@ import {NOOP, REMOVE, type Change, type DBM, type WriteObserver} from '../dbm.js
 import {readVarint, varintSize, writeVarint} from '../io/varint.js'
 import {Code, StatusError} from '../status.js'
 import type {MessageQueue} from './message-queue.js'
+import {LogReader} from './reader.js'
 
 /**
  * The changes an update log records, in Tkrzw's format: an operation byte (0xA1 set, 0xA2
@@ -88,4 +89,35 @@ export function applyChange(dbm: DBM, change: Change): void {
   if (change.op === 'set') dbm.set(change.key, change.value)
   else if (change.op === 'clear') dbm.clear()
   else dbm.process(change.key, {ignoresValue: true, processFull: () => REMOVE, processEmpty: () => NOOP}, true)
+}
+
+/** Which logged changes to take: of one server or database index only, or all but one (negative: that one left out). */
+export interface ChangeFilter {
+  serverId?: number
+  dbmIndex?: number
+}
+
+function passes(id: number, wanted: number | undefined): boolean {
+  return wanted === undefined || (wanted >= 0 ? id === wanted : id !== -wanted)
+}
+
+/**
+ * Applies the changes of an update log from `minTimestamp` on (inclusive) to a database,
+ * in the order they were logged: how a backup catches up. Every change is idempotent, so
+ * applying some twice does no harm. Returns the number applied.
+ */
+export function applyLogFiles(dbm: DBM, prefix: string, minTimestamp: number, filter: ChangeFilter = {}): number {
+  const reader = new LogReader(prefix, minTimestamp)
+  let applied = 0
+  try {
+    for (let message = reader.next(); message; message = reader.next()) {
+      const change = decodeChange(message.payload)
+      if (!passes(change.serverId, filter.serverId) || !passes(change.dbmIndex, filter.dbmIndex)) continue
+      applyChange(dbm, change)
+      applied++
+    }
+  } finally {
+    reader.close()
+  }
+  return applied
 }
