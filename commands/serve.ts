@@ -1,5 +1,9 @@
+import * as path from 'node:path'
 import {Args, Flags} from '@oclif/core'
+import {metricIntFlag} from '../src/cli/args.js'
 import {KvCommand} from '../src/cli/base-command.js'
+import {parseMetricInt} from '../src/engine/params.js'
+import {replicationComponent} from '../src/repl/start.js'
 import {runServer} from '../src/server/lifecycle.js'
 import {LOG_DATE_FORMATS, LOG_LEVELS} from '../src/server/logger.js'
 import {DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, grpcFrontEnd} from '../src/protocols/grpc/grpc-server.js'
@@ -44,6 +48,8 @@ process; a second signal ends it at once.`
     '<%= config.bin %> serve --address unix:/tmp/kv.sock --log_level debug',
     '<%= config.bin %> serve --auth ssl:key=server.key,cert=server.crt,root=ca.crt casket.tkh',
     '<%= config.bin %> serve --daemon --pid_file /var/run/kv.pid --log_file /var/log/kv.log /data/casket.tkh',
+    '<%= config.bin %> serve --server_id 1 --ulog_prefix /data/casket-ulog /data/casket.tkh',
+    '<%= config.bin %> serve --address 127.0.0.1:1979 --server_id 2 --ulog_prefix /data2/casket-ulog --repl_master 127.0.0.1:1978 --repl_ts_file /data2/casket.ts /data2/casket.tkh',
   ]
   static override strict = false
   static override args = {
@@ -73,6 +79,13 @@ process; a second signal ends it at once.`
       default: DEFAULT_HANDSHAKE_TIMEOUT,
       min: 0,
     }),
+    ulog_prefix: Flags.string({description: 'log every change to update-log files PREFIX.0000000000 ... (what replicas pull)'}),
+    ulog_max_file_size: metricIntFlag({description: 'the size at which a new update-log file is started (default 1Gi)', min: 1}),
+    repl_master: Flags.string({description: 'replicate from this master (host:port); ChangeMaster changes it at run time'}),
+    repl_ts_file: Flags.string({description: 'the file keeping the newest master timestamp applied: where replication resumes after a restart'}),
+    repl_ts_from_dbm: Flags.boolean({description: "without a timestamp file, start replicating from the oldest database's own timestamp"}),
+    repl_ts_skew: Flags.integer({description: 'milliseconds added to the starting timestamp; negative replays a little (changes are idempotent)', default: 0}),
+    repl_wait: Flags.integer({description: 'seconds the master waits without a change before it sends a heartbeat', default: 1, min: 1}),
     idle_timeout: Flags.integer({
       description: 'seconds a connection may stay without calls before it is closed (clients reconnect by themselves); 0 for no limit',
       default: DEFAULT_IDLE_TIMEOUT,
@@ -106,11 +119,29 @@ process; a second signal ends it at once.`
       maxConnections: flags.max_connections,
       handshakeTimeout: flags.handshake_timeout,
       idleTimeout: flags.idle_timeout,
+      ulog: flags.ulog_prefix ? {prefix: flags.ulog_prefix, maxFileSize: parseMetricInt(flags.ulog_max_file_size ?? '1Gi')} : undefined,
+      componentArgs: replicationArgs(flags),
     }
-    const status = await runServer(options, [grpc])
+    const replication = replicationComponent({
+      master: flags.repl_master,
+      tsFile: flags.repl_ts_file ? path.resolve(flags.repl_ts_file) : undefined,
+      tsFromDbm: flags.repl_ts_from_dbm,
+      tsSkew: flags.repl_ts_skew,
+      waitSeconds: flags.repl_wait,
+    })
+    const status = await runServer(options, [grpc], [replication])
     // End now: a connection whose client stopped reading can keep the event loop alive
     // long after the databases are closed, and the shutdown promised to end within
     // --shutdown_wait.
     process.exit(status)
   }
+}
+
+/** The replication flags again, for a daemon's own command line (paths made absolute: a daemon runs from /). */
+function replicationArgs(flags: {repl_master?: string; repl_ts_file?: string; repl_ts_from_dbm: boolean; repl_ts_skew: number; repl_wait: number}): string[] {
+  const args = ['--repl_ts_skew', String(flags.repl_ts_skew), '--repl_wait', String(flags.repl_wait)]
+  if (flags.repl_master) args.push('--repl_master', flags.repl_master)
+  if (flags.repl_ts_file) args.push('--repl_ts_file', path.resolve(flags.repl_ts_file))
+  if (flags.repl_ts_from_dbm) args.push('--repl_ts_from_dbm')
+  return args
 }

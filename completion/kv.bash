@@ -22,6 +22,7 @@ _kv_commands=(
   'perf queue'
   'perf sequence'
   'perf wicked'
+  'remote changemaster'
   'remote clear'
   'remote echo'
   'remote get'
@@ -30,6 +31,7 @@ _kv_commands=(
   'remote queue'
   'remote rebuild'
   'remote remove'
+  'remote replicate'
   'remote search'
   'remote set'
   'remote sync'
@@ -65,6 +67,7 @@ _kv_flags() {
     'perf queue') echo '--json --color --no-color --address --timeout --auth --index --iter --size --threads --separate --random_seed --notify --retry' ;;
     'perf sequence') echo '--json --color --no-color --address --timeout --auth --index --iter --size --threads --separate --random_seed --random_key --random_value --echo_only --set_only --get_only --iter_only --remove_only --stream --ignore_result --worker_threads --multi' ;;
     'perf wicked') echo '--json --color --no-color --address --timeout --auth --index --iter --size --threads --separate --random_seed --iterator --clear --rebuild' ;;
+    'remote changemaster') echo '--color --no-color --address --timeout --auth --index --ts_skew' ;;
     'remote clear') echo '--color --no-color --address --timeout --auth --index' ;;
     'remote echo') echo '--color --no-color --address --timeout --auth --index' ;;
     'remote get') echo '--json --color --no-color --address --timeout --auth --index --sx --multi --escape' ;;
@@ -73,10 +76,11 @@ _kv_flags() {
     'remote queue') echo '--color --no-color --address --timeout --auth --index --retry --notify --key --compex --escape' ;;
     'remote rebuild') echo '--color --no-color --address --timeout --auth --index' ;;
     'remote remove') echo '--color --no-color --address --timeout --auth --index --sx --multi' ;;
+    'remote replicate') echo '--color --no-color --address --timeout --auth --index --ts_file --ts_from_dbm --ts_skew --server_id --wait --items --escape' ;;
     'remote search') echo '--json --color --no-color --address --timeout --auth --index --mode --items --escape --keys' ;;
     'remote set') echo '--color --no-color --address --timeout --auth --index --sx --no_overwrite --append --incr --multi' ;;
     'remote sync') echo '--color --no-color --address --timeout --auth --index --hard' ;;
-    'serve') echo '--color --no-color --address --auth --threads --async --log_file --log_level --log_date --log_td --server_id --pid_file --daemon --shutdown_wait --read_only --max_connections --handshake_timeout --idle_timeout' ;;
+    'serve') echo '--color --no-color --address --auth --threads --async --log_file --log_level --log_date --log_td --server_id --pid_file --daemon --shutdown_wait --read_only --max_connections --handshake_timeout --ulog_prefix --ulog_max_file_size --repl_master --repl_ts_file --repl_ts_from_dbm --repl_ts_skew --repl_wait --idle_timeout' ;;
     'ulog listfiles') echo '--color --no-color --timestamp' ;;
     'ulog read') echo '--color --no-color --timestamp --server_id --dbm_index --items --escape' ;;
     'ulog removeoldfiles') echo '--color --no-color --timestamp --exclude_latest' ;;
@@ -109,6 +113,7 @@ _kv_takes_value() {
     'perf queue --address'|'perf queue --timeout'|'perf queue --auth'|'perf queue --index'|'perf queue --iter'|'perf queue --size'|'perf queue --threads'|'perf queue --random_seed'|'perf queue --retry') return 0 ;;
     'perf sequence --address'|'perf sequence --timeout'|'perf sequence --auth'|'perf sequence --index'|'perf sequence --iter'|'perf sequence --size'|'perf sequence --threads'|'perf sequence --random_seed'|'perf sequence --worker_threads'|'perf sequence --multi') return 0 ;;
     'perf wicked --address'|'perf wicked --timeout'|'perf wicked --auth'|'perf wicked --index'|'perf wicked --iter'|'perf wicked --size'|'perf wicked --threads'|'perf wicked --random_seed') return 0 ;;
+    'remote changemaster --address'|'remote changemaster --timeout'|'remote changemaster --auth'|'remote changemaster --index'|'remote changemaster --ts_skew') return 0 ;;
     'remote clear --address'|'remote clear --timeout'|'remote clear --auth'|'remote clear --index') return 0 ;;
     'remote echo --address'|'remote echo --timeout'|'remote echo --auth'|'remote echo --index') return 0 ;;
     'remote get --address'|'remote get --timeout'|'remote get --auth'|'remote get --index') return 0 ;;
@@ -117,10 +122,11 @@ _kv_takes_value() {
     'remote queue --address'|'remote queue --timeout'|'remote queue --auth'|'remote queue --index'|'remote queue --retry'|'remote queue --compex') return 0 ;;
     'remote rebuild --address'|'remote rebuild --timeout'|'remote rebuild --auth'|'remote rebuild --index') return 0 ;;
     'remote remove --address'|'remote remove --timeout'|'remote remove --auth'|'remote remove --index') return 0 ;;
+    'remote replicate --address'|'remote replicate --timeout'|'remote replicate --auth'|'remote replicate --index'|'remote replicate --ts_file'|'remote replicate --ts_skew'|'remote replicate --server_id'|'remote replicate --wait'|'remote replicate --items') return 0 ;;
     'remote search --address'|'remote search --timeout'|'remote search --auth'|'remote search --index'|'remote search --mode'|'remote search --items') return 0 ;;
     'remote set --address'|'remote set --timeout'|'remote set --auth'|'remote set --index'|'remote set --append'|'remote set --incr') return 0 ;;
     'remote sync --address'|'remote sync --timeout'|'remote sync --auth'|'remote sync --index') return 0 ;;
-    'serve --address'|'serve --auth'|'serve --threads'|'serve --log_file'|'serve --log_level'|'serve --log_date'|'serve --log_td'|'serve --server_id'|'serve --pid_file'|'serve --shutdown_wait'|'serve --max_connections'|'serve --handshake_timeout'|'serve --idle_timeout') return 0 ;;
+    'serve --address'|'serve --auth'|'serve --threads'|'serve --log_file'|'serve --log_level'|'serve --log_date'|'serve --log_td'|'serve --server_id'|'serve --pid_file'|'serve --shutdown_wait'|'serve --max_connections'|'serve --handshake_timeout'|'serve --ulog_prefix'|'serve --ulog_max_file_size'|'serve --repl_master'|'serve --repl_ts_file'|'serve --repl_ts_skew'|'serve --repl_wait'|'serve --idle_timeout') return 0 ;;
     'ulog listfiles --timestamp') return 0 ;;
     'ulog read --timestamp'|'ulog read --server_id'|'ulog read --dbm_index'|'ulog read --items') return 0 ;;
     'ulog removeoldfiles --timestamp') return 0 ;;
@@ -379,6 +385,11 @@ _kv_flag_values() {
     'perf wicked --size') echo '' ;;
     'perf wicked --threads') echo '' ;;
     'perf wicked --random_seed') echo '' ;;
+    'remote changemaster --address') echo '' ;;
+    'remote changemaster --timeout') echo '' ;;
+    'remote changemaster --auth') echo '' ;;
+    'remote changemaster --index') echo '' ;;
+    'remote changemaster --ts_skew') echo '' ;;
     'remote clear --address') echo '' ;;
     'remote clear --timeout') echo '' ;;
     'remote clear --auth') echo '' ;;
@@ -416,6 +427,15 @@ _kv_flag_values() {
     'remote remove --timeout') echo '' ;;
     'remote remove --auth') echo '' ;;
     'remote remove --index') echo '' ;;
+    'remote replicate --address') echo '' ;;
+    'remote replicate --timeout') echo '' ;;
+    'remote replicate --auth') echo '' ;;
+    'remote replicate --index') echo '' ;;
+    'remote replicate --ts_file') echo '' ;;
+    'remote replicate --ts_skew') echo '' ;;
+    'remote replicate --server_id') echo '' ;;
+    'remote replicate --wait') echo '' ;;
+    'remote replicate --items') echo '' ;;
     'remote search --address') echo '' ;;
     'remote search --timeout') echo '' ;;
     'remote search --auth') echo '' ;;
@@ -444,6 +464,12 @@ _kv_flag_values() {
     'serve --shutdown_wait') echo '' ;;
     'serve --max_connections') echo '' ;;
     'serve --handshake_timeout') echo '' ;;
+    'serve --ulog_prefix') echo '' ;;
+    'serve --ulog_max_file_size') echo '' ;;
+    'serve --repl_master') echo '' ;;
+    'serve --repl_ts_file') echo '' ;;
+    'serve --repl_ts_skew') echo '' ;;
+    'serve --repl_wait') echo '' ;;
     'serve --idle_timeout') echo '' ;;
     'ulog listfiles --timestamp') echo '' ;;
     'ulog read --timestamp') echo '' ;;

@@ -1,11 +1,12 @@
 import {Flags} from '@oclif/core'
-import type {Change, DBM} from '../engine/dbm.js'
+import type {Change} from '../engine/dbm.js'
 import {parseMetricInt} from '../engine/params.js'
 import {Code, StatusError} from '../engine/status.js'
 import {logFileInfos} from '../engine/ulog/files.js'
 import {MessageQueue} from '../engine/ulog/message-queue.js'
 import {LogReader} from '../engine/ulog/reader.js'
 import {decodeChange, encodeChange} from '../engine/ulog/update-log.js'
+export {databaseTimestampMillis} from '../engine/ulog/update-log.js'
 import {UsageError} from './base-command.js'
 import {escapeC, trimForTsv} from './escape.js'
 import {parseTimestampExpr} from './timestamp.js'
@@ -64,19 +65,6 @@ export function parseSignedMetric(input: string, flag: string): number {
   } catch {
     throw new UsageError(`${flag}: not an integer: "${input}"`)
   }
-}
-
-/**
- * When a database was last synchronized, in milliseconds, from its `timestamp` attribute
- * (seconds; a sharded one: the oldest shard's); 0 when it has none.
- */
-export function databaseTimestampMillis(dbm: DBM): number {
-  const stamps = dbm
-    .inspect()
-    .filter(([name]) => name === 'timestamp' || name.endsWith('-timestamp'))
-    .map(([, value]) => Number(value))
-    .filter((value) => Number.isFinite(value))
-  return stamps.length === 0 ? 0 : Math.trunc(Math.min(...stamps) * 1000)
 }
 
 /** An empty prefix is a usage error (it would name every file of the directory). */

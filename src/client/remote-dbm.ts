@@ -29,7 +29,9 @@ import type {SetMultiResponse__Output} from '../protocols/grpc/generated/tkrzw_r
 import type {ShouldBeRebuiltResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/ShouldBeRebuiltResponse.js'
 import type {SynchronizeResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/SynchronizeResponse.js'
 import {protocol} from '../protocols/grpc/protocol.js'
+import type {ChangeMasterResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/ChangeMasterResponse.js'
 import {RemoteIterator} from './remote-iterator.js'
+import {ReplicationSession} from './remote-replication.js'
 import {RemoteStream} from './remote-stream.js'
 import {checkStatus, compareExchangeRequest, networkError, type CompareExchangeResult} from './wire.js'
 
@@ -274,6 +276,22 @@ export class RemoteDBM {
   /** A server-side cursor on one call. */
   makeIterator(): RemoteIterator {
     return new RemoteIterator(this.client.Iterate(this.callOptions()), this.index)
+  }
+
+  /**
+   * The server's changes from `minTimestamp` on (milliseconds, inclusive), as a replica
+   * pulls them: those made by `serverId` are left out, and a heartbeat comes after
+   * `waitSeconds` without a change. No deadline: it runs until cancelled.
+   */
+  replicate(minTimestamp: number, serverId: number, waitSeconds: number): ReplicationSession {
+    return new ReplicationSession(
+      this.client.Replicate({min_timestamp: String(Math.max(0, Math.trunc(minTimestamp))), server_id: serverId, wait_time: waitSeconds}),
+    )
+  }
+
+  /** Makes the server replicate from another master ('' stops it), from its newest applied timestamp plus `skew` milliseconds. */
+  async changeMaster(master: string, skew = 0): Promise<void> {
+    await this.call<ChangeMasterResponse__Output>('ChangeMaster', {master, timestamp_skew: String(Math.trunc(skew))})
   }
 
   close(): void {

@@ -1,5 +1,7 @@
 import * as os from 'node:os'
 import type {DBM} from '../engine/dbm.js'
+import {MessageQueue} from '../engine/ulog/message-queue.js'
+import {UpdateLogger} from '../engine/ulog/update-log.js'
 import {SignalBoard} from './board.js'
 import type {Logger} from './logger.js'
 import {NoSuchDatabaseError, Operations, type OperationContext} from './operations.js'
@@ -30,9 +32,42 @@ export interface CoreOptions {
   readOnly: boolean
   logger: Logger
   version: string
-  /** The newest master timestamp applied, for replicas; 0 otherwise. */
-  replMaxTimestamp?: () => number
+  /** This server's ID, which its update log tags its own changes with (1 when not given). */
+  serverId?: number
+  /** Log every change of every database here (`--ulog_prefix`, `--ulog_max_file_size`). */
+  ulog?: {prefix: string; maxFileSize: number}
 }
+
+/** The server's update log: one queue for every database, one logger per database (tagged with its index). */
+export interface ServerUpdateLog {
+  readonly queue: MessageQueue
+  readonly prefix: string
+  /** By database index; undefined where the database did not open. */
+  readonly loggers: (UpdateLogger | undefined)[]
+}
+
+/**
+ * What a replica keeps of its replication, for ChangeMaster and Inspect: the replication
+ * component registers it on the core (the core does not know how replication is done).
+ */
+export interface ReplicationControl {
+  /** Follows another master ('' stops replicating), from the newest applied timestamp plus `skew` (ms). */
+  changeMaster(master: string, skew: number): void
+  /** The newest master timestamp applied, in milliseconds. */
+  maxTimestamp(): number
+  /** Inspect attributes telling the state: master, state, last error. */
+  attributes(): [string, string][]
+}
+
+/**
+ * A part of a server that runs beside the front ends (a replica's pull of its master's
+ * changes): started once the core is up, stopped before the databases close.
+ */
+export interface ServerComponent {
+  stop(): Promise<void>
+}
+
+export type ComponentFactory = (core: ServerCore) => ServerComponent
 
 /**
  * What a server is, whatever protocols it speaks: its databases, the operation bodies on
@@ -47,7 +82,12 @@ export class ServerCore implements OperationContext {
   private activeCalls = 0
   private readonly idle: (() => void)[] = []
   private readonly frontEnds: FrontEnd[] = []
+  private readonly components: ServerComponent[] = []
   private stopping: Promise<string[]> | undefined
+  /** The update log, when the server keeps one. */
+  updateLog: ServerUpdateLog | undefined
+  /** Set by the replication component of a replica (or of a server that may become one). */
+  replication: ReplicationControl | undefined
 
   private constructor(
     readonly registry: DatabaseRegistry,
@@ -59,7 +99,7 @@ export class ServerCore implements OperationContext {
   }
 
   /** Opens the databases (logging each) and starts the front ends; nothing is left open on failure. */
-  static async start(options: CoreOptions, frontEnds: FrontEndFactory[]): Promise<ServerCore> {
+  static async start(options: CoreOptions, frontEnds: FrontEndFactory[], components: ComponentFactory[] = []): Promise<ServerCore> {
     const {logger} = options
     const registry = DatabaseRegistry.open(options.configs, options.readOnly)
     registry.entries.forEach((entry, i) => {
@@ -68,13 +108,22 @@ export class ServerCore implements OperationContext {
     })
     const core = new ServerCore(registry, logger, options)
     try {
+      if (options.ulog) core.updateLog = openServerUpdateLog(registry, options.ulog, options.serverId ?? 1, logger)
       for (const start of frontEnds) core.frontEnds.push(await start(core))
+      for (const start of components) core.components.push(start(core))
     } catch (error) {
       for (const frontEnd of core.frontEnds) frontEnd.forceClose()
+      await Promise.all(core.components.map((component) => component.stop()))
       registry.closeAll()
+      core.updateLog?.queue.close()
       throw error
     }
     return core
+  }
+
+  /** This server's ID. */
+  get serverId(): number {
+    return this.options.serverId ?? 1
   }
 
   /** The address of the first front end, which the daemon's parent reports. */
@@ -126,10 +175,15 @@ export class ServerCore implements OperationContext {
     attributes.push(
       ['memory_usage', String(process.memoryUsage().rss)],
       ['memory_capacity', String(os.totalmem())],
-      ['repl_max_timestamp', String(this.options.replMaxTimestamp?.() ?? 0)],
+      ['repl_max_timestamp', String(this.replication?.maxTimestamp() ?? 0)],
       ['num_active_calls', String(this.activeCalls)],
       ['current_time', now.toFixed(3)],
       ['running_time', (now - this.startedAt).toFixed(3)],
+      // After the reference's keys, in their order: kv's own.
+      ['server_id', String(this.serverId)],
+      ['ulog_prefix', this.updateLog?.prefix ?? ''],
+      ['ulog_timestamp', String(this.updateLog?.queue.timestamp ?? 0)],
+      ...(this.replication?.attributes() ?? []),
     )
     return attributes
   }
@@ -143,12 +197,22 @@ export class ServerCore implements OperationContext {
     this.stopping ??= (async () => {
       this.logger.info('shutting down')
       this.board.close()
+      // Replication streams end (their readers are told the log is closing) and the pull of a replica stops.
+      this.updateLog?.queue.cancelWaits()
+      await Promise.all(this.components.map((component) => component.stop()))
       const graceful = Promise.all(this.frontEnds.map((frontEnd) => frontEnd.stopAccepting()))
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, waitSeconds) * 1000).unref())
       await Promise.race([Promise.all([graceful, this.drained()]), deadline])
       if (this.activeCalls > 0) this.logger.warn(`cutting ${this.activeCalls} calls still running after ${waitSeconds} s`)
       for (const frontEnd of this.frontEnds) frontEnd.forceClose()
       const errors = this.registry.closeAll()
+      if (this.updateLog?.queue.isOpen) {
+        try {
+          this.updateLog.queue.close()
+        } catch (error) {
+          errors.push(`the update log ${this.updateLog.prefix}: ${(error as Error).message}`)
+        }
+      }
       for (const error of errors) this.logger.error(`cannot close ${error}`)
       const failures = this.failures.summary()
       if (failures !== undefined) {
@@ -160,4 +224,22 @@ export class ServerCore implements OperationContext {
     })()
     return this.stopping
   }
+}
+
+/**
+ * Opens the server's update log and hangs a logger on every open database. A log whose
+ * last file ends in damage is not a reason to stop serving: the damaged file is left for
+ * the operator, logged, and writing goes on in a new file.
+ */
+function openServerUpdateLog(registry: DatabaseRegistry, ulog: {prefix: string; maxFileSize: number}, serverId: number, logger: Logger): ServerUpdateLog {
+  const queue = MessageQueue.open(ulog.prefix, {maxFileSize: ulog.maxFileSize, startAfterDamage: true})
+  if (queue.damagedTail) logger.error(`update log: ${queue.damagedTail}; it is left as it is, and logging goes on in a new file`)
+  const loggers = registry.entries.map((entry, index) => {
+    if (!entry.dbm) return undefined
+    const updateLogger = new UpdateLogger(queue, serverId, index)
+    entry.dbm.addWriteObserver(updateLogger)
+    return updateLogger
+  })
+  logger.info(`update log: ${ulog.prefix} (file ${queue.fileId}, newest timestamp ${queue.timestamp})`)
+  return {queue, prefix: ulog.prefix, loggers}
 }

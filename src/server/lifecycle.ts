@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import {parseConfig} from '../engine/params.js'
 import {fromSystemError} from '../engine/status.js'
 import {Logger, type LogDateFormat, type LogLevel} from './logger.js'
-import {ServerCore, type FrontEndFactory} from './core.js'
+import {ServerCore, type ComponentFactory, type FrontEndFactory} from './core.js'
 
 export interface RunServerOptions {
   configs: string[]
@@ -23,6 +23,10 @@ export interface RunServerOptions {
   maxConnections?: number
   handshakeTimeout?: number
   idleTimeout?: number
+  /** The server's update log (`--ulog_prefix`, `--ulog_max_file_size`). */
+  ulog?: {prefix: string; maxFileSize: number}
+  /** The command-line flags that set the components up, for a daemon's own command line. */
+  componentArgs?: string[]
 }
 
 const DAEMON_ENV = 'KV_SERVE_DAEMON_CHILD'
@@ -32,7 +36,7 @@ const DAEMON_ENV = 'KV_SERVE_DAEMON_CHILD'
  * failed to open or to close, 0 otherwise. With `daemon`, starts a detached copy of
  * itself, waits until it listens (or fails), and returns.
  */
-export async function runServer(options: RunServerOptions, frontEnds: FrontEndFactory[]): Promise<number> {
+export async function runServer(options: RunServerOptions, frontEnds: FrontEndFactory[], components: ComponentFactory[] = []): Promise<number> {
   if (options.daemon && process.env[DAEMON_ENV] !== '1') return startDaemon(options)
   const logger = new Logger({file: options.logFile, level: options.logLevel, dateFormat: options.logDate, timeDifference: options.logTd})
   // Signals are caught from the start: one that arrives while the server is still starting
@@ -58,7 +62,11 @@ export async function runServer(options: RunServerOptions, frontEnds: FrontEndFa
   try {
     // A pid file that cannot be written is a failure to start, not a warning.
     if (options.pidFile) writePidFile(options.pidFile)
-    server = await ServerCore.start({configs: options.configs, readOnly: options.readOnly, logger, version: options.version}, frontEnds)
+    server = await ServerCore.start(
+      {configs: options.configs, readOnly: options.readOnly, logger, version: options.version, serverId: options.serverId, ulog: options.ulog},
+      frontEnds,
+      components,
+    )
   } catch (error) {
     release()
     if (options.pidFile) fs.rmSync(options.pidFile, {force: true})
@@ -120,7 +128,8 @@ function absolutize(options: RunServerOptions): RunServerOptions {
   }
   let address = options.address
   if (address.startsWith('unix:')) address = `unix:${abs(address.slice(5))}`
-  return {...options, configs, auth, address, logFile: abs(options.logFile), pidFile: options.pidFile ? abs(options.pidFile) : undefined}
+  const ulog = options.ulog ? {...options.ulog, prefix: abs(options.ulog.prefix)} : undefined
+  return {...options, configs, auth, address, ulog, logFile: abs(options.logFile), pidFile: options.pidFile ? abs(options.pidFile) : undefined}
 }
 
 function argvOf(options: RunServerOptions): string[] {
@@ -134,6 +143,8 @@ function argvOf(options: RunServerOptions): string[] {
   if (options.maxConnections !== undefined) args.push('--max_connections', String(options.maxConnections))
   if (options.handshakeTimeout !== undefined) args.push('--handshake_timeout', String(options.handshakeTimeout))
   if (options.idleTimeout !== undefined) args.push('--idle_timeout', String(options.idleTimeout))
+  if (options.ulog) args.push('--ulog_prefix', options.ulog.prefix, '--ulog_max_file_size', String(options.ulog.maxFileSize))
+  if (options.componentArgs) args.push(...options.componentArgs)
   args.push('--daemon', ...options.configs)
   return args
 }

@@ -121,3 +121,16 @@ export function applyLogFiles(dbm: DBM, prefix: string, minTimestamp: number, fi
   }
   return applied
 }
+
+/**
+ * When a database was last synchronized, in milliseconds, from its `timestamp` attribute
+ * (seconds; a sharded one: the oldest shard's); 0 when it has none.
+ */
+export function databaseTimestampMillis(dbm: DBM): number {
+  const stamps = dbm
+    .inspect()
+    .filter(([name]) => name === 'timestamp' || name.endsWith('-timestamp'))
+    .map(([, value]) => Number(value))
+    .filter((value) => Number.isFinite(value))
+  return stamps.length === 0 ? 0 : Math.trunc(Math.min(...stamps) * 1000)
+}

@@ -9,7 +9,10 @@ import type {IterateResponse} from './generated/tkrzw_rpc/IterateResponse.js'
 import type {StatusProto} from './generated/tkrzw_rpc/StatusProto.js'
 import type {StreamRequest__Output} from './generated/tkrzw_rpc/StreamRequest.js'
 import type {StreamResponse} from './generated/tkrzw_rpc/StreamResponse.js'
+import type {ReplicateRequest__Output} from './generated/tkrzw_rpc/ReplicateRequest.js'
+import type {ReplicateResponse} from './generated/tkrzw_rpc/ReplicateResponse.js'
 import type {ServerCore} from '../../server/core.js'
+import {replicationStream, type ReplicationMessage} from '../../server/replication-source.js'
 import {NoSuchDatabaseError, type ExchangeOutcome, type Operations} from '../../server/operations.js'
 
 /** A gRPC-level failure: only for protocol misuse, never for an application result. */
@@ -190,13 +193,14 @@ export class DBMServiceImpl {
       Stream: (call) => this.serveStream(call),
       Iterate: (call) => this.serveIterate(call),
 
-      Replicate: (call) => {
-        call.emit('error', {code: grpc.status.FAILED_PRECONDITION, details: 'disabled update logging'})
-      },
+      Replicate: (call) => this.serveReplicate(call),
 
-      ChangeMaster: (_call, callback) => {
-        callback({code: grpc.status.FAILED_PRECONDITION, details: 'disabled update logging'})
-      },
+      // As the reference: the new master is not checked; the replica reconnects within a second.
+      ChangeMaster: this.unary('ChangeMaster', (request) => {
+        if (!this.core.replication) throw new RpcError(grpc.status.FAILED_PRECONDITION, 'this server does not replicate')
+        this.core.replication.changeMaster(request.master, Number(request.timestamp_skew))
+        return {}
+      }),
     }
   }
 
@@ -311,6 +315,47 @@ export class DBMServiceImpl {
     }
   }
 
+  /**
+   * The master's side of replication (see replicationStream): without an update log the
+   * call fails with FAILED_PRECONDITION, and a client with this server's own ID with
+   * INVALID_ARGUMENT, as the reference answers. A replica that stops reading holds the
+   * stream until it reads again.
+   */
+  private serveReplicate(call: grpc.ServerWritableStream<ReplicateRequest__Output, ReplicateResponse>): void {
+    const core = this.core
+    const request = call.request
+    if (!core.updateLog) {
+      call.emit('error', {code: grpc.status.FAILED_PRECONDITION, details: 'disabled update logging'})
+      return
+    }
+    if (request.server_id === core.serverId) {
+      call.emit('error', {code: grpc.status.INVALID_ARGUMENT, details: `the client has this server's own ID ${core.serverId}`})
+      return
+    }
+    core.beginCall()
+    if (core.logger.enabled('debug')) core.logger.debug(`Replicate from ${call.getPeer()}: ${describe(request)}`)
+    const stream = replicationStream(
+      core.updateLog,
+      core.serverId,
+      {minTimestamp: Number(request.min_timestamp), clientServerId: request.server_id, waitSeconds: request.wait_time},
+      () => call.cancelled,
+    )
+    void (async () => {
+      try {
+        for await (const message of stream) {
+          if (call.cancelled) break
+          if (!call.write(replicateResponse(message))) await new Promise((resolve) => call.once('drain', resolve).once('cancelled', resolve))
+        }
+        if (!call.cancelled) call.end()
+      } catch (error) {
+        core.logger.error(`Replicate: ${(error as Error).message}`)
+        if (!call.cancelled) call.emit('error', {code: grpc.status.INTERNAL, details: (error as Error).message})
+      } finally {
+        core.endCall()
+      }
+    })()
+  }
+
   private serveIterate(call: grpc.ServerDuplexStream<IterateRequest__Output, IterateResponse>): void {
     // One cursor per call, made again when the call turns to another database.
     let iterator: DBMIterator | undefined
@@ -324,6 +369,26 @@ export class DBMServiceImpl {
       const cursor = iterator
       return this.guarded(`Iterate ${request.operation}`, request.dbm_index, () => iterateStep(cursor, request))
     })
+  }
+}
+
+const REPLICATION_STATUS: {[status in ReplicationMessage['status']]: StatusProto} = {
+  ok: OK,
+  heartbeat: {code: Code.INFEASIBLE_ERROR, message: ''},
+  canceled: {code: Code.CANCELED_ERROR, message: 'the server is shutting down'},
+}
+
+const OP_TYPES = {noop: 'OP_NOOP', set: 'OP_SET', remove: 'OP_REMOVE', clear: 'OP_CLEAR'} as const
+
+function replicateResponse(message: ReplicationMessage): ReplicateResponse {
+  return {
+    status: REPLICATION_STATUS[message.status],
+    timestamp: String(message.timestamp),
+    server_id: message.serverId,
+    dbm_index: message.dbmIndex,
+    op_type: OP_TYPES[message.op],
+    key: message.key ?? EMPTY,
+    value: message.value ?? EMPTY,
   }
 }
 

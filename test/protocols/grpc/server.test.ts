@@ -62,6 +62,14 @@ describe('kv serve, driven by RemoteDBM', () => {
         'num_active_calls',
         'current_time',
         'running_time',
+        // kv's own, after the reference's keys.
+        'server_id',
+        'ulog_prefix',
+        'ulog_timestamp',
+        'repl_master',
+        'repl_state',
+        'repl_min_timestamp',
+        'repl_last_error',
       ],
     )
     const map = new Map(facts)
@@ -157,7 +165,7 @@ describe('kv serve, driven by RemoteDBM', () => {
     await db.clear()
   })
 
-  it('answers gRPC INVALID_ARGUMENT for an index out of range, and FAILED_PRECONDITION for replication', async () => {
+  it('answers gRPC INVALID_ARGUMENT for an index out of range, and FAILED_PRECONDITION for replication without an update log', async () => {
     db.setDBMIndex(3)
     await rejects(Code.NETWORK_ERROR, db.get('a'), /INVALID_ARGUMENT: dbm_index is out of range/)
     db.setDBMIndex(-1)
@@ -169,10 +177,11 @@ describe('kv serve, driven by RemoteDBM', () => {
       call.on('data', () => undefined)
     })
     assert.equal(status, grpc.status.FAILED_PRECONDITION)
-    const changed = await new Promise<grpc.ServiceError | null>((resolve) =>
-      db.client.ChangeMaster({master: '127.0.0.1:1', timestamp_skew: '0'}, (error: grpc.ServiceError | null) => resolve(error)),
-    )
-    assert.equal(changed?.code, grpc.status.FAILED_PRECONDITION)
+    // Every server can become a replica: ChangeMaster succeeds without checking the master, as the reference's.
+    await db.changeMaster('127.0.0.1:1', -5)
+    assert.equal(new Map(await db.inspectServer()).get('repl_master'), '127.0.0.1:1')
+    await db.changeMaster('')
+    assert.equal(new Map(await db.inspectServer()).get('repl_master'), '')
     // A stream request with nothing in it is protocol misuse too.
     const empty = await new Promise<grpc.status>((resolve) => {
       const call = db.client.Stream()
