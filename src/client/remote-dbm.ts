@@ -313,7 +313,10 @@ function waitUntilReady(client: grpc.Client, target: string, deadline: number): 
   const channel = client.getChannel()
   let lastReason = 'no answer before the deadline'
   let probing = false
-  return new Promise((resolve, reject) => {
+  // The channel's watch does not keep the process alive by itself: without a deadline (and
+  // nothing else to do) the process would end while connecting. A timer holds it meanwhile.
+  const hold = setInterval(() => undefined, 60_000)
+  return new Promise<void>((resolve, reject) => {
     const check = () => {
       const state = channel.getConnectivityState(true)
       if (state === grpc.connectivityState.READY) return resolve()
@@ -329,7 +332,7 @@ function waitUntilReady(client: grpc.Client, target: string, deadline: number): 
       channel.watchConnectivityState(state, deadline, (error?: Error) => (error ? reject(new Error(lastReason)) : check()))
     }
     check()
-  })
+  }).finally(() => clearInterval(hold))
 }
 
 /**

@@ -265,7 +265,7 @@ export abstract class DBM {
     this.synchronizeImpl(hard, params)
   }
   /** Copies the file without stalling the event loop; the default is the plain copy. */
-  protected async copyFileDataInSlicesImpl(dest: string, hard: boolean): Promise<void> {
+  protected async copyFileDataInSlicesImpl(dest: string, hard: boolean, params: SyncParams = {}): Promise<void> {
     this.copyFileDataImpl(dest, hard)
   }
   protected abstract shouldBeRebuiltImpl(): boolean
@@ -337,7 +337,7 @@ export abstract class DBM {
    */
   observed<T>(processor: RecordProcessor, writable: boolean, run: (processor: RecordProcessor) => T): T {
     if (!writable || this.observers.length === 0) return run(processor)
-    const watch = new ObservedProcessor(processor, this.observers)
+    const watch = new ObservedProcessor(processor, this.observers, this.removesUnseen())
     const result = run(watch)
     watch.report()
     return result
@@ -480,10 +480,12 @@ export abstract class DBM {
    * The same copy without stalling the event loop: the copy is of one moment (the moment
    * of the call) while writers go on.
    */
-  async copyFileDataInSlices(dest: string, hard = false): Promise<void> {
+  /** With `params`, what a synchronize before the copy takes (a skip list's reducer). */
+  async copyFileDataInSlices(dest: string, hard = false, params: SyncParams = {}): Promise<void> {
     this.checkUsable(false)
+    this.checkSyncParams(params)
     if (this.getFilePath() === '') throw new StatusError(Code.INFEASIBLE_ERROR, 'no file is associated')
-    await this.copyFileDataInSlicesImpl(dest, hard)
+    await this.copyFileDataInSlicesImpl(dest, hard, params)
   }
 
   protected copyFileDataImpl(dest: string, hard: boolean): void {
@@ -793,6 +795,8 @@ class ObservedProcessor implements RecordProcessor {
   constructor(
     private readonly inner: RecordProcessor,
     private readonly observers: WriteObserver[],
+    /** Whether a removal of a record the lookup did not find is a change still (see DBM.removesUnseen). */
+    private readonly removesUnseen = false,
   ) {
     this.walking = inner.walking
   }
@@ -806,7 +810,7 @@ class ObservedProcessor implements RecordProcessor {
   }
 
   private decide(key: Buffer, old: Buffer | undefined, result: ProcessResult): ProcessResult {
-    if (result === NOOP || (result === REMOVE && old === undefined)) return result
+    if (result === NOOP || (result === REMOVE && old === undefined && !this.removesUnseen)) return result
     // The key may be a view of storage the write is about to change: the change owns a copy.
     const own = Buffer.from(key)
     const proposed: Change = result === REMOVE ? {op: 'remove', key: own} : {op: 'set', key: own, value: resolveResult(old ?? EMPTY, result)}
@@ -820,7 +824,7 @@ class ObservedProcessor implements RecordProcessor {
         throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'a write observer may rewrite the value of a record write, not its key or its kind')
       }
     }
-    if (change.op === 'remove' && old === undefined) return NOOP
+    if (change.op === 'remove' && old === undefined && !this.removesUnseen) return NOOP
     this.change = change
     if (change.op === 'remove') return REMOVE
     // An append nobody could have rewritten stays an append, so classes keep appending in place.

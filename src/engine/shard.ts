@@ -125,8 +125,8 @@ export class ShardDBM extends DBM {
     await Promise.all(this.shards.map((shard) => shard.synchronizeInSlices(hard, params)))
   }
 
-  protected override async copyFileDataInSlicesImpl(dest: string, hard: boolean): Promise<void> {
-    await Promise.all(this.shards.map((shard, i) => shard.copyFileDataInSlices(shardPath(dest, i, this.shards.length), hard)))
+  protected override async copyFileDataInSlicesImpl(dest: string, hard: boolean, params: SyncParams = {}): Promise<void> {
+    await Promise.all(this.shards.map((shard, i) => shard.copyFileDataInSlices(shardPath(dest, i, this.shards.length), hard, params)))
   }
 
   protected override async rebuildInSlicesImpl(params?: RebuildParams, onProgress?: RebuildProgress): Promise<void> {

@@ -1,4 +1,4 @@
-import {type DBM, type Desired, type Expected, type Record} from '../engine/dbm.js'
+import {type DBM, type Desired, type Expected, type Record, type SyncParams} from '../engine/dbm.js'
 import {searchDBM} from '../engine/search.js'
 import {Code, StatusError} from '../engine/status.js'
 import type {SignalBoard} from './board.js'
@@ -198,13 +198,11 @@ export class Operations {
   async synchronize(index: number, hard: boolean, params: Map<string, string>): Promise<void> {
     const dbm = this.db(index)
     const backup = params.get('make_backup')
-    if (backup !== undefined) {
-      await dbm.copyFileDataInSlices(backupPath(dbm, backup), hard)
-      return
-    }
     // A skip list takes a reducer; other classes refuse it as unsupported.
     const reducer = params.get('reducer')
-    await dbm.synchronizeInSlices(hard, reducer === undefined ? {} : {reducer})
+    const syncParams: SyncParams = reducer === undefined ? {} : {reducer}
+    if (backup !== undefined) await dbm.copyFileDataInSlices(backupPath(dbm, backup), hard, syncParams)
+    else await dbm.synchronizeInSlices(hard, syncParams)
   }
 
   search(index: number, mode: string, pattern: Buffer, capacity: number): Buffer[] {

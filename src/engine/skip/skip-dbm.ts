@@ -6,6 +6,7 @@ import {
   DBMIterator,
   NOOP,
   REMOVE,
+  copyFileInSlices,
   nextTurn,
   type InspectList,
   type OpenOptions,
@@ -449,6 +450,16 @@ export class SkipDBM extends DBM {
     this.finishStorage(reducer, hard)
     this.writeMeta(0, false)
     this.preparePending()
+  }
+
+  /**
+   * A backup: a sliced synchronize (the updates queued at the call), then a sliced copy of
+   * the file it wrote, read through a descriptor of its own (a later synchronize puts a new
+   * file in its place rather than changing it).
+   */
+  protected override async copyFileDataInSlicesImpl(dest: string, hard: boolean, params: SyncParams = {}): Promise<void> {
+    if (this.writable) await this.synchronizeInSlices(hard, params)
+    await copyFileInSlices(this.path, dest, hard)
   }
 
   /** Registers another skip file to merge in at the next synchronize. */
