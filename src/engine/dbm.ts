@@ -266,7 +266,8 @@ export abstract class DBM {
   }
   /** Copies the file without stalling the event loop; the default is the plain copy. */
   protected async copyFileDataInSlicesImpl(dest: string, hard: boolean, params: SyncParams = {}): Promise<void> {
-    this.copyFileDataImpl(dest, hard)
+    if (this.isWritable()) this.synchronize(hard, params)
+    copyFile(this.getFilePath(), dest, hard)
   }
   protected abstract shouldBeRebuiltImpl(): boolean
   protected abstract inspectImpl(): InspectList
