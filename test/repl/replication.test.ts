@@ -147,6 +147,22 @@ describe('replication between kv servers', () => {
     assert.equal(listed, (await contents(sharded)).size)
   })
 
+  it('seeds a new replica from a backup taken while clients write, replaying only what came after it', async () => {
+    const master = await serve('m7', 51)
+    const onMaster = await connect(master)
+    await writeFromFour(onMaster, 'before', 200)
+    const writing = writeFromFour(onMaster, 'during', 300)
+    await onMaster.synchronize(false, {make_backup: 'seed'})
+    await writing
+    // The backup becomes the new replica's database; its own timestamp (less a margin) is where it starts.
+    fs.copyFileSync(path.join(dir, 'm7.tkh.backup.seed'), path.join(dir, 'r7.tkh'))
+    const replica = await serve('r7', 52, ['--repl_master', master.address, '--repl_ts_from_dbm', '--repl_ts_skew', '-5000'])
+    await writeFromFour(onMaster, 'after', 100)
+    await converged(onMaster, await connect(replica), 'seeded replica')
+    const started = Number(/following .* from timestamp (\d+)/.exec(replica.log())?.[1])
+    assert.ok(started > Date.now() - 120_000, `started from ${started}, not from the beginning of the log`)
+  })
+
   it('refuses what cannot work, with a clear message, and keeps serving', async () => {
     const plain = await startServer([path.join(dir, 'plain.tkh')])
     servers.push(plain)
