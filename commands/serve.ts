@@ -39,6 +39,14 @@ that does not begin HTTP/2 within --handshake_timeout is dropped, at --max_conne
 oldest such connection makes room for a new one, and a connection without calls for
 --idle_timeout is closed (gRPC clients reconnect by themselves).
 
+With --ulog_prefix every change of every database goes to update-log files (Tkrzw's
+MessageQueue format, tagged with --server_id and the database index), which replicas pull
+with the Replicate call. --repl_master makes this server a replica: it applies its master's
+changes to the databases of the same indexes, logs them as the master's (so that chains and
+dual masters work), keeps the newest timestamp applied in --repl_ts_file, and after a broken
+connection resumes from there (--repl_wait works, unlike the reference's). ChangeMaster
+(kv remote changemaster) switches masters at run time on any server.
+
 SIGHUP reopens the log file; SIGINT, SIGTERM and SIGQUIT stop taking calls, let the ones in
 flight finish (up to --shutdown_wait seconds), close the databases cleanly and end the
 process; a second signal ends it at once.`
