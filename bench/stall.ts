@@ -5,6 +5,7 @@
 // against the budget (50 ms): the server must keep answering while it saves or copies.
 // STALL_TINY_RECORDS (default 1000000) records in a TinyDBM file, synchronized;
 // STALL_HASH_MB (default 320) megabytes of records in a .tkh file, backed up (make_backup).
+// STALL_BACKUP_RECORDS (default 1000000) records in a .tkh file, backed up while 4 clients write with update logging on.
 // STALL_TREE_RECORDS (default 1000000) records in a .tkt file, rebuilt, then backed up.
 // STALL_SKIP_RECORDS (default 1000000) records in a .tks file, with as many updates queued and synchronized, and
 // as many written in order (insert_in_order) and synchronized.
@@ -25,10 +26,11 @@ const TINY_RECORDS = Number(process.env.STALL_TINY_RECORDS ?? 1_000_000)
 const HASH_MB = Number(process.env.STALL_HASH_MB ?? 320)
 const TREE_RECORDS = Number(process.env.STALL_TREE_RECORDS ?? 1_000_000)
 const SKIP_RECORDS = Number(process.env.STALL_SKIP_RECORDS ?? 1_000_000)
+const BACKUP_RECORDS = Number(process.env.STALL_BACKUP_RECORDS ?? 1_000_000)
 
-function startServer(file: string): Promise<{address: string; stop: () => Promise<number | null>}> {
+function startServer(file: string, extra: string[] = []): Promise<{address: string; stop: () => Promise<number | null>}> {
   return new Promise((resolve, reject) => {
-    const child = spawn(KV, ['serve', '--address', '127.0.0.1:0', file], {stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(KV, ['serve', '--address', '127.0.0.1:0', ...extra, file], {stdio: ['ignore', 'pipe', 'pipe']})
     let log = ''
     const exited = new Promise<number | null>((done) => child.on('exit', done))
     const onData = (chunk: Buffer) => {
@@ -42,11 +44,19 @@ function startServer(file: string): Promise<{address: string; stop: () => Promis
   })
 }
 
-/** Runs the operation while a client sends Gets; returns the longest gap between answers while it ran. */
-async function measure(file: string, operation: (client: RemoteDBM) => Promise<void>): Promise<{gapMs: number; tookMs: number; answers: number}> {
-  const server = await startServer(file)
+/**
+ * Runs the operation while a client sends Gets (and `writers` more clients send Sets);
+ * returns the longest gap between answers while it ran.
+ */
+async function measure(
+  file: string,
+  operation: (client: RemoteDBM) => Promise<void>,
+  options: {writers?: number; serverArgs?: string[]} = {},
+): Promise<{gapMs: number; tookMs: number; answers: number; writes?: number}> {
+  const server = await startServer(file, options.serverArgs)
   const reader = await RemoteDBM.connect(server.address, {timeout: 60})
   const admin = await RemoteDBM.connect(server.address, {timeout: 600})
+  const writerClients = await Promise.all(Array.from({length: options.writers ?? 0}, () => RemoteDBM.connect(server.address, {timeout: 60})))
   try {
     // Warm up the connection and the code paths first.
     for (let i = 0; i < 2000; i++) await reader.get(`key${i}`)
@@ -63,24 +73,33 @@ async function measure(file: string, operation: (client: RemoteDBM) => Promise<v
         answers++
       }
     })()
+    let writes = 0
+    const writing = writerClients.map(async (client, w) => {
+      for (let i = 0; running; i++) {
+        await client.set(`key${(i * 7919 + w * 104729) % 1000000}`, `written${w}-${i}`)
+        writes++
+      }
+    })
     const started = performance.now()
     last = started
     await operation(admin)
     const tookMs = performance.now() - started
     running = false
-    await reading
-    return {gapMs: gap, tookMs, answers}
+    await Promise.all([reading, ...writing])
+    return {gapMs: gap, tookMs, answers, writes: writerClients.length > 0 ? writes : undefined}
   } finally {
     reader.close()
     admin.close()
+    for (const client of writerClients) client.close()
     await server.stop()
   }
 }
 
-function report(name: string, result: {gapMs: number; tookMs: number; answers: number}): boolean {
+function report(name: string, result: {gapMs: number; tookMs: number; answers: number; writes?: number}): boolean {
   const ok = result.gapMs <= BUDGET_MS
+  const writes = result.writes === undefined ? '' : ` and ${result.writes} Sets`
   console.log(
-    `${name}: took ${result.tookMs.toFixed(0)} ms, ${result.answers} Gets answered meanwhile, longest gap ${result.gapMs.toFixed(1)} ms: ${ok ? 'ok' : 'TOO LONG'} (budget ${BUDGET_MS} ms)`,
+    `${name}: took ${result.tookMs.toFixed(0)} ms, ${result.answers} Gets${writes} answered meanwhile, longest gap ${result.gapMs.toFixed(1)} ms: ${ok ? 'ok' : 'TOO LONG'} (budget ${BUDGET_MS} ms)`,
   )
   return ok
 }
@@ -110,6 +129,17 @@ async function main(): Promise<number> {
       console.log(`the backup has ${backup} bytes, the file ${size}`)
       ok = false
     }
+
+    // A backup while four clients write, with update logging on: what the nightly job does.
+    const logged = path.join(dir, 'logged.tkh')
+    const filled = openDBM(logged, new Map(), {writable: true})
+    for (let i = 0; i < BACKUP_RECORDS; i++) filled.set(`key${i}`, `value${i}`)
+    filled.close()
+    const busy = await measure(logged, (client) => client.synchronize(false, {make_backup: 'busy'}), {
+      writers: 4,
+      serverArgs: ['--ulog_prefix', path.join(dir, 'ulog')],
+    })
+    ok = report(`make_backup of a HashDBM of ${BACKUP_RECORDS} records while 4 clients write (update log on)`, busy) && ok
 
     const tree = path.join(dir, 'casket.tkt')
     const ordered = openDBM(tree, new Map(), {writable: true})
