@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
-import {listLogLines, timestampFlag} from '../../src/cli/ulog.js'
+import {listLogLines, timestampFlag, timestampOf} from '../../src/cli/ulog.js'
 
 export default class UlogListfiles extends KvCommand {
   static override description = "List the files of an update log as TSV: path, file ID, newest timestamp, its age, size (as of the file's last header save)."
@@ -12,6 +12,6 @@ export default class UlogListfiles extends KvCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(UlogListfiles)
-    for (const line of listLogLines(args.prefix, flags.timestamp)) await this.write(line)
+    for (const line of listLogLines(args.prefix, timestampOf(flags.timestamp, '0'))) await this.write(line)
   }
 }

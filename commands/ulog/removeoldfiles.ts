@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
-import {checkPrefix, timestampFlag} from '../../src/cli/ulog.js'
+import {checkPrefix, timestampFlag, timestampOf} from '../../src/cli/ulog.js'
 import {removeOldLogFiles} from '../../src/engine/ulog/files.js'
 
 export default class UlogRemoveoldfiles extends KvCommand {
@@ -21,6 +21,6 @@ A file a server is writing is never removed. Safe to run from cron while the ser
   async run(): Promise<void> {
     const {args, flags} = await this.parse(UlogRemoveoldfiles)
     checkPrefix(args.prefix)
-    removeOldLogFiles(args.prefix, flags.timestamp, flags.exclude_latest)
+    removeOldLogFiles(args.prefix, timestampOf(flags.timestamp, '-7D'), flags.exclude_latest)
   }
 }

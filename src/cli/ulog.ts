@@ -11,7 +11,11 @@ import {UsageError} from './base-command.js'
 import {escapeC, trimForTsv} from './escape.js'
 import {parseTimestampExpr} from './timestamp.js'
 
-/** A flag holding a timestamp expression (see parseTimestampExpr), as milliseconds. */
+/**
+ * A flag holding a timestamp expression (see parseTimestampExpr), as milliseconds. Its
+ * default is an expression too, applied by `timestampOf` when the command runs (a default
+ * computed here would be the time the help was made).
+ */
 export function timestampFlag(description: string, defaultExpr: string) {
   return Flags.custom<number>({
     description: `${description} (milliseconds, or with s, m, h or d; + or - for relative to now; default ${defaultExpr})`,
@@ -22,8 +26,12 @@ export function timestampFlag(description: string, defaultExpr: string) {
         throw new UsageError(error instanceof StatusError ? error.detail : (error as Error).message)
       }
     },
-    default: async () => parseTimestampExpr(defaultExpr),
   })()
+}
+
+/** A timestamp flag's value, or its default expression's now. */
+export function timestampOf(value: number | undefined, defaultExpr: string): number {
+  return value ?? parseTimestampExpr(defaultExpr)
 }
 
 /** The parse of a flag holding a non-negative integer (k, m, ki, mi ... suffixes taken). */
@@ -76,12 +84,12 @@ export function checkPrefix(prefix: string): void {
 export function writeLoggedChange(
   prefix: string,
   change: Change,
-  flags: {timestamp: number; max_file_size: number; server_id: number; dbm_index: number},
+  flags: {timestamp?: number; max_file_size: number; server_id: number; dbm_index: number},
 ): void {
   checkPrefix(prefix)
   const queue = MessageQueue.open(prefix, {maxFileSize: flags.max_file_size})
   try {
-    queue.write(flags.timestamp, encodeChange(change, flags.server_id, flags.dbm_index))
+    queue.write(timestampOf(flags.timestamp, '+0'), encodeChange(change, flags.server_id, flags.dbm_index))
   } finally {
     queue.close()
   }
@@ -94,11 +102,11 @@ export function writeLoggedChange(
  */
 export async function readLoggedChanges(
   prefix: string,
-  flags: {timestamp: number; server_id?: number; dbm_index?: number; items: number; escape: boolean},
+  flags: {timestamp?: number; server_id?: number; dbm_index?: number; items: number; escape: boolean},
   emit: (line: string) => Promise<void>,
 ): Promise<void> {
   checkPrefix(prefix)
-  const reader = new LogReader(prefix, flags.timestamp)
+  const reader = new LogReader(prefix, timestampOf(flags.timestamp, '0'))
   try {
     if (logFileInfos(prefix).length === 0) throw new StatusError(Code.NOT_FOUND_ERROR, `no update-log files: ${prefix}.NNNNNNNNNN`)
     const key = (data: Buffer): string => (flags.escape ? escapeC(data) : trimForTsv(data))
