@@ -4,7 +4,8 @@ import {openConfig} from '../engine/poly.js'
 import {Code, StatusError} from '../engine/status.js'
 import {applyChange, databaseTimestampMillis} from '../engine/ulog/update-log.js'
 import {writeTimestampFile} from '../repl/timestamp-file.js'
-import {escapeC, trimForTsv} from './escape.js'
+import {changeOf} from '../client/remote-replication.js'
+import {changeLine} from './ulog.js'
 
 export interface ReplicateOptions {
   /** Only the changes of this database index; -1: all. */
@@ -56,14 +57,14 @@ export async function replicateFromServer(db: RemoteDBM, configs: string[], opti
         }
         newest = Math.max(newest, message.timestamp)
         if (options.index >= 0 && message.dbmIndex !== options.index) continue
+        const change = changeOf(message)
+        if (!change) continue
         if (dbms.length === 0) {
-          await emit(changeLine(message, options.escape))
+          await emit(changeLine(message.timestamp, message.serverId, message.dbmIndex, change, options.escape))
         } else {
           const target = options.index >= 0 ? dbms[0] : dbms[message.dbmIndex]
           if (target) {
-            if (message.op === 'set') applyChange(target, {op: 'set', key: message.key, value: message.value})
-            else if (message.op === 'remove') applyChange(target, {op: 'remove', key: message.key})
-            else if (message.op === 'clear') applyChange(target, {op: 'clear'})
+            applyChange(target, change)
             applied++
           }
         }
@@ -78,12 +79,4 @@ export async function replicateFromServer(db: RemoteDBM, configs: string[], opti
     for (const dbm of dbms) if (dbm.isOpen()) dbm.close()
   }
   return applied
-}
-
-function changeLine(message: {timestamp: number; serverId: number; dbmIndex: number; op: string; key: Buffer; value: Buffer}, escape: boolean): string {
-  const key = escape ? escapeC(message.key) : trimForTsv(message.key)
-  const head = `${message.timestamp}\t${message.serverId}\t${message.dbmIndex}`
-  if (message.op === 'set') return `${head}\tSET\t${key}\t${escape ? escapeC(message.value) : trimForTsv(message.value, true)}\n`
-  if (message.op === 'remove') return `${head}\tREMOVE\t${key}\n`
-  return `${head}\tCLEAR\n`
 }

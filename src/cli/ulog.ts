@@ -109,23 +109,31 @@ export async function readLoggedChanges(
   const reader = new LogReader(prefix, timestampOf(flags.timestamp, '0'))
   try {
     if (logFileInfos(prefix).length === 0) throw new StatusError(Code.NOT_FOUND_ERROR, `no update-log files: ${prefix}.NNNNNNNNNN`)
-    const key = (data: Buffer): string => (flags.escape ? escapeC(data) : trimForTsv(data))
-    const value = (data: Buffer): string => (flags.escape ? escapeC(data) : trimForTsv(data, true))
     for (let count = 0; count < flags.items;) {
       const message = reader.next()
       if (!message) break
       const change = decodeChange(message.payload)
       if (flags.server_id !== undefined && change.serverId !== flags.server_id) continue
       if (flags.dbm_index !== undefined && change.dbmIndex !== flags.dbm_index) continue
-      const head = `${message.timestamp}\t${change.serverId}\t${change.dbmIndex}`
-      if (change.op === 'set') await emit(`${head}\tSET\t${key(change.key)}\t${value(change.value)}\n`)
-      else if (change.op === 'remove') await emit(`${head}\tREMOVE\t${key(change.key)}\n`)
-      else await emit(`${head}\tCLEAR\n`)
+      await emit(changeLine(message.timestamp, change.serverId, change.dbmIndex, change, flags.escape))
       count++
     }
   } finally {
     reader.close()
   }
+}
+
+/**
+ * A change as a TSV line, as the reference tools print them: timestamp, server ID, database
+ * index, then SET key value, REMOVE key or CLEAR; keys and values escaped, or with control
+ * bytes made spaces (tabs kept in a value, its last field).
+ */
+export function changeLine(timestamp: number, serverId: number, dbmIndex: number, change: Change, escape: boolean): string {
+  const head = `${timestamp}\t${serverId}\t${dbmIndex}`
+  if (change.op === 'clear') return `${head}\tCLEAR\n`
+  const key = escape ? escapeC(change.key) : trimForTsv(change.key)
+  if (change.op === 'remove') return `${head}\tREMOVE\t${key}\n`
+  return `${head}\tSET\t${key}\t${escape ? escapeC(change.value) : trimForTsv(change.value, true)}\n`
 }
 
 /** How long ago a time in seconds was, as the reference tools say it: "5.8 days", "-1.5 minutes". */

@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js'
+import type {Change} from '../engine/dbm.js'
 import {Code, StatusError} from '../engine/status.js'
 import type {ReplicateResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/ReplicateResponse.js'
 import {networkError} from './wire.js'
@@ -57,4 +58,13 @@ export class ReplicationSession implements AsyncIterable<ReplicatedMessage> {
   cancel(): void {
     this.call.cancel()
   }
+}
+
+/** The change a message carries, as the engine applies and logs it; undefined for a greeting or a heartbeat. */
+export function changeOf(message: ReplicatedMessage): Change | undefined {
+  if (message.kind !== 'change') return undefined
+  if (message.op === 'set') return {op: 'set', key: message.key, value: message.value}
+  if (message.op === 'remove') return {op: 'remove', key: message.key}
+  if (message.op === 'clear') return {op: 'clear'}
+  return undefined
 }

@@ -1,5 +1,6 @@
 import {RemoteDBM} from '../client/remote-dbm.js'
-import type {ReplicationSession} from '../client/remote-replication.js'
+import {changeOf, type ReplicationSession} from '../client/remote-replication.js'
+import type {Change} from '../engine/dbm.js'
 import {Code, StatusError} from '../engine/status.js'
 import {applyChange} from '../engine/ulog/update-log.js'
 import type {ReplicationControl, ServerComponent, ServerCore} from '../server/core.js'
@@ -155,7 +156,8 @@ export class Replica implements ServerComponent, ReplicationControl {
         this.logger.info(`replication: following ${master} (server ID ${masterId}) from timestamp ${this.minTimestamp}`)
         continue
       }
-      if (message.kind === 'change') this.apply(message.dbmIndex, masterId, message)
+      const change = changeOf(message)
+      if (change) this.apply(message.dbmIndex, masterId, change)
       this.newest = Math.max(this.newest, message.timestamp)
       if (++this.sinceSave >= TS_SAVE_INTERVAL || this.sinceSave === 1) this.saveTimestamp()
     }
@@ -163,17 +165,14 @@ export class Replica implements ServerComponent, ReplicationControl {
   }
 
   /** Applies one change to its database, logged as the master's. */
-  private apply(index: number, masterId: number, message: {op: 'noop' | 'set' | 'remove' | 'clear'; key: Buffer; value: Buffer}): void {
-    if (message.op === 'noop') return
+  private apply(index: number, masterId: number, change: Change): void {
     if (index < 0 || index >= this.core.registry.size)
       throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `the master sent a change of database ${index}, which this server does not have`)
     const dbm = this.core.database(index)
     const logger = this.core.updateLog?.loggers[index]
     if (logger) logger.origin = masterId
     try {
-      if (message.op === 'set') applyChange(dbm, {op: 'set', key: message.key, value: message.value})
-      else if (message.op === 'remove') applyChange(dbm, {op: 'remove', key: message.key})
-      else applyChange(dbm, {op: 'clear'})
+      applyChange(dbm, change)
     } finally {
       if (logger) logger.origin = undefined
     }
