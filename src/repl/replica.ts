@@ -22,8 +22,9 @@ export interface ReplicaOptions {
 
 /** Seconds between a broken session and the next attempt. */
 const RETRY_MS = 1000
-/** The timestamp file is written after this many messages, and at the end of each session. */
+/** The timestamp file is written after this many messages, this long after a change at the latest, and at the end of each session. */
 const TS_SAVE_INTERVAL = 1000
+const TS_SAVE_DELAY_MS = 100
 
 /**
  * The replica's side of replication: pulls its master's changes (the master's Replicate
@@ -43,6 +44,7 @@ export class Replica implements ServerComponent, ReplicationControl {
   private client: RemoteDBM | undefined
   private wakeUp: (() => void) | undefined
   private sinceSave = 0
+  private saveTimer: NodeJS.Timeout | undefined
   private readonly done: Promise<void>
 
   constructor(
@@ -146,6 +148,7 @@ export class Replica implements ServerComponent, ReplicationControl {
     const stream = this.client.replicate(this.minTimestamp, this.core.serverId, this.options.waitSeconds)
     this.stream = stream
     let masterId = -1
+    let firstOfSession = true
     for await (const message of stream) {
       if (this.stopped || master !== this.master) return
       if (message.kind === 'greeting') {
@@ -159,7 +162,10 @@ export class Replica implements ServerComponent, ReplicationControl {
       const change = changeOf(message)
       if (change) this.apply(message.dbmIndex, masterId, change)
       this.newest = Math.max(this.newest, message.timestamp)
-      if (++this.sinceSave >= TS_SAVE_INTERVAL || this.sinceSave === 1) this.saveTimestamp()
+      // A killed replica replays what came after its file's timestamp: the file stays close behind.
+      if (firstOfSession || ++this.sinceSave >= TS_SAVE_INTERVAL) this.saveTimestamp()
+      else this.saveTimer ??= setTimeout(() => this.saveTimestamp(), TS_SAVE_DELAY_MS)
+      firstOfSession = false
     }
     throw new StatusError(Code.NETWORK_ERROR, 'the master ended the stream')
   }
@@ -179,6 +185,8 @@ export class Replica implements ServerComponent, ReplicationControl {
   }
 
   private saveTimestamp(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer)
+    this.saveTimer = undefined
     this.sinceSave = 0
     if (!this.options.tsFile) return
     try {
