@@ -567,6 +567,15 @@ export abstract class DBM {
   }
 
   /**
+   * The database that holds the records as stored: this one, or for a wrapper that changes
+   * how values look (expiration), the one under it. Update logs are applied there, since
+   * they carry stored values.
+   */
+  storage(): DBM {
+    return this
+  }
+
+  /**
    * Whether `remove` succeeds for a key a lookup does not find, removing it anyway: in a
    * class whose updates wait for a synchronize, the key may be among those waiting.
    */

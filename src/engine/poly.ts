@@ -3,7 +3,8 @@ import type {DBM} from './dbm.js'
 import {FileLock} from './io/file-lock.js'
 import {selectClass, type ClassInfo} from './classes.js'
 import {HashDBM} from './hash/hash-dbm.js'
-import {ParamReader, parseConfig, parseMetricInt, type Params} from './params.js'
+import {ExpiringDBM} from './expiry/expiring-dbm.js'
+import {ParamReader, parseBool, parseConfig, parseMetricInt, type Params} from './params.js'
 import {ShardDBM, detectShards} from './shard.js'
 import {SkipDBM} from './skip/skip-dbm.js'
 import {TreeDBM} from './tree/tree-dbm.js'
@@ -42,6 +43,7 @@ export function openDBM(path: string, params: Params = new Map(), options: OpenD
   const shardText = rest.get('num_shards')
   rest.delete('num_shards')
   const ulog = takeUlogParams(rest)
+  const expiration = takeExpiration(rest)
   const cls = selectClass(path, dbmName)
   const writable = options.writable ?? true
   const shards = shardCount(path, shardText)
@@ -53,6 +55,7 @@ export function openDBM(path: string, params: Params = new Map(), options: OpenD
   } else {
     dbm = makeOne(cls, rest)
   }
+  if (expiration) dbm = new ExpiringDBM(dbm)
   dbm.open(path, writable, {truncate: options.truncate, noLock: options.noLock})
   if (ulog && writable) {
     try {
@@ -63,6 +66,16 @@ export function openDBM(path: string, params: Params = new Map(), options: OpenD
     }
   }
   return dbm
+}
+
+/**
+ * `expiration=true`: records carry an absolute expiry time (see ExpiringDBM). Off by
+ * default: a database's values are then exactly what was stored, as Tkrzw reads them.
+ */
+function takeExpiration(params: Params): boolean {
+  const text = params.get('expiration')
+  params.delete('expiration')
+  return text === undefined ? false : parseBool(text, 'expiration')
 }
 
 interface UlogParams {

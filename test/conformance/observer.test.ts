@@ -51,7 +51,9 @@ function attempt(fn: () => unknown): boolean {
 
 // The DBM contract: the write observer sees every change exactly once, from every path,
 // and may rewrite or veto it, for every class.
-for (const target of targets()) {
+// With expiration, observers hang on the stored records and see values with their expiry
+// time, which is what an update log needs: test/engine/expiry.test.ts covers them.
+for (const target of targets().filter((target) => !target.name.includes('expiration'))) {
   const withDB = withDBOf(target)
   describe(`${target.name}: the write observer`, () => {
     it(

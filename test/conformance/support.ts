@@ -37,6 +37,8 @@ const VARIANTS: {[cls: string]: [label: string, params: string][]} = {
     ['in place, crc-8, zlib, unaligned', 'num_buckets=300,record_crc_mode=crc8,record_comp_mode=zlib,align_pow=0,offset_width=5'],
     ['in place, crc-16, zstd', 'num_buckets=300,record_crc_mode=crc16,record_comp_mode=zstd,align_pow=5'],
     ['appending, lzma', 'num_buckets=300,update_mode=appending,record_comp_mode=lzma'],
+    // Records that may expire: without expiry times given, the contract holds unchanged.
+    ['with expiration', 'num_buckets=1000,expiration=true'],
   ],
   // Small pages and few branches, so that a few hundred records split and merge pages at every level.
   tree: [
@@ -44,12 +46,22 @@ const VARIANTS: {[cls: string]: [label: string, params: string][]} = {
     ['defaults', ''],
     ['two cached pages, written at every change', 'num_buckets=500,max_page_size=128,max_branches=3,max_cached_pages=2,page_update_mode=write'],
     ['appending, crc-32, zstd', 'num_buckets=300,max_page_size=300,max_branches=5,update_mode=appending,record_crc_mode=crc32,record_comp_mode=zstd'],
+    ['small pages, with expiration', 'num_buckets=1000,max_page_size=256,max_branches=4,expiration=true'],
   ],
   // A small sort memory, so that the queued updates are spilled to sorted runs and merged.
   skip: [
     ['', ''],
     ['runs of 4 KiB, step 2', 'sort_mem_size=4096,step_unit=2,max_level=20'],
     ['offset width 6, step 7', 'offset_width=6,step_unit=7,max_level=5'],
+    ['with expiration', 'expiration=true'],
+  ],
+  tiny: [
+    ['', ''],
+    ['with expiration', 'expiration=true'],
+  ],
+  baby: [
+    ['', ''],
+    ['with expiration', 'expiration=true'],
   ],
 }
 

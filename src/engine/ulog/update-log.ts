@@ -85,7 +85,9 @@ export class UpdateLogger implements WriteObserver {
 }
 
 /** Applies a logged change to a database: a set, a remove (of a record that may be gone already), a clear. */
-export function applyChange(dbm: DBM, change: Change): void {
+export function applyChange(target: DBM, change: Change): void {
+  // Logged values are stored values (with their expiry, where records expire).
+  const dbm = target.storage()
   if (change.op === 'set') dbm.set(change.key, change.value)
   else if (change.op === 'clear') dbm.clear()
   else dbm.process(change.key, {ignoresValue: true, processFull: () => REMOVE, processEmpty: () => NOOP}, true)
