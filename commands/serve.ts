@@ -93,6 +93,7 @@ process; a second signal ends it at once.`
     repl_ts_file: Flags.string({description: 'the file keeping the newest master timestamp applied: where replication resumes after a restart'}),
     repl_ts_from_dbm: Flags.boolean({description: "without a timestamp file, start replicating from the oldest database's own timestamp"}),
     repl_ts_skew: Flags.integer({description: 'milliseconds added to the starting timestamp; negative replays a little (changes are idempotent)', default: 0}),
+    sweep_interval: Flags.integer({description: 'seconds between sweeps of expired records, in databases opened with expiration=true', default: 10, min: 1}),
     repl_wait: Flags.integer({description: 'seconds the master waits without a change before it sends a heartbeat', default: 1, min: 1}),
     idle_timeout: Flags.integer({
       description: 'seconds a connection may stay without calls before it is closed (clients reconnect by themselves); 0 for no limit',
@@ -128,7 +129,8 @@ process; a second signal ends it at once.`
       handshakeTimeout: flags.handshake_timeout,
       idleTimeout: flags.idle_timeout,
       ulog: flags.ulog_prefix ? {prefix: flags.ulog_prefix, maxFileSize: parseMetricInt(flags.ulog_max_file_size ?? '1Gi')} : undefined,
-      componentArgs: replicationArgs(flags),
+      sweepSeconds: flags.sweep_interval,
+      componentArgs: [...replicationArgs(flags), '--sweep_interval', String(flags.sweep_interval)],
     }
     const replication = replicationComponent({
       master: flags.repl_master,

@@ -49,7 +49,7 @@ _kv_flags() {
   case "$1" in
     'dbm create') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --step_unit --max_level --sort_mem_size --insert_in_order --truncate' ;;
     'dbm export') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --tsv --escape --keys' ;;
-    'dbm get') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --multi' ;;
+    'dbm get') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --multi --expiry' ;;
     'dbm import') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --buckets --comparator --in_place --append --record_crc --record_comp --offset_width --align_pow --max_page_size --max_branches --max_cached_pages --page_update_write --step_unit --max_level --sort_mem_size --insert_in_order --tsv --escape --ulog --ulog_server_id --ulog_dbm_index' ;;
     'dbm inspect') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --validate' ;;
     'dbm list') echo '--json --color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --move --jump_key --items --escape --keys' ;;
@@ -62,7 +62,7 @@ _kv_flags() {
     'dbm rekey') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --no_overwrite' ;;
     'dbm remove') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --multi' ;;
     'dbm restore') echo '--color --no-color --dbm --class --auto --end_offset' ;;
-    'dbm set') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --no_overwrite --append --incr --multi --reducer' ;;
+    'dbm set') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --no_overwrite --append --incr --multi --reducer --ttl' ;;
     'perf parallel') echo '--json --color --no-color --address --timeout --auth --index --iter --size --threads --separate --random_seed --random_key --random_value --stream --worker_threads' ;;
     'perf queue') echo '--json --color --no-color --address --timeout --auth --index --iter --size --threads --separate --random_seed --notify --retry' ;;
     'perf sequence') echo '--json --color --no-color --address --timeout --auth --index --iter --size --threads --separate --random_seed --random_key --random_value --echo_only --set_only --get_only --iter_only --remove_only --stream --ignore_result --worker_threads --multi' ;;
@@ -70,7 +70,7 @@ _kv_flags() {
     'remote changemaster') echo '--color --no-color --address --timeout --auth --index --ts_skew' ;;
     'remote clear') echo '--color --no-color --address --timeout --auth --index' ;;
     'remote echo') echo '--color --no-color --address --timeout --auth --index' ;;
-    'remote get') echo '--json --color --no-color --address --timeout --auth --index --sx --multi --escape' ;;
+    'remote get') echo '--json --color --no-color --address --timeout --auth --index --sx --multi --escape --expiry' ;;
     'remote inspect') echo '--json --color --no-color --address --timeout --auth --index' ;;
     'remote list') echo '--json --color --no-color --address --timeout --auth --index --move --jump_key --items --escape --keys' ;;
     'remote queue') echo '--color --no-color --address --timeout --auth --index --retry --notify --key --compex --escape' ;;
@@ -78,9 +78,9 @@ _kv_flags() {
     'remote remove') echo '--color --no-color --address --timeout --auth --index --sx --multi' ;;
     'remote replicate') echo '--color --no-color --address --timeout --auth --index --ts_file --ts_from_dbm --ts_skew --server_id --wait --items --escape' ;;
     'remote search') echo '--json --color --no-color --address --timeout --auth --index --mode --items --escape --keys' ;;
-    'remote set') echo '--color --no-color --address --timeout --auth --index --sx --no_overwrite --append --incr --multi' ;;
+    'remote set') echo '--color --no-color --address --timeout --auth --index --sx --no_overwrite --append --incr --multi --ttl' ;;
     'remote sync') echo '--color --no-color --address --timeout --auth --index --hard' ;;
-    'serve') echo '--color --no-color --address --auth --threads --async --log_file --log_level --log_date --log_td --server_id --pid_file --daemon --shutdown_wait --read_only --max_connections --handshake_timeout --ulog_prefix --ulog_max_file_size --repl_master --repl_ts_file --repl_ts_from_dbm --repl_ts_skew --repl_wait --idle_timeout' ;;
+    'serve') echo '--color --no-color --address --auth --threads --async --log_file --log_level --log_date --log_td --server_id --pid_file --daemon --shutdown_wait --read_only --max_connections --handshake_timeout --ulog_prefix --ulog_max_file_size --repl_master --repl_ts_file --repl_ts_from_dbm --repl_ts_skew --sweep_interval --repl_wait --idle_timeout' ;;
     'ulog listfiles') echo '--color --no-color --timestamp' ;;
     'ulog read') echo '--color --no-color --timestamp --server_id --dbm_index --items --escape' ;;
     'ulog removeoldfiles') echo '--color --no-color --timestamp --exclude_latest' ;;
@@ -108,7 +108,7 @@ _kv_takes_value() {
     'dbm rekey --dbm'|'dbm rekey --params'|'dbm rekey --file'|'dbm rekey --alloc_init'|'dbm rekey --alloc_inc'|'dbm rekey --block_size') return 0 ;;
     'dbm remove --dbm'|'dbm remove --params'|'dbm remove --file'|'dbm remove --alloc_init'|'dbm remove --alloc_inc'|'dbm remove --block_size') return 0 ;;
     'dbm restore --dbm'|'dbm restore --class'|'dbm restore --auto'|'dbm restore --end_offset') return 0 ;;
-    'dbm set --dbm'|'dbm set --params'|'dbm set --file'|'dbm set --alloc_init'|'dbm set --alloc_inc'|'dbm set --block_size'|'dbm set --append'|'dbm set --incr'|'dbm set --reducer') return 0 ;;
+    'dbm set --dbm'|'dbm set --params'|'dbm set --file'|'dbm set --alloc_init'|'dbm set --alloc_inc'|'dbm set --block_size'|'dbm set --append'|'dbm set --incr'|'dbm set --reducer'|'dbm set --ttl') return 0 ;;
     'perf parallel --address'|'perf parallel --timeout'|'perf parallel --auth'|'perf parallel --index'|'perf parallel --iter'|'perf parallel --size'|'perf parallel --threads'|'perf parallel --random_seed'|'perf parallel --worker_threads') return 0 ;;
     'perf queue --address'|'perf queue --timeout'|'perf queue --auth'|'perf queue --index'|'perf queue --iter'|'perf queue --size'|'perf queue --threads'|'perf queue --random_seed'|'perf queue --retry') return 0 ;;
     'perf sequence --address'|'perf sequence --timeout'|'perf sequence --auth'|'perf sequence --index'|'perf sequence --iter'|'perf sequence --size'|'perf sequence --threads'|'perf sequence --random_seed'|'perf sequence --worker_threads'|'perf sequence --multi') return 0 ;;
@@ -124,9 +124,9 @@ _kv_takes_value() {
     'remote remove --address'|'remote remove --timeout'|'remote remove --auth'|'remote remove --index') return 0 ;;
     'remote replicate --address'|'remote replicate --timeout'|'remote replicate --auth'|'remote replicate --index'|'remote replicate --ts_file'|'remote replicate --ts_skew'|'remote replicate --server_id'|'remote replicate --wait'|'remote replicate --items') return 0 ;;
     'remote search --address'|'remote search --timeout'|'remote search --auth'|'remote search --index'|'remote search --mode'|'remote search --items') return 0 ;;
-    'remote set --address'|'remote set --timeout'|'remote set --auth'|'remote set --index'|'remote set --append'|'remote set --incr') return 0 ;;
+    'remote set --address'|'remote set --timeout'|'remote set --auth'|'remote set --index'|'remote set --append'|'remote set --incr'|'remote set --ttl') return 0 ;;
     'remote sync --address'|'remote sync --timeout'|'remote sync --auth'|'remote sync --index') return 0 ;;
-    'serve --address'|'serve --auth'|'serve --threads'|'serve --log_file'|'serve --log_level'|'serve --log_date'|'serve --log_td'|'serve --server_id'|'serve --pid_file'|'serve --shutdown_wait'|'serve --max_connections'|'serve --handshake_timeout'|'serve --ulog_prefix'|'serve --ulog_max_file_size'|'serve --repl_master'|'serve --repl_ts_file'|'serve --repl_ts_skew'|'serve --repl_wait'|'serve --idle_timeout') return 0 ;;
+    'serve --address'|'serve --auth'|'serve --threads'|'serve --log_file'|'serve --log_level'|'serve --log_date'|'serve --log_td'|'serve --server_id'|'serve --pid_file'|'serve --shutdown_wait'|'serve --max_connections'|'serve --handshake_timeout'|'serve --ulog_prefix'|'serve --ulog_max_file_size'|'serve --repl_master'|'serve --repl_ts_file'|'serve --repl_ts_skew'|'serve --sweep_interval'|'serve --repl_wait'|'serve --idle_timeout') return 0 ;;
     'ulog listfiles --timestamp') return 0 ;;
     'ulog read --timestamp'|'ulog read --server_id'|'ulog read --dbm_index'|'ulog read --items') return 0 ;;
     'ulog removeoldfiles --timestamp') return 0 ;;
@@ -349,6 +349,7 @@ _kv_flag_values() {
     'dbm set --append') echo '' ;;
     'dbm set --incr') echo '' ;;
     'dbm set --reducer') echo 'none first second last concat concatnull concattab concatline total totalbe remove' ;;
+    'dbm set --ttl') echo '' ;;
     'perf parallel --address') echo '' ;;
     'perf parallel --timeout') echo '' ;;
     'perf parallel --auth') echo '' ;;
@@ -448,6 +449,7 @@ _kv_flag_values() {
     'remote set --index') echo '' ;;
     'remote set --append') echo '' ;;
     'remote set --incr') echo '' ;;
+    'remote set --ttl') echo '' ;;
     'remote sync --address') echo '' ;;
     'remote sync --timeout') echo '' ;;
     'remote sync --auth') echo '' ;;
@@ -469,6 +471,7 @@ _kv_flag_values() {
     'serve --repl_master') echo '' ;;
     'serve --repl_ts_file') echo '' ;;
     'serve --repl_ts_skew') echo '' ;;
+    'serve --sweep_interval') echo '' ;;
     'serve --repl_wait') echo '' ;;
     'serve --idle_timeout') echo '' ;;
     'ulog listfiles --timestamp') echo '' ;;

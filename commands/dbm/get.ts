@@ -3,6 +3,7 @@ import {argBytes, sxFlag} from '../../src/cli/args.js'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {jsonRecord} from '../../src/cli/json.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
+import {recordExpiry} from '../../src/engine/expiry/expiring-dbm.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 
 export default class DbmGet extends KvCommand {
@@ -17,6 +18,7 @@ export default class DbmGet extends KvCommand {
     ...commonDbmFlags,
     ...sxFlag,
     multi: Flags.boolean({description: 'take several keys and print key<TAB>value lines'}),
+    expiry: Flags.boolean({description: 'also print when the record expires: value<TAB>epoch seconds (0: never)'}),
   }
 
   static override enableJsonFlag = true
@@ -25,7 +27,11 @@ export default class DbmGet extends KvCommand {
     const {args, argv, flags} = await this.parse(DbmGet)
     if (!flags.multi) this.refuseExtraArgs(argv, 2, 'with --multi, get takes several keys')
     const keys = (argv as string[]).slice(1).map((word) => argBytes(word, flags.sx, 'key'))
-    const found = await withDbm(openTarget(args.file, flags, false), false, (dbm) => dbm.getMulti(keys))
+    let expiry = 0
+    const found = await withDbm(openTarget(args.file, flags, false), false, (dbm) => {
+      if (flags.expiry) expiry = recordExpiry(dbm, keys[0])
+      return dbm.getMulti(keys)
+    })
     if (flags.multi) {
       if (this.jsonEnabled()) await this.writeJson(found.map(([key, value]) => jsonRecord(key, value)))
       else for (const [key, value] of found) await this.write(Buffer.concat([key, Buffer.from('\t'), value, Buffer.from('\n')]))
@@ -33,7 +39,7 @@ export default class DbmGet extends KvCommand {
       return
     }
     if (found.length === 0) throw new StatusError(Code.NOT_FOUND_ERROR, `no such key: ${args.key}`)
-    if (this.jsonEnabled()) return jsonRecord(found[0][0], found[0][1])
-    await this.write(Buffer.concat([found[0][1], Buffer.from('\n')]))
+    if (this.jsonEnabled()) return {...jsonRecord(found[0][0], found[0][1]), ...(flags.expiry ? {expiry} : {})}
+    await this.write(Buffer.concat([found[0][1], Buffer.from(flags.expiry ? `\t${expiry}\n` : '\n')]))
   }
 }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {argBytes, pairsOf, parseInteger, sxFlag} from '../../src/cli/args.js'
-import {KvCommand} from '../../src/cli/base-command.js'
+import {KvCommand, UsageError} from '../../src/cli/base-command.js'
+import {asExpiring, nowSeconds} from '../../src/engine/expiry/expiring-dbm.js'
 import {checkReducer, commonDbmFlags, openTarget, reducerFlag, withDbm} from '../../src/cli/dbm-options.js'
 
 export default class DbmSet extends KvCommand {
@@ -13,6 +14,7 @@ export default class DbmSet extends KvCommand {
     '<%= config.bin %> dbm set --multi casket.tkmt k1 v1 k2 v2',
     '<%= config.bin %> dbm set --sx casket.tkmt 00ff 0a0d',
     '<%= config.bin %> dbm set --reducer last casket.tks apple red',
+    '<%= config.bin %> dbm set --ttl 3600 "sessions.tkh#expiration=true" session:42 alice',
   ]
   static override strict = false
   static override args = {
@@ -28,6 +30,7 @@ export default class DbmSet extends KvCommand {
     incr: Flags.string({description: 'treat the value as an integer to add; the argument is the initial value'}),
     multi: Flags.boolean({description: 'take key value pairs and store them with the multi-record operation'}),
     reducer: reducerFlag,
+    ttl: Flags.integer({description: 'seconds until the record expires (a database opened with expiration=true)', min: 1}),
   }
 
   async run(): Promise<void> {
@@ -35,6 +38,8 @@ export default class DbmSet extends KvCommand {
     const words = (argv as string[]).slice(1)
     if (!flags.multi) this.refuseExtraArgs(words, 2, 'with --multi, set takes key value pairs; quote a value with spaces')
     const pairs = flags.multi ? pairsOf(words, flags.sx) : [[argBytes(args.key, flags.sx, 'key'), argBytes(args.value, flags.sx, 'value')] as [Buffer, Buffer]]
+    if (flags.ttl !== undefined && (flags.multi || flags.append !== undefined || flags.incr !== undefined))
+      throw new UsageError('--ttl goes with a plain set of one record')
     let increment: bigint | undefined
     let initial = 0n
     if (flags.incr !== undefined) {
@@ -50,6 +55,8 @@ export default class DbmSet extends KvCommand {
         if (increment !== undefined) result = dbm.increment(pairs[0][0], increment, initial)
         else if (flags.append !== undefined) dbm.appendMulti(pairs, flags.append)
         else if (flags.multi) dbm.setMulti(pairs, !flags.no_overwrite)
+        else if (flags.ttl !== undefined)
+          asExpiring(dbm, args.file).withExpiry(nowSeconds() + flags.ttl, () => dbm.set(pairs[0][0], pairs[0][1], !flags.no_overwrite))
         else dbm.set(pairs[0][0], pairs[0][1], !flags.no_overwrite)
         // A skip list sees the record at its synchronize, where the reducer settles the key's values.
         if (reducer) dbm.synchronize(false, {reducer})

@@ -12,6 +12,7 @@ export default class RemoteGet extends KvCommand {
     '<%= config.bin %> remote get apple',
     '<%= config.bin %> remote get --multi a b c',
     '<%= config.bin %> remote get --index 1 --escape key',
+    '<%= config.bin %> remote get --expiry session:42',
   ]
   static override strict = false
   static override args = {key: Args.string({description: 'the key', required: true})}
@@ -20,6 +21,7 @@ export default class RemoteGet extends KvCommand {
     ...sxFlag,
     multi: Flags.boolean({description: 'take several keys and print key<TAB>value lines'}),
     escape: Flags.boolean({description: 'escape the output C-style'}),
+    expiry: Flags.boolean({description: 'also print when the record expires: value<TAB>epoch seconds (0: never)'}),
   }
 
   static override enableJsonFlag = true
@@ -35,10 +37,12 @@ export default class RemoteGet extends KvCommand {
       if (found.length < new Set(keys.map((key) => key.toString('latin1'))).size) throw new StatusError(Code.NOT_FOUND_ERROR, 'some keys were not found')
       return
     }
-    const value = await withRemote(flags, (db) => db.get(keys[0]))
-    if (value === undefined) throw new StatusError(Code.NOT_FOUND_ERROR, `no such key: ${args.key}`)
-    if (this.jsonEnabled()) return jsonRecord(keys[0], value)
-    if (flags.escape) await this.writeBinary(`${tsvField(value, true)}\n`)
-    else await this.write(Buffer.concat([value, Buffer.from('\n')]))
+    const found = await withRemote(flags, (db) => db.getWithExpiry(keys[0]))
+    if (found === undefined) throw new StatusError(Code.NOT_FOUND_ERROR, `no such key: ${args.key}`)
+    const {value, xt} = found
+    if (this.jsonEnabled()) return {...jsonRecord(keys[0], value), ...(flags.expiry ? {expiry: xt} : {})}
+    const tail = flags.expiry ? `\t${xt}\n` : '\n'
+    if (flags.escape || flags.expiry) await this.writeBinary(`${tsvField(value, flags.escape)}${tail}`)
+    else await this.write(Buffer.concat([value, Buffer.from(tail)]))
   }
 }

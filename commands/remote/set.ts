@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {argBytes, pairsOf, parseInteger, sxFlag} from '../../src/cli/args.js'
-import {KvCommand} from '../../src/cli/base-command.js'
+import {KvCommand, UsageError} from '../../src/cli/base-command.js'
 import {remoteFlags, withRemote} from '../../src/cli/remote-options.js'
 
 export default class RemoteSet extends KvCommand {
@@ -11,6 +11,7 @@ export default class RemoteSet extends KvCommand {
     '<%= config.bin %> remote set --append , fruits cherry',
     '<%= config.bin %> remote set --incr 0 counter 5',
     '<%= config.bin %> remote set --multi k1 v1 k2 v2',
+    '<%= config.bin %> remote set --ttl 3600 session:42 alice',
   ]
   static override strict = false
   static override args = {
@@ -24,12 +25,19 @@ export default class RemoteSet extends KvCommand {
     append: Flags.string({description: 'append the value after this delimiter'}),
     incr: Flags.string({description: 'add the value to an 8-byte integer starting at this, and print the result'}),
     multi: Flags.boolean({description: 'take key value pairs'}),
+    ttl: Flags.integer({
+      description: 'seconds until the record expires (a kv server, on a database opened with expiration=true); a plain set otherwise keeps no expiry',
+      min: 1,
+    }),
   }
 
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(RemoteSet)
     const words = argv as string[]
     if (!flags.multi) this.refuseExtraArgs(words, 2, 'with --multi, set takes key value pairs; quote a value with spaces')
+    if (flags.ttl !== undefined && (flags.multi || flags.append !== undefined || flags.incr !== undefined)) {
+      throw new UsageError('--ttl goes with a plain set of one record')
+    }
     const pairs = flags.multi ? pairsOf(words, flags.sx) : [[argBytes(args.key, flags.sx, 'key'), argBytes(args.value, flags.sx, 'value')] as [Buffer, Buffer]]
     const printed = await withRemote(flags, async (db) => {
       if (flags.incr !== undefined) return String(await db.increment(pairs[0][0], parseInteger(args.value, 'the value'), parseInteger(flags.incr, '--incr')))
@@ -39,7 +47,7 @@ export default class RemoteSet extends KvCommand {
       } else if (flags.multi) {
         await db.setMulti(pairs, !flags.no_overwrite)
       } else {
-        await db.set(pairs[0][0], pairs[0][1], !flags.no_overwrite)
+        await db.set(pairs[0][0], pairs[0][1], !flags.no_overwrite, flags.ttl ?? 0)
       }
       return undefined
     })

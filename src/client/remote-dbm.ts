@@ -150,8 +150,24 @@ export class RemoteDBM {
     return response.records.map(({first, second}) => [first, second])
   }
 
-  async set(key: Bytes, value: Bytes, overwrite = true): Promise<void> {
-    await this.call<SetResponse__Output>('Set', {dbm_index: this.index, key: toBuffer(key), value: toBuffer(value), overwrite})
+  /**
+   * Stores a record. `xt` (kv servers, databases with expiration=true) says when it
+   * expires: above 0, seconds from now; below 0, minus the epoch seconds; 0, never.
+   */
+  async set(key: Bytes, value: Bytes, overwrite = true, xt = 0): Promise<void> {
+    const request = {dbm_index: this.index, key: toBuffer(key), value: toBuffer(value), overwrite, ...(xt !== 0 ? {xt: String(Math.trunc(xt))} : {})}
+    await this.call<SetResponse__Output>('Set', request)
+  }
+
+  /** The value of a key and when it expires (epoch seconds; 0: never, or a server that keeps no times), or undefined. */
+  async getWithExpiry(key: Bytes): Promise<{value: Buffer; xt: number} | undefined> {
+    try {
+      const response = await this.call<GetResponse__Output>('Get', {dbm_index: this.index, key: toBuffer(key)})
+      return {value: response.value, xt: Number(response.xt ?? 0)}
+    } catch (error) {
+      if (error instanceof StatusError && error.code === Code.NOT_FOUND_ERROR) return undefined
+      throw error
+    }
   }
 
   async setMulti(records: [Bytes, Bytes][], overwrite = true): Promise<void> {

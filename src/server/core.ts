@@ -5,6 +5,7 @@ import {UpdateLogger} from '../engine/ulog/update-log.js'
 import {SignalBoard} from './board.js'
 import type {Logger} from './logger.js'
 import {NoSuchDatabaseError, Operations, type OperationContext} from './operations.js'
+import {ExpirySweeper} from './expiry-sweeper.js'
 import {DatabaseRegistry} from './registry.js'
 import {SystemFailures} from './system-failures.js'
 
@@ -36,6 +37,8 @@ export interface CoreOptions {
   serverId?: number
   /** Log every change of every database here (`--ulog_prefix`, `--ulog_max_file_size`). */
   ulog?: {prefix: string; maxFileSize: number}
+  /** Seconds between sweeps of expired records (databases with expiration=true); default 10. */
+  sweepSeconds?: number
 }
 
 /** The server's update log: one queue for every database, one logger per database (tagged with its index). */
@@ -110,6 +113,7 @@ export class ServerCore implements OperationContext {
     try {
       if (options.ulog) core.updateLog = openServerUpdateLog(registry, options.ulog, options.serverId ?? 1, logger)
       for (const start of frontEnds) core.frontEnds.push(await start(core))
+      core.components.push(new ExpirySweeper(registry, logger, options.sweepSeconds ?? 10))
       for (const start of components) core.components.push(start(core))
     } catch (error) {
       for (const frontEnd of core.frontEnds) frontEnd.forceClose()

@@ -25,6 +25,8 @@ export interface RunServerOptions {
   idleTimeout?: number
   /** The server's update log (`--ulog_prefix`, `--ulog_max_file_size`). */
   ulog?: {prefix: string; maxFileSize: number}
+  /** Seconds between sweeps of expired records. */
+  sweepSeconds?: number
   /** The command-line flags that set the components up, for a daemon's own command line. */
   componentArgs?: string[]
 }
@@ -63,7 +65,15 @@ export async function runServer(options: RunServerOptions, frontEnds: FrontEndFa
     // A pid file that cannot be written is a failure to start, not a warning.
     if (options.pidFile) writePidFile(options.pidFile)
     server = await ServerCore.start(
-      {configs: options.configs, readOnly: options.readOnly, logger, version: options.version, serverId: options.serverId, ulog: options.ulog},
+      {
+        configs: options.configs,
+        readOnly: options.readOnly,
+        logger,
+        version: options.version,
+        serverId: options.serverId,
+        ulog: options.ulog,
+        sweepSeconds: options.sweepSeconds,
+      },
       frontEnds,
       components,
     )

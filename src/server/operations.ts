@@ -1,3 +1,4 @@
+import {asExpiring, recordExpiry} from '../engine/expiry/expiring-dbm.js'
 import {type DBM, type Desired, type Expected, type Record, type SyncParams} from '../engine/dbm.js'
 import {searchDBM} from '../engine/search.js'
 import {Code, StatusError} from '../engine/status.js'
@@ -75,8 +76,16 @@ export class Operations {
     return {records, missing}
   }
 
-  set(index: number, key: Buffer, value: Buffer, overwrite: boolean): void {
-    this.db(index).set(key, value, overwrite)
+  /** Stores a record; `xt`, when not 0, says when it expires (see expiryTime). */
+  set(index: number, key: Buffer, value: Buffer, overwrite: boolean, xt = 0): void {
+    const dbm = this.db(index)
+    if (xt === 0) return dbm.set(key, value, overwrite)
+    asExpiring(dbm, `database ${index}`).withExpiry(expiryTime(xt), () => dbm.set(key, value, overwrite))
+  }
+
+  /** When a record expires, in epoch seconds; 0 when it does not (or the database keeps no times). */
+  expiryOf(index: number, key: Buffer): number {
+    return recordExpiry(this.db(index), key)
   }
 
   /** Stores every record; a key given twice counts once, at its first occurrence. */
@@ -212,6 +221,14 @@ export class Operations {
   inspect(index: number): [string, string][] {
     return this.db(index).inspect()
   }
+}
+
+/**
+ * An expiry as Kyoto Tycoon takes it, made absolute: above 0, seconds from now; below 0,
+ * minus the epoch seconds.
+ */
+export function expiryTime(xt: number, now = Date.now() / 1000): number {
+  return xt > 0 ? Math.floor(now + xt) : -xt
 }
 
 /** Where a backup of the database goes; the name must fit a file system's limit. */

@@ -251,6 +251,19 @@ export class ExpiringDBM extends DBM {
   }
 }
 
+/** The database as one that keeps expiry times; INVALID_ARGUMENT when it does not. */
+export function asExpiring(dbm: DBM, name: string): ExpiringDBM {
+  if (!(dbm instanceof ExpiringDBM)) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `${name} keeps no expiry times (open it with expiration=true)`)
+  return dbm
+}
+
+/** When a record expires, in epoch seconds; 0 when it does not, or the database keeps no times. */
+export function recordExpiry(dbm: DBM, key: Buffer): number {
+  if (!(dbm instanceof ExpiringDBM)) return 0
+  const xt = dbm.expiryOf(key)
+  return xt === undefined || xt >= XT_NEVER ? 0 : xt
+}
+
 /** Reducers that pick one of a key's values; the others would combine expiry times with the values. */
 const PICKING_REDUCERS = new Set(['', 'none', 'first', 'second', 'last', 'remove', 'reducetofirst', 'reducetosecond', 'reducetolast', 'reduceremove'])
 

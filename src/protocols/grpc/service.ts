@@ -206,13 +206,14 @@ export class DBMServiceImpl {
 
   // The bodies that a unary call and a request inside a Stream share.
 
-  private getBody(request: {dbm_index: number; key: Buffer; omit_value: boolean}): {value: Buffer} {
+  private getBody(request: {dbm_index: number; key: Buffer; omit_value: boolean}): {value: Buffer; xt?: string} {
     const value = this.ops.get(request.dbm_index, request.key)
-    return {value: request.omit_value ? EMPTY : value}
+    const xt = this.ops.expiryOf(request.dbm_index, request.key)
+    return {value: request.omit_value ? EMPTY : value, ...(xt > 0 ? {xt: String(xt)} : {})}
   }
 
-  private setBody(request: {dbm_index: number; key: Buffer; value: Buffer; overwrite: boolean}): object {
-    this.ops.set(request.dbm_index, request.key, request.value, request.overwrite)
+  private setBody(request: {dbm_index: number; key: Buffer; value: Buffer; overwrite: boolean; xt?: string}): object {
+    this.ops.set(request.dbm_index, request.key, request.value, request.overwrite, Number(request.xt ?? 0))
     return {}
   }
 
