@@ -6,6 +6,7 @@
 // STALL_TINY_RECORDS (default 1000000) records in a TinyDBM file, synchronized;
 // STALL_HASH_MB (default 320) megabytes of records in a .tkh file, backed up (make_backup).
 // STALL_BACKUP_RECORDS (default 1000000) records in a .tkh file, backed up while 4 clients write with update logging on.
+// STALL_SWEEP_RECORDS (default 1000000) records with expiration, half expired, swept by the server.
 // STALL_TREE_RECORDS (default 1000000) records in a .tkt file, rebuilt, then backed up.
 // STALL_SKIP_RECORDS (default 1000000) records in a .tks file, with as many updates queued and synchronized, and
 // as many written in order (insert_in_order) and synchronized.
@@ -16,6 +17,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {RemoteDBM} from '../src/client/remote-dbm.js'
+import type {ExpiringDBM} from '../src/engine/expiry/expiring-dbm.js'
 import {openDBM} from '../src/engine/poly.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -27,6 +29,7 @@ const HASH_MB = Number(process.env.STALL_HASH_MB ?? 320)
 const TREE_RECORDS = Number(process.env.STALL_TREE_RECORDS ?? 1_000_000)
 const SKIP_RECORDS = Number(process.env.STALL_SKIP_RECORDS ?? 1_000_000)
 const BACKUP_RECORDS = Number(process.env.STALL_BACKUP_RECORDS ?? 1_000_000)
+const SWEEP_RECORDS = Number(process.env.STALL_SWEEP_RECORDS ?? 1_000_000)
 
 function startServer(file: string, extra: string[] = []): Promise<{address: string; stop: () => Promise<number | null>}> {
   return new Promise((resolve, reject) => {
@@ -140,6 +143,21 @@ async function main(): Promise<number> {
       serverArgs: ['--ulog_prefix', path.join(dir, 'ulog')],
     })
     ok = report(`make_backup of a HashDBM of ${BACKUP_RECORDS} records while 4 clients write (update log on)`, busy) && ok
+
+    // The sweep of expired records: half of them have expired when the server starts.
+    const expiring = path.join(dir, 'expiring.tkh')
+    const timed = openDBM(expiring, new Map([['expiration', 'true']]), {writable: true}) as ExpiringDBM
+    const now = Math.floor(Date.now() / 1000)
+    for (let i = 0; i < SWEEP_RECORDS; i++) timed.withExpiry(i % 2 ? now - 10 : now + 3600, () => timed.set(`key${i}`, `value${i}`))
+    timed.close()
+    const swept = await measure(
+      `${expiring}#expiration=true`,
+      async (client) => {
+        while ((await client.count()) > SWEEP_RECORDS / 2) await new Promise((resolve) => setTimeout(resolve, 20))
+      },
+      {serverArgs: ['--sweep_interval', '4']},
+    )
+    ok = report(`Sweep of ${SWEEP_RECORDS} records, half of them expired`, swept) && ok
 
     const tree = path.join(dir, 'casket.tkt')
     const ordered = openDBM(tree, new Map(), {writable: true})
