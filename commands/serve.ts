@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {metricIntFlag} from '../src/cli/args.js'
 import {KvCommand} from '../src/cli/base-command.js'
 import {parseMetricInt} from '../src/engine/params.js'
+import {memcachedFrontEnd} from '../src/protocols/memcached/memcached-server.js'
 import {replicationComponent} from '../src/repl/start.js'
 import {runServer} from '../src/server/lifecycle.js'
 import {LOG_DATE_FORMATS, LOG_LEVELS} from '../src/server/logger.js'
@@ -57,6 +58,7 @@ process; a second signal ends it at once.`
     '<%= config.bin %> serve --auth ssl:key=server.key,cert=server.crt,root=ca.crt casket.tkh',
     '<%= config.bin %> serve --daemon --pid_file /var/run/kv.pid --log_file /var/log/kv.log /data/casket.tkh',
     '<%= config.bin %> serve --server_id 1 --ulog_prefix /data/casket-ulog /data/casket.tkh',
+    '<%= config.bin %> serve --memcached 11211 "/data/cache.tkh#expiration=true"',
     '<%= config.bin %> serve --address 127.0.0.1:1979 --server_id 2 --ulog_prefix /data2/casket-ulog --repl_master 127.0.0.1:1978 --repl_ts_file /data2/casket.ts /data2/casket.tkh',
   ]
   static override strict = false
@@ -93,6 +95,8 @@ process; a second signal ends it at once.`
     repl_ts_file: Flags.string({description: 'the file keeping the newest master timestamp applied: where replication resumes after a restart'}),
     repl_ts_from_dbm: Flags.boolean({description: "without a timestamp file, start replicating from the oldest database's own timestamp"}),
     repl_ts_skew: Flags.integer({description: 'milliseconds added to the starting timestamp; negative replays a little (changes are idempotent)', default: 0}),
+    memcached: Flags.string({description: 'also serve the memcached text protocol at [host:]port (127.0.0.1 when no host)'}),
+    memcached_index: Flags.integer({description: 'the database the memcached protocol serves', default: 0, min: 0}),
     sweep_interval: Flags.integer({description: 'seconds between sweeps of expired records, in databases opened with expiration=true', default: 10, min: 1}),
     repl_wait: Flags.integer({description: 'seconds the master waits without a change before it sends a heartbeat', default: 1, min: 1}),
     idle_timeout: Flags.integer({
@@ -130,7 +134,12 @@ process; a second signal ends it at once.`
       idleTimeout: flags.idle_timeout,
       ulog: flags.ulog_prefix ? {prefix: flags.ulog_prefix, maxFileSize: parseMetricInt(flags.ulog_max_file_size ?? '1Gi')} : undefined,
       sweepSeconds: flags.sweep_interval,
-      componentArgs: [...replicationArgs(flags), '--sweep_interval', String(flags.sweep_interval)],
+      componentArgs: [
+        ...replicationArgs(flags),
+        '--sweep_interval',
+        String(flags.sweep_interval),
+        ...(flags.memcached === undefined ? [] : ['--memcached', flags.memcached, '--memcached_index', String(flags.memcached_index)]),
+      ],
     }
     const replication = replicationComponent({
       master: flags.repl_master,
@@ -139,7 +148,9 @@ process; a second signal ends it at once.`
       tsSkew: flags.repl_ts_skew,
       waitSeconds: flags.repl_wait,
     })
-    const status = await runServer(options, [grpc], [replication])
+    const frontEnds = [grpc]
+    if (flags.memcached !== undefined) frontEnds.push(memcachedFrontEnd({address: flags.memcached, index: flags.memcached_index}))
+    const status = await runServer(options, frontEnds, [replication])
     // End now: a connection whose client stopped reading can keep the event loop alive
     // long after the databases are closed, and the shutdown promised to end within
     // --shutdown_wait.

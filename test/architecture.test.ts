@@ -15,6 +15,7 @@ const ALLOWED: {[layer: string]: string[]} = {
   'src/engine': [],
   'src/server': ['src/engine'],
   'src/protocols/grpc': ['src/server', 'src/engine'],
+  'src/protocols/memcached': ['src/server', 'src/engine'],
   'src/client': ['src/protocols/grpc', 'src/engine'],
   'src/perf': ['src/client', 'src/engine'],
   // A replica is a client of its master inside a server.
@@ -22,7 +23,7 @@ const ALLOWED: {[layer: string]: string[]} = {
   'src/cli': ['src/perf', 'src/client', 'src/repl', 'src/protocols/grpc', 'src/server', 'src/engine'],
   // The library's entry: what a program that embeds kv uses.
   'src/index.ts': ['src/client', 'src/protocols/grpc', 'src/server', 'src/engine'],
-  commands: ['src/cli', 'src/perf', 'src/client', 'src/repl', 'src/protocols/grpc', 'src/server', 'src/engine'],
+  commands: ['src/cli', 'src/perf', 'src/client', 'src/repl', 'src/protocols/grpc', 'src/protocols/memcached', 'src/server', 'src/engine'],
 }
 
 function sourceFiles(dir: string): string[] {

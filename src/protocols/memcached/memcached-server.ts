@@ -1,0 +1,392 @@
+import * as net from 'node:net'
+import {Code, StatusError} from '../../engine/status.js'
+import type {FrontEnd, FrontEndFactory, ServerCore} from '../../server/core.js'
+import {ItemStore, type StoreMode} from '../../server/items.js'
+
+export interface MemcachedOptions {
+  /** [host:]port; 127.0.0.1 when no host is given. */
+  address: string
+  /** The database served, by index. */
+  index: number
+  /** The largest value taken, in bytes (memcached's item_size_max: 1 MiB). */
+  maxValueSize?: number
+}
+
+const MAX_LINE = 2048
+const MAX_KEY = 250
+const DEFAULT_MAX_VALUE = 1 << 20
+const STORAGE = new Set(['set', 'add', 'replace', 'append', 'prepend', 'cas'])
+const VERSION = '1.6.21-kv'
+
+/** `[host:]port` as host and port (127.0.0.1 by default). */
+function parseAddress(address: string): {host: string; port: number} {
+  const match = /^(?:(.*):)?(\d+)$/.exec(address.trim())
+  if (!match || Number(match[2]) > 65535) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `the memcached address must be [host:]port: "${address}"`)
+  return {host: (match[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(match[2])}
+}
+
+/** A key as the protocol allows it: 1 to 250 bytes, no control bytes or spaces. */
+function validKey(key: string): boolean {
+  if (key.length === 0 || key.length > MAX_KEY) return false
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i)
+    if (code <= 0x20 || code === 0x7f) return false
+  }
+  return true
+}
+
+function parseUint(text: string | undefined, max: bigint): bigint | undefined {
+  if (text === undefined || !/^\d{1,20}$/.test(text)) return undefined
+  const value = BigInt(text)
+  return value > max ? undefined : value
+}
+
+function parseInt32(text: string | undefined): number | undefined {
+  if (text === undefined || !/^-?\d{1,10}$/.test(text)) return undefined
+  const value = Number(text)
+  return value >= -(2 ** 31) && value < 2 ** 31 ? value : undefined
+}
+
+const U32 = 0xffffffffn
+const U64 = (1n << 64n) - 1n
+
+/**
+ * The memcached text protocol on one database of the core: get, gets, gat, gats, set, add,
+ * replace, append, prepend, cas, delete, incr, decr, touch, flush_all, stats, version,
+ * verbosity, quit, with noreply where memcached takes it. Requests on a connection are
+ * answered in order, pipelined or not; a client that does not read its answers gets no more
+ * of its requests read until it does.
+ */
+export function memcachedFrontEnd(options: MemcachedOptions): FrontEndFactory {
+  return async (core) => {
+    const {host, port} = parseAddress(options.address)
+    core.database(options.index)
+    const store = new ItemStore(core.database(options.index))
+    const stats = new Stats()
+    const sockets = new Set<net.Socket>()
+    const server = net.createServer((socket) => {
+      sockets.add(socket)
+      stats.connections++
+      stats.totalConnections++
+      socket.on('close', () => {
+        sockets.delete(socket)
+        stats.connections--
+      })
+      new Session(socket, store, stats, core, options.maxValueSize ?? DEFAULT_MAX_VALUE)
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error) => reject(new StatusError(Code.NETWORK_ERROR, `cannot listen on ${options.address} for memcached: ${error.message}`)))
+      server.listen(port, host, () => resolve())
+    })
+    const bound = server.address() as net.AddressInfo
+    const boundAddress = `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`
+    core.logger.info(`memcached: listening on ${boundAddress} for database ${options.index}`)
+    const frontEnd: FrontEnd = {
+      name: 'memcached',
+      boundAddress,
+      stopAccepting: () => new Promise<void>((resolve) => server.close(() => resolve())),
+      forceClose: () => {
+        for (const socket of sockets) socket.destroy()
+      },
+    }
+    return frontEnd
+  }
+}
+
+class Stats {
+  readonly started = Math.floor(Date.now() / 1000)
+  connections = 0
+  totalConnections = 0
+  counts: {[name: string]: number} = {
+    cmd_get: 0,
+    cmd_set: 0,
+    cmd_flush: 0,
+    cmd_touch: 0,
+    get_hits: 0,
+    get_misses: 0,
+    delete_hits: 0,
+    delete_misses: 0,
+    incr_hits: 0,
+    incr_misses: 0,
+    decr_hits: 0,
+    decr_misses: 0,
+    cas_hits: 0,
+    cas_misses: 0,
+    cas_badval: 0,
+    touch_hits: 0,
+    touch_misses: 0,
+  }
+}
+
+/** One client connection: bytes in, requests parsed in order, answers out. */
+class Session {
+  private input: Buffer = Buffer.alloc(0)
+  /** A storage command waiting for its data block. */
+  private pending: {mode: StoreMode; key: Buffer; flags: number; exptime: number; bytes: number; cas: bigint; noreply: boolean} | undefined
+  /** Bytes of a refused data block still to throw away. */
+  private swallow = 0
+  private closed = false
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly store: ItemStore,
+    private readonly stats: Stats,
+    private readonly core: ServerCore,
+    private readonly maxValueSize: number,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.receive(chunk))
+    socket.on('error', () => socket.destroy())
+    socket.on('drain', () => socket.resume())
+  }
+
+  private send(text: string | Buffer): void {
+    if (this.closed) return
+    // A client that does not read its answers gets no more of its requests read until it does.
+    if (!this.socket.write(text)) this.socket.pause()
+  }
+
+  private receive(chunk: Buffer): void {
+    this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk])
+    while (!this.closed) {
+      if (this.swallow > 0) {
+        const n = Math.min(this.swallow, this.input.length)
+        this.input = this.input.subarray(n)
+        this.swallow -= n
+        if (this.swallow > 0) return
+      }
+      if (this.pending) {
+        const need = this.pending.bytes + 2
+        if (this.input.length < need) return
+        const block = this.input.subarray(0, need)
+        this.input = this.input.subarray(need)
+        const request = this.pending
+        this.pending = undefined
+        if (block[need - 2] !== 0x0d || block[need - 1] !== 0x0a) {
+          this.send('CLIENT_ERROR bad data chunk\r\n')
+          continue
+        }
+        this.answer(request.noreply, () => this.storeBlock(request, Buffer.from(block.subarray(0, request.bytes))))
+        continue
+      }
+      const end = this.input.indexOf('\n')
+      if (end < 0) {
+        if (this.input.length > MAX_LINE) {
+          this.send('CLIENT_ERROR line too long\r\n')
+          this.close()
+        }
+        return
+      }
+      const line = this.input.subarray(0, end).toString('latin1').replace(/\r$/, '')
+      this.input = this.input.subarray(end + 1)
+      if (line.length > MAX_LINE) {
+        this.send('CLIENT_ERROR line too long\r\n')
+        this.close()
+        return
+      }
+      this.command(line)
+    }
+  }
+
+  private close(): void {
+    this.closed = true
+    this.socket.end()
+  }
+
+  /** Runs a request's body and sends its answer unless noreply; failures become SERVER_ERROR. */
+  private answer(noreply: boolean, body: () => string | Buffer): void {
+    this.core.beginCall()
+    try {
+      const reply = body()
+      if (!noreply) this.send(reply)
+    } catch (error) {
+      const message = error instanceof StatusError ? error.detail || error.message : (error as Error).message
+      this.send(`SERVER_ERROR ${message.replace(/[\r\n]/g, ' ')}\r\n`)
+    } finally {
+      this.core.endCall()
+    }
+  }
+
+  private command(line: string): void {
+    const words = line.split(' ').filter((word) => word !== '')
+    const name = words[0]?.toLowerCase()
+    if (name === undefined) return this.send('ERROR\r\n')
+    if (STORAGE.has(name)) return this.storage(name as StoreMode, words)
+    switch (name) {
+      case 'get':
+      case 'gets':
+        return this.retrieve(words.slice(1), name === 'gets')
+      case 'gat':
+      case 'gats': {
+        const exptime = parseInt32(words[1])
+        if (exptime === undefined || words.length < 3) return this.send('CLIENT_ERROR bad command line format\r\n')
+        return this.retrieve(words.slice(2), name === 'gats', exptime)
+      }
+      case 'delete':
+        return this.delete(words)
+      case 'incr':
+      case 'decr':
+        return this.increment(words, name === 'decr')
+      case 'touch':
+        return this.touch(words)
+      case 'flush_all':
+        return this.flush(words)
+      case 'stats':
+        return this.send(this.statsText())
+      case 'version':
+        return this.send(`VERSION ${VERSION}\r\n`)
+      case 'verbosity':
+        return this.answer(words.at(-1) === 'noreply', () => 'OK\r\n')
+      case 'quit':
+        return this.close()
+      default:
+        return this.send('ERROR\r\n')
+    }
+  }
+
+  private storage(mode: StoreMode, words: string[]): void {
+    const count = mode === 'cas' ? 6 : 5
+    // A storage command of another length is no command memcached knows.
+    if (words.length !== count && words.length !== count + 1) return this.send('ERROR\r\n')
+    const noreply = words.length === count + 1 && words[count] === 'noreply'
+    const key = words[1]
+    const flags = parseUint(words[2], U32)
+    const exptime = parseInt32(words[3])
+    const bytes = parseInt32(words[4])
+    const cas = mode === 'cas' ? parseUint(words[5], U64) : 0n
+    if (
+      (words.length !== count && !noreply) ||
+      key === undefined ||
+      flags === undefined ||
+      exptime === undefined ||
+      bytes === undefined ||
+      bytes < 0 ||
+      cas === undefined
+    ) {
+      return this.send('CLIENT_ERROR bad command line format\r\n')
+    }
+    if (!validKey(key)) {
+      // The data block that follows is thrown away, so that it is not read as commands.
+      this.swallow = bytes + 2
+      return this.send('CLIENT_ERROR bad command line format\r\n')
+    }
+    if (bytes > this.maxValueSize) {
+      this.swallow = bytes + 2
+      return this.send('SERVER_ERROR object too large for cache\r\n')
+    }
+    this.pending = {mode, key: Buffer.from(key, 'latin1'), flags: Number(flags), exptime, bytes, cas, noreply}
+  }
+
+  private storeBlock(request: NonNullable<Session['pending']>, data: Buffer): string {
+    this.stats.counts.cmd_set++
+    const outcome = this.store.store(request.mode, request.key, data, request.flags, request.exptime, request.cas)
+    if (request.mode === 'cas') {
+      if (outcome === 'STORED') this.stats.counts.cas_hits++
+      else if (outcome === 'EXISTS') this.stats.counts.cas_badval++
+      else this.stats.counts.cas_misses++
+    }
+    return `${outcome}\r\n`
+  }
+
+  private retrieve(keys: string[], withCas: boolean, touch?: number): void {
+    if (keys.length === 0) return this.send('ERROR\r\n')
+    if (keys.some((key) => !validKey(key))) return this.send('CLIENT_ERROR bad command line format\r\n')
+    this.answer(false, () => {
+      const parts: Buffer[] = []
+      for (const key of keys) {
+        const raw = Buffer.from(key, 'latin1')
+        this.stats.counts.cmd_get++
+        if (touch !== undefined) {
+          this.stats.counts.cmd_touch++
+          if (!this.store.touch(raw, touch)) {
+            this.stats.counts.get_misses++
+            continue
+          }
+        }
+        const item = this.store.get(raw)
+        if (!item) {
+          this.stats.counts.get_misses++
+          continue
+        }
+        this.stats.counts.get_hits++
+        parts.push(Buffer.from(`VALUE ${key} ${item.flags} ${item.data.length}${withCas ? ` ${item.cas}` : ''}\r\n`, 'latin1'), item.data, Buffer.from('\r\n'))
+      }
+      parts.push(Buffer.from('END\r\n'))
+      return Buffer.concat(parts)
+    })
+  }
+
+  private delete(words: string[]): void {
+    const noreply = words.at(-1) === 'noreply'
+    const rest = words.slice(2, noreply ? -1 : undefined)
+    // memcached still takes a time of 0 after the key, and nothing else.
+    if (words[1] === undefined || rest.length > 1 || (rest.length === 1 && rest[0] !== '0')) {
+      return this.send('CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n')
+    }
+    if (!validKey(words[1])) return this.send('CLIENT_ERROR bad command line format\r\n')
+    this.answer(noreply, () => {
+      const found = this.store.delete(Buffer.from(words[1], 'latin1'))
+      this.stats.counts[found ? 'delete_hits' : 'delete_misses']++
+      return found ? 'DELETED\r\n' : 'NOT_FOUND\r\n'
+    })
+  }
+
+  private increment(words: string[], decrement: boolean): void {
+    const noreply = words.length === 4 && words[3] === 'noreply'
+    if ((words.length !== 3 && !noreply) || !validKey(words[1] ?? '')) return this.send('ERROR\r\n')
+    const delta = parseUint(words[2], U64)
+    if (delta === undefined) return this.send('CLIENT_ERROR invalid numeric delta argument\r\n')
+    this.answer(noreply, () => {
+      const result = this.store.increment(Buffer.from(words[1], 'latin1'), delta, decrement)
+      const name = decrement ? 'decr' : 'incr'
+      this.stats.counts[result === undefined ? `${name}_misses` : `${name}_hits`]++
+      if (result === undefined) return 'NOT_FOUND\r\n'
+      if (result === 'NON_NUMERIC') return 'CLIENT_ERROR cannot increment or decrement non-numeric value\r\n'
+      return `${result}\r\n`
+    })
+  }
+
+  private touch(words: string[]): void {
+    const noreply = words.length === 4 && words[3] === 'noreply'
+    const exptime = parseInt32(words[2])
+    if ((words.length !== 3 && !noreply) || !validKey(words[1] ?? '') || exptime === undefined) return this.send('ERROR\r\n')
+    this.answer(noreply, () => {
+      this.stats.counts.cmd_touch++
+      const found = this.store.touch(Buffer.from(words[1], 'latin1'), exptime)
+      this.stats.counts[found ? 'touch_hits' : 'touch_misses']++
+      return found ? 'TOUCHED\r\n' : 'NOT_FOUND\r\n'
+    })
+  }
+
+  private flush(words: string[]): void {
+    const noreply = words.at(-1) === 'noreply'
+    const args = words.slice(1, noreply ? -1 : undefined)
+    const delay = args.length === 0 ? 0 : parseInt32(args[0])
+    if (args.length > 1 || delay === undefined) return this.send('CLIENT_ERROR bad command line format\r\n')
+    this.answer(noreply, () => {
+      this.stats.counts.cmd_flush++
+      if (delay > 0) setTimeout(() => this.store.flush(), delay * 1000).unref()
+      else this.store.flush()
+      return 'OK\r\n'
+    })
+  }
+
+  private statsText(): string {
+    const now = Math.floor(Date.now() / 1000)
+    const dbm = this.store.dbm
+    const fields: [string, string | number][] = [
+      ['pid', process.pid],
+      ['uptime', now - this.stats.started],
+      ['time', now],
+      ['version', VERSION],
+      ['pointer_size', 64],
+      ['curr_connections', this.stats.connections],
+      ['total_connections', this.stats.totalConnections],
+      ['threads', 1],
+      ['curr_items', dbm.isOpen() ? dbm.count() : 0],
+      ['bytes', dbm.isOpen() ? dbm.getFileSize() : 0],
+      ['limit_maxbytes', 0],
+      ...Object.entries(this.stats.counts),
+    ]
+    return `${fields.map(([name, value]) => `STAT ${name} ${value}\r\n`).join('')}END\r\n`
+  }
+}
