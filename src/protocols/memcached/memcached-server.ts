@@ -47,6 +47,11 @@ function parseInt32(text: string | undefined): number | undefined {
   return value >= -(2 ** 31) && value < 2 ** 31 ? value : undefined
 }
 
+/** The answers sent most, encoded once. */
+const REPLIES: {[text: string]: Buffer} = Object.fromEntries(
+  ['STORED', 'NOT_STORED', 'EXISTS', 'NOT_FOUND', 'DELETED', 'TOUCHED', 'END', 'OK', 'ERROR'].map((word) => [`${word}\r\n`, Buffer.from(`${word}\r\n`)]),
+)
+
 const U32 = 0xffffffffn
 const U64 = (1n << 64n) - 1n
 
@@ -134,6 +139,8 @@ class Session {
     private readonly core: ServerCore,
     private readonly maxValueSize: number,
   ) {
+    // Answers are small and clients wait for each: no waiting to fill a packet.
+    socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.receive(chunk))
     socket.on('error', () => socket.destroy())
     socket.on('drain', () => socket.resume())
@@ -141,11 +148,22 @@ class Session {
 
   private send(text: string | Buffer): void {
     if (this.closed) return
+    const data = typeof text === 'string' ? (REPLIES[text] ?? text) : text
     // A client that does not read its answers gets no more of its requests read until it does.
-    if (!this.socket.write(text)) this.socket.pause()
+    if (!this.socket.write(data)) this.socket.pause()
   }
 
+  /** Takes what arrived: the answers to every request in it leave together, in one write. */
   private receive(chunk: Buffer): void {
+    this.socket.cork()
+    try {
+      this.serveInput(chunk)
+    } finally {
+      this.socket.uncork()
+    }
+  }
+
+  private serveInput(chunk: Buffer): void {
     this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk])
     while (!this.closed) {
       if (this.swallow > 0) {
@@ -165,7 +183,8 @@ class Session {
           this.send('CLIENT_ERROR bad data chunk\r\n')
           continue
         }
-        this.answer(request.noreply, () => this.storeBlock(request, Buffer.from(block.subarray(0, request.bytes))))
+        // The store copies the data into the stored value: a view of the input does.
+        this.answer(request.noreply, () => this.storeBlock(request, block.subarray(0, request.bytes)))
         continue
       }
       const end = this.input.indexOf('\n')
