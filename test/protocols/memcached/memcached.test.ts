@@ -118,6 +118,63 @@ async function converse(port: number): Promise<string[]> {
   return answers
 }
 
+/** xorshift32, for reproducible junk. */
+function randomOf(seed: number): () => number {
+  let state = seed
+  return () => {
+    state ^= state << 13
+    state ^= state >>> 17
+    state ^= state << 5
+    return (state >>> 0) / 2 ** 32
+  }
+}
+
+/** Lines a careless or hostile client sends: mutated commands, lying lengths, binary junk, half lines. */
+function junkRequests(count: number, seed: number): Buffer[] {
+  const random = randomOf(seed)
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]
+  const commands = [
+    'set',
+    'add',
+    'replace',
+    'append',
+    'prepend',
+    'cas',
+    'get',
+    'gets',
+    'gat',
+    'gats',
+    'delete',
+    'incr',
+    'decr',
+    'touch',
+    'flush_all',
+    'stats',
+    'version',
+    'verbosity',
+    'SET',
+    'bogus',
+    '',
+  ]
+  const numbers = ['0', '1', '-1', '5', '4294967296', '18446744073709551616', '99999999999', 'abc', '', '2000000000', '1048577']
+  const out: Buffer[] = []
+  for (let i = 0; i < count; i++) {
+    const kind = random()
+    if (kind < 0.15) {
+      out.push(Buffer.from(Array.from({length: Math.floor(random() * 64)}, () => Math.floor(random() * 256))))
+    } else {
+      const words = [pick(commands), `k${Math.floor(random() * 20)}`]
+      for (let w = Math.floor(random() * 5); w > 0; w--) words.push(pick(numbers))
+      if (random() < 0.2) words.push('noreply')
+      let line = words.join(random() < 0.1 ? '  ' : ' ')
+      if (random() < 0.1) line = line.slice(0, Math.floor(random() * line.length))
+      const data = random() < 0.5 ? `\r\n${'x'.repeat(Math.floor(random() * 8))}` : ''
+      out.push(Buffer.from(`${line}${random() < 0.9 ? '\r\n' : '\n'}${data}${random() < 0.8 ? '\r\n' : ''}`, 'latin1'))
+    }
+  }
+  return out
+}
+
 describe('the memcached protocol', () => {
   it('holds the same conversation as memcached itself (on a database with expiry times)', async () => {
     const server = await startServer(['--memcached', '127.0.0.1:0', `${path.join(dir, 'cache.tkh')}#expiration=true`])
@@ -145,5 +202,36 @@ describe('the memcached protocol', () => {
       assert.deepEqual(ours, reference)
     }
     assert.ok(ours.includes('get a => VALUE a 5 3\r\nabc\r\nEND\r\n'), ours.join('\n'))
+  })
+
+  it('answers 10,000 junk requests with errors or a closed connection, and keeps serving everyone else', async () => {
+    const server = await startServer(['--memcached', '127.0.0.1:0', `${path.join(dir, 'junk.tkh')}#expiration=true`])
+    servers.push(server)
+    for (let i = 0; i < 100 && !/memcached: listening on/.test(server.log()); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    const port = Number(/memcached: listening on [^\s]*:(\d+)/.exec(server.log())?.[1])
+    const requests = junkRequests(10_000, 20261130)
+    // Ten connections, a thousand requests each, sent at once; some are closed by the server.
+    await Promise.all(
+      Array.from(
+        {length: 10},
+        (_, c) =>
+          new Promise<void>((resolve) => {
+            const socket = net.connect(port, '127.0.0.1', () => socket.end(Buffer.concat(requests.slice(c * 1000, (c + 1) * 1000))))
+            socket.on('data', () => undefined)
+            socket.on('error', () => resolve())
+            socket.on('close', () => resolve())
+          }),
+      ),
+    )
+    // A client that sends a big value in pieces and never reads: the server holds out.
+    const greedy = net.connect(port, '127.0.0.1')
+    greedy.on('error', () => undefined)
+    for (let i = 0; i < 200; i++) greedy.write(`set g${i} 0 0 100000\r\n${'v'.repeat(100000)}\r\nget g${i}\r\n`)
+    const talk = await Conversation.open(port)
+    assert.equal(await talk.say('set after 1 0 2\r\nok\r\n'), 'STORED\r\n')
+    assert.equal(await talk.say('get after\r\n'), 'VALUE after 1 2\r\nok\r\nEND\r\n')
+    talk.close()
+    greedy.destroy()
+    assert.equal(server.child.exitCode, null, server.log())
   })
 })
