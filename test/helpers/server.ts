@@ -1,5 +1,6 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -67,4 +68,23 @@ export function startServer(args: string[] = [], address = '127.0.0.1:0'): Promi
       }
     })
   })
+}
+
+/** A TCP port free on 127.0.0.1 now, for a program that cannot be told to pick one itself. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (probe.address() as net.AddressInfo).port
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+/** The port a second front end of a server reports in its log (`<name>: listening on host:port`), once it does. */
+export async function frontEndPort(server: RunningServer, name: string): Promise<number> {
+  const pattern = new RegExp(`${name}: listening on \\S*:(\\d+)`)
+  for (let i = 0; i < 250 && !pattern.test(server.log()); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  const port = Number(pattern.exec(server.log())?.[1])
+  if (!port) throw new Error(`${name} did not start: ${server.log()}`)
+  return port
 }

@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict'
 import {spawn, type ChildProcess} from 'node:child_process'
-import * as net from 'node:net'
 import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
 import {RemoteDBM} from '../../src/client/remote-dbm.js'
 import {hasProgram, kv, tempDir} from '../helpers/cli.js'
-import {startServer, type RunningServer} from '../helpers/server.js'
+import {freePort, startServer, type RunningServer} from '../helpers/server.js'
 
 // Replication between kv and Tkrzw-RPC's own server, both ways. tkrzw_server builds from
 // the estraier/tkrzw-rpc sources against Debian's libtkrzw-dev and libgrpc++-dev; with it
 // on the PATH (and its library on LD_LIBRARY_PATH) these run, elsewhere they skip.
 const skip = hasProgram('tkrzw_server') ? false : 'tkrzw_server is not on the PATH (build estraier/tkrzw-rpc)'
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (probe.address() as net.AddressInfo).port
-      probe.close(() => resolve(port))
-    })
-  })
-}
 
 describe('replication with tkrzw_server', {skip}, () => {
   const {dir, cleanup} = tempDir()

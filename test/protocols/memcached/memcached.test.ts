@@ -4,7 +4,7 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
 import {hasProgram, tempDir} from '../../helpers/cli.js'
-import {startServer, type RunningServer} from '../../helpers/server.js'
+import {freePort, frontEndPort, startServer, type RunningServer} from '../../helpers/server.js'
 
 const {dir, cleanup} = tempDir()
 const servers: RunningServer[] = []
@@ -179,16 +179,10 @@ describe('the memcached protocol', () => {
   it('holds the same conversation as memcached itself (on a database with expiry times)', async () => {
     const server = await startServer(['--memcached', '127.0.0.1:0', `${path.join(dir, 'cache.tkh')}#expiration=true`])
     servers.push(server)
-    for (let i = 0; i < 100 && !/memcached: listening on/.test(server.log()); i++) await new Promise((resolve) => setTimeout(resolve, 20))
-    const port = Number(/memcached: listening on [^\s]*:(\d+)/.exec(server.log())?.[1])
+    const port = await frontEndPort(server, 'memcached')
     const ours = await converse(port)
     if (hasProgram('memcached')) {
-      const theirs = await new Promise<number>((resolve) => {
-        const probe = net.createServer().listen(0, '127.0.0.1', () => {
-          const free = (probe.address() as net.AddressInfo).port
-          probe.close(() => resolve(free))
-        })
-      })
+      const theirs = await freePort()
       const child = spawn('memcached', ['-l', '127.0.0.1', '-p', String(theirs), '-U', '0', '-u', 'nobody'], {stdio: 'ignore'})
       children.push(child)
       let reference: string[] | undefined
@@ -207,8 +201,7 @@ describe('the memcached protocol', () => {
   it('answers 10,000 junk requests with errors or a closed connection, and keeps serving everyone else', async () => {
     const server = await startServer(['--memcached', '127.0.0.1:0', `${path.join(dir, 'junk.tkh')}#expiration=true`])
     servers.push(server)
-    for (let i = 0; i < 100 && !/memcached: listening on/.test(server.log()); i++) await new Promise((resolve) => setTimeout(resolve, 20))
-    const port = Number(/memcached: listening on [^\s]*:(\d+)/.exec(server.log())?.[1])
+    const port = await frontEndPort(server, 'memcached')
     const requests = junkRequests(10_000, 20261130)
     // Ten connections, a thousand requests each, sent at once; some are closed by the server.
     await Promise.all(
