@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {metricIntFlag} from '../src/cli/args.js'
 import {KvCommand} from '../src/cli/base-command.js'
 import {parseMetricInt} from '../src/engine/params.js'
-import {memcachedFrontEnd} from '../src/protocols/memcached/memcached-server.js'
+import {memcachedFrontEnd, parseMemcachedOptions} from '../src/protocols/memcached/memcached-server.js'
 import {replicationComponent} from '../src/repl/start.js'
 import {runServer} from '../src/server/lifecycle.js'
 import {LOG_DATE_FORMATS, LOG_LEVELS} from '../src/server/logger.js'
@@ -97,6 +97,11 @@ process; a second signal ends it at once.`
     repl_ts_skew: Flags.integer({description: 'milliseconds added to the starting timestamp; negative replays a little (changes are idempotent)', default: 0}),
     memcached: Flags.string({description: 'also serve the memcached text protocol at [host:]port (127.0.0.1 when no host)'}),
     memcached_index: Flags.integer({description: 'the database the memcached protocol serves', default: 0, min: 0}),
+    memcached_options: Flags.string({
+      description:
+        "Kyoto Tycoon's options, comma-separated: read_only (r) refuses writes, queue (q) is its message-queue mode, kt_exptime reads exptimes above 2^24 s as epoch times",
+    }),
+    memcached_queue_wait: Flags.integer({description: 'seconds a get waits for a message in the queue mode', default: 10, min: 0}),
     sweep_interval: Flags.integer({description: 'seconds between sweeps of expired records, in databases opened with expiration=true', default: 10, min: 1}),
     repl_wait: Flags.integer({description: 'seconds the master waits without a change before it sends a heartbeat', default: 1, min: 1}),
     idle_timeout: Flags.integer({
@@ -138,7 +143,18 @@ process; a second signal ends it at once.`
         ...replicationArgs(flags),
         '--sweep_interval',
         String(flags.sweep_interval),
-        ...(flags.memcached === undefined ? [] : ['--memcached', flags.memcached, '--memcached_index', String(flags.memcached_index)]),
+        ...(flags.memcached === undefined
+          ? []
+          : [
+              '--memcached',
+              flags.memcached,
+              '--memcached_index',
+              String(flags.memcached_index),
+              '--memcached_options',
+              flags.memcached_options ?? '',
+              '--memcached_queue_wait',
+              String(flags.memcached_queue_wait),
+            ]),
       ],
     }
     const replication = replicationComponent({
@@ -149,7 +165,10 @@ process; a second signal ends it at once.`
       waitSeconds: flags.repl_wait,
     })
     const frontEnds = [grpc]
-    if (flags.memcached !== undefined) frontEnds.push(memcachedFrontEnd({address: flags.memcached, index: flags.memcached_index}))
+    if (flags.memcached !== undefined) {
+      const kt = parseMemcachedOptions(flags.memcached_options ?? '')
+      frontEnds.push(memcachedFrontEnd({address: flags.memcached, index: flags.memcached_index, queueWaitSeconds: flags.memcached_queue_wait, ...kt}))
+    }
     const status = await runServer(options, frontEnds, [replication])
     // End now: a connection whose client stopped reading can keep the event loop alive
     // long after the databases are closed, and the shutdown promised to end within

@@ -155,4 +155,33 @@ export class ItemStore {
   flush(): void {
     this.dbm.clear()
   }
+
+  /** An item from its stored bytes. */
+  decodeStored(stored: Buffer): Item {
+    return decode(stored)
+  }
+
+  /** Removes and returns the first record (in key order) whose key starts with the prefix: its key and stored bytes. */
+  takeFirstWithPrefix(prefix: Buffer): [Buffer, Buffer] | undefined {
+    const iterator = this.dbm.makeIterator()
+    iterator.jump(prefix)
+    let taken: [Buffer, Buffer] | undefined
+    iterator.process(
+      {
+        processFull: (key, stored) => {
+          if (!key.subarray(0, prefix.length).equals(prefix)) return NOOP
+          taken = [Buffer.from(key), Buffer.from(stored)]
+          return REMOVE
+        },
+        processEmpty: () => NOOP,
+      },
+      true,
+    )
+    return taken
+  }
+
+  /** Puts a record back as it was stored (a message given back). */
+  restoreStored(key: Buffer, stored: Buffer): void {
+    this.dbm.set(key, stored)
+  }
 }

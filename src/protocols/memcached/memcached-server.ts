@@ -10,12 +10,38 @@ export interface MemcachedOptions {
   index: number
   /** The largest value taken, in bytes (memcached's item_size_max: 1 MiB). */
   maxValueSize?: number
+  /** Kyoto Tycoon's options: refuse every write; exptimes above 2^24 s (not 30 days) are epoch times; the queue mode. */
+  readOnly?: boolean
+  ktExptime?: boolean
+  queue?: boolean
+  /** Seconds a get waits for a message in the queue mode (10). */
+  queueWaitSeconds?: number
+}
+
+/** The options of `--memcached_options`: Kyoto Tycoon's letters (r, q, f) or words. */
+export function parseMemcachedOptions(text: string): Pick<MemcachedOptions, 'readOnly' | 'ktExptime' | 'queue'> {
+  const options: Pick<MemcachedOptions, 'readOnly' | 'ktExptime' | 'queue'> = {}
+  for (const word of text.split(',').map((item) => item.trim().toLowerCase())) {
+    if (word === '' || word === 'f' || word === 'flags') continue
+    else if (word === 'r' || word === 'read_only') options.readOnly = true
+    else if (word === 'q' || word === 'queue') options.queue = true
+    else if (word === 'kt_exptime') options.ktExptime = true
+    else throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `unknown memcached option: "${word}" (read_only or r, queue or q, kt_exptime)`)
+  }
+  if (options.readOnly && options.queue) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, 'the memcached queue mode cannot be read-only')
+  return options
 }
 
 const MAX_LINE = 2048
 const MAX_KEY = 250
 const DEFAULT_MAX_VALUE = 1 << 20
 const STORAGE = new Set(['set', 'add', 'replace', 'append', 'prepend', 'cas'])
+const WRITES = new Set([...STORAGE, 'delete', 'incr', 'decr', 'touch', 'gat', 'gats', 'flush_all'])
+let sequence = 0
+
+function queueChannel(name: Buffer): string {
+  return `memcached-queue:${name.toString('latin1')}`
+}
 const VERSION = '1.6.21-kv'
 
 /** `[host:]port` as host and port (127.0.0.1 by default). */
@@ -65,8 +91,15 @@ const U64 = (1n << 64n) - 1n
 export function memcachedFrontEnd(options: MemcachedOptions): FrontEndFactory {
   return async (core) => {
     const {host, port} = parseAddress(options.address)
-    core.database(options.index)
-    const store = new ItemStore(core.database(options.index))
+    const dbm = core.database(options.index)
+    if (options.queue && !dbm.isOrdered())
+      throw new StatusError(
+        Code.INVALID_ARGUMENT_ERROR,
+        `the memcached queue mode needs an ordered database (.tkt, .tks, .tkmb), not database ${options.index}`,
+      )
+    const store = new ItemStore(dbm)
+    // Kyoto Tycoon reads exptimes above 2^24 s as epoch times; memcached above 30 days.
+    if (options.ktExptime) store.relativeLimit = 2 ** 24
     const stats = new Stats()
     const sockets = new Set<net.Socket>()
     const server = net.createServer((socket) => {
@@ -77,7 +110,7 @@ export function memcachedFrontEnd(options: MemcachedOptions): FrontEndFactory {
         sockets.delete(socket)
         stats.connections--
       })
-      new Session(socket, store, stats, core, options.maxValueSize ?? DEFAULT_MAX_VALUE)
+      new Session(socket, store, stats, core, options)
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error) => reject(new StatusError(Code.NETWORK_ERROR, `cannot listen on ${options.address} for memcached: ${error.message}`)))
@@ -132,13 +165,22 @@ class Session {
   private swallow = 0
   private closed = false
 
+  private readonly maxValueSize: number
+  /** Queue mode: the messages this connection took and has not acknowledged, by queue name. */
+  private readonly held = new Map<string, [Buffer, Buffer][]>()
+  /** A request that waits (a queue get): input is left until it is answered. */
+  private busy = false
+
   constructor(
     private readonly socket: net.Socket,
     private readonly store: ItemStore,
     private readonly stats: Stats,
     private readonly core: ServerCore,
-    private readonly maxValueSize: number,
+    private readonly options: MemcachedOptions,
   ) {
+    this.maxValueSize = options.maxValueSize ?? DEFAULT_MAX_VALUE
+    // Messages taken and not acknowledged go back when the connection ends: at least once.
+    socket.on('close', () => this.giveBack())
     // Answers are small and clients wait for each: no waiting to fill a packet.
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.receive(chunk))
@@ -165,7 +207,12 @@ class Session {
 
   private serveInput(chunk: Buffer): void {
     this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk])
-    while (!this.closed) {
+    this.pump()
+  }
+
+  /** Serves what input holds, in order; stops at a request that waits, and goes on once it is answered. */
+  private pump(): void {
+    while (!this.closed && !this.busy) {
       if (this.swallow > 0) {
         const n = Math.min(this.swallow, this.input.length)
         this.input = this.input.subarray(n)
@@ -202,7 +249,22 @@ class Session {
         this.close()
         return
       }
-      this.command(line)
+      const waiting = this.command(line)
+      if (waiting) {
+        this.busy = true
+        this.socket.pause()
+        void waiting.finally(() => {
+          this.busy = false
+          if (this.closed) return
+          this.socket.resume()
+          this.socket.cork()
+          try {
+            this.pump()
+          } finally {
+            this.socket.uncork()
+          }
+        })
+      }
     }
   }
 
@@ -225,10 +287,21 @@ class Session {
     }
   }
 
-  private command(line: string): void {
+  /** Runs one command line; a promise when its answer waits (a queue get). */
+  private command(line: string): Promise<void> | void {
     const words = line.split(' ').filter((word) => word !== '')
     const name = words[0]?.toLowerCase()
     if (name === undefined) return this.send('ERROR\r\n')
+    if (this.options.readOnly && WRITES.has(name)) {
+      // The data block of a refused storage command is thrown away, as for any refusal.
+      if (STORAGE.has(name)) {
+        const bytes = parseInt32(words[4])
+        if (bytes !== undefined && bytes >= 0) this.swallow = bytes + 2
+      }
+      return this.send('SERVER_ERROR server is read-only\r\n')
+    }
+    if (this.options.queue && (name === 'get' || name === 'gets')) return this.takeMessage(words.slice(1))
+    if (this.options.queue && name === 'delete') return this.acknowledge(words)
     if (STORAGE.has(name)) return this.storage(name as StoreMode, words)
     switch (name) {
       case 'get':
@@ -297,6 +370,7 @@ class Session {
 
   private storeBlock(request: NonNullable<Session['pending']>, data: Buffer): string {
     this.stats.counts.cmd_set++
+    if (this.options.queue && request.mode === 'set') return this.enqueue(request.key, data, request.flags)
     const outcome = this.store.store(request.mode, request.key, data, request.flags, request.exptime, request.cas)
     if (request.mode === 'cas') {
       if (outcome === 'STORED') this.stats.counts.cas_hits++
@@ -387,6 +461,71 @@ class Session {
       else this.store.flush()
       return 'OK\r\n'
     })
+  }
+
+  // ---- Kyoto Tycoon's queue mode ----
+
+  /** A message: stored under the queue name, a space, the time in ms (14 digits), a space and a sequence (4 digits). */
+  private enqueue(name: Buffer, data: Buffer, flags: number): string {
+    const key = Buffer.from(`${name.toString('latin1')} ${String(Date.now()).padStart(14, '0')} ${String(sequence++ % 10000).padStart(4, '0')}`, 'latin1')
+    this.store.store('set', key, data, flags, 0)
+    this.core.board.notify(queueChannel(name))
+    return 'STORED\r\n'
+  }
+
+  /** Takes the oldest message of a queue, waiting for one up to the queue wait; it is held until acknowledged. */
+  private async takeMessage(names: string[]): Promise<void> {
+    if (names.length !== 1 || !validKey(names[0])) return this.send('CLIENT_ERROR bad command line format\r\n')
+    const name = Buffer.from(names[0], 'latin1')
+    const deadline = Date.now() + (this.options.queueWaitSeconds ?? 10) * 1000
+    this.core.beginCall()
+    try {
+      for (;;) {
+        const taken = this.store.takeFirstWithPrefix(Buffer.concat([name, Buffer.from(' ')]))
+        if (taken) {
+          const [key, stored] = taken
+          const list = this.held.get(names[0]) ?? []
+          list.push([key, stored])
+          this.held.set(names[0], list)
+          const item = this.store.decodeStored(stored)
+          this.stats.counts.get_hits++
+          return this.send(
+            Buffer.concat([Buffer.from(`VALUE ${names[0]} ${item.flags} ${item.data.length}\r\n`, 'latin1'), item.data, Buffer.from('\r\nEND\r\n')]),
+          )
+        }
+        const left = deadline - Date.now()
+        if (left <= 0 || this.closed || !(await this.core.board.wait(queueChannel(name), left))) {
+          this.stats.counts.get_misses++
+          return this.send('END\r\n')
+        }
+      }
+    } finally {
+      this.core.endCall()
+    }
+  }
+
+  /** Acknowledges the message of a queue this connection holds: it is gone for good. */
+  private acknowledge(words: string[]): void {
+    const noreply = words.at(-1) === 'noreply'
+    const list = words[1] === undefined ? undefined : this.held.get(words[1])
+    const done = list !== undefined && list.shift() !== undefined
+    if (list && list.length === 0) this.held.delete(words[1])
+    if (!noreply) this.send(done ? 'DELETED\r\n' : 'NOT_FOUND\r\n')
+  }
+
+  /** Writes back what this connection took and did not acknowledge. */
+  private giveBack(): void {
+    for (const [name, list] of this.held) {
+      for (const [key, stored] of list) {
+        try {
+          this.store.restoreStored(key, stored)
+          this.core.board.notify(queueChannel(Buffer.from(name, 'latin1')))
+        } catch (error) {
+          this.core.logger.error(`memcached: cannot give back a message of ${name}: ${(error as Error).message}`)
+        }
+      }
+    }
+    this.held.clear()
   }
 
   private statsText(): string {

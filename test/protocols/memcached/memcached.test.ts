@@ -227,4 +227,50 @@ describe('the memcached protocol', () => {
     greedy.destroy()
     assert.equal(server.child.exitCode, null, server.log())
   })
+
+  it("takes Kyoto Tycoon's options: read-only, exptimes beyond 2^24 s, and the queue mode", async () => {
+    const readOnly = await startServer(['--memcached', '127.0.0.1:0', '--memcached_options', 'r', path.join(dir, 'ro.tkh')])
+    servers.push(readOnly)
+    const ro = await Conversation.open(await frontEndPort(readOnly, 'memcached'))
+    assert.equal(await ro.say('set a 0 0 1\r\nx\r\n'), 'SERVER_ERROR server is read-only\r\n')
+    assert.equal(await ro.say('delete a\r\n'), 'SERVER_ERROR server is read-only\r\n')
+    assert.equal(await ro.say('get a\r\n'), 'END\r\n')
+    ro.close()
+
+    const queued = await startServer([
+      '--memcached',
+      '127.0.0.1:0',
+      '--memcached_options',
+      'q,kt_exptime',
+      '--memcached_queue_wait',
+      '1',
+      `${path.join(dir, 'queue.tkt')}#expiration=true`,
+    ])
+    servers.push(queued)
+    const port = await frontEndPort(queued, 'memcached')
+    const [first, second] = [await Conversation.open(port), await Conversation.open(port)]
+    assert.equal(await first.say('set jobs 3 0 3\r\none\r\nset jobs 0 0 3\r\ntwo\r\n'), 'STORED\r\nSTORED\r\n')
+    // Each get takes the oldest message and holds it; a delete acknowledges it.
+    assert.equal(await first.say('get jobs\r\n'), 'VALUE jobs 3 3\r\none\r\nEND\r\n')
+    assert.equal(await second.say('get jobs\r\n'), 'VALUE jobs 0 3\r\ntwo\r\nEND\r\n')
+    assert.equal(await second.say('delete jobs\r\n'), 'DELETED\r\n')
+    // A get waits for a message, and one set meanwhile wakes it.
+    const waiting = second.say('get later\r\n')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(await first.say('set later 0 0 1\r\nL\r\n'), 'STORED\r\n')
+    assert.equal(await waiting, 'VALUE later 0 1\r\nL\r\nEND\r\n')
+    // What a connection took and did not acknowledge goes back when it ends: at least once.
+    first.close()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(await second.say('get jobs\r\n'), 'VALUE jobs 3 3\r\none\r\nEND\r\n')
+    assert.equal(await second.say('get nothing\r\n'), 'END\r\n')
+    // Beyond 2^24 s an exptime is an epoch time: this one has passed.
+    second.close()
+    const plain = await startServer(['--memcached', '127.0.0.1:0', '--memcached_options', 'kt_exptime', `${path.join(dir, 'kt.tkh')}#expiration=true`])
+    servers.push(plain)
+    const kt = await Conversation.open(await frontEndPort(plain, 'memcached'))
+    assert.equal(await kt.say('set old 0 20000000 1\r\nx\r\nset soon 0 2592001 1\r\ny\r\n'), 'STORED\r\nSTORED\r\n')
+    assert.equal(await kt.say('get old soon\r\n'), 'VALUE soon 0 1\r\ny\r\nEND\r\n')
+    kt.close()
+  })
 })
