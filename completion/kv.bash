@@ -18,6 +18,7 @@ _kv_commands=(
   'dbm remove'
   'dbm restore'
   'dbm set'
+  'perf memcached'
   'perf parallel'
   'perf queue'
   'perf sequence'
@@ -63,6 +64,7 @@ _kv_flags() {
     'dbm remove') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --multi' ;;
     'dbm restore') echo '--color --no-color --dbm --class --auto --end_offset' ;;
     'dbm set') echo '--color --no-color --dbm --params --file --no_wait --no_lock --sync_hard --sx --no_overwrite --append --incr --multi --reducer --ttl' ;;
+    'perf memcached') echo '--json --color --no-color --address --iter --size --threads --pipeline --random_key --random_seed --set_only --get_only --remove_only' ;;
     'perf parallel') echo '--json --color --no-color --address --timeout --auth --index --iter --size --threads --separate --random_seed --random_key --random_value --stream --worker_threads' ;;
     'perf queue') echo '--json --color --no-color --address --timeout --auth --index --iter --size --threads --separate --random_seed --notify --retry' ;;
     'perf sequence') echo '--json --color --no-color --address --timeout --auth --index --iter --size --threads --separate --random_seed --random_key --random_value --echo_only --set_only --get_only --iter_only --remove_only --stream --ignore_result --worker_threads --multi' ;;
@@ -109,6 +111,7 @@ _kv_takes_value() {
     'dbm remove --dbm'|'dbm remove --params'|'dbm remove --file'|'dbm remove --alloc_init'|'dbm remove --alloc_inc'|'dbm remove --block_size') return 0 ;;
     'dbm restore --dbm'|'dbm restore --class'|'dbm restore --auto'|'dbm restore --end_offset') return 0 ;;
     'dbm set --dbm'|'dbm set --params'|'dbm set --file'|'dbm set --alloc_init'|'dbm set --alloc_inc'|'dbm set --block_size'|'dbm set --append'|'dbm set --incr'|'dbm set --reducer'|'dbm set --ttl') return 0 ;;
+    'perf memcached --address'|'perf memcached --iter'|'perf memcached --size'|'perf memcached --threads'|'perf memcached --pipeline'|'perf memcached --random_seed') return 0 ;;
     'perf parallel --address'|'perf parallel --timeout'|'perf parallel --auth'|'perf parallel --index'|'perf parallel --iter'|'perf parallel --size'|'perf parallel --threads'|'perf parallel --random_seed'|'perf parallel --worker_threads') return 0 ;;
     'perf queue --address'|'perf queue --timeout'|'perf queue --auth'|'perf queue --index'|'perf queue --iter'|'perf queue --size'|'perf queue --threads'|'perf queue --random_seed'|'perf queue --retry') return 0 ;;
     'perf sequence --address'|'perf sequence --timeout'|'perf sequence --auth'|'perf sequence --index'|'perf sequence --iter'|'perf sequence --size'|'perf sequence --threads'|'perf sequence --random_seed'|'perf sequence --worker_threads'|'perf sequence --multi') return 0 ;;
@@ -350,6 +353,12 @@ _kv_flag_values() {
     'dbm set --incr') echo '' ;;
     'dbm set --reducer') echo 'none first second last concat concatnull concattab concatline total totalbe remove' ;;
     'dbm set --ttl') echo '' ;;
+    'perf memcached --address') echo '' ;;
+    'perf memcached --iter') echo '' ;;
+    'perf memcached --size') echo '' ;;
+    'perf memcached --threads') echo '' ;;
+    'perf memcached --pipeline') echo '' ;;
+    'perf memcached --random_seed') echo '' ;;
     'perf parallel --address') echo '' ;;
     'perf parallel --timeout') echo '' ;;
     'perf parallel --auth') echo '' ;;

@@ -3,7 +3,7 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import * as net from 'node:net'
 import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
-import {hasProgram, tempDir} from '../../helpers/cli.js'
+import {hasProgram, kv, tempDir} from '../../helpers/cli.js'
 import {freePort, frontEndPort, startServer, type RunningServer} from '../../helpers/server.js'
 
 const {dir, cleanup} = tempDir()
@@ -272,5 +272,25 @@ describe('the memcached protocol', () => {
     assert.equal(await kt.say('set old 0 20000000 1\r\nx\r\nset soon 0 2592001 1\r\ny\r\n'), 'STORED\r\nSTORED\r\n')
     assert.equal(await kt.say('get old soon\r\n'), 'VALUE soon 0 1\r\ny\r\nEND\r\n')
     kt.close()
+  })
+
+  it('is measured by kv perf memcached, one request at a time and pipelined', async () => {
+    const server = await startServer(['--memcached', '127.0.0.1:0', path.join(dir, 'perf.tkh')])
+    servers.push(server)
+    const port = await frontEndPort(server, 'memcached')
+    for (const pipeline of ['1', '8']) {
+      const result = kv(['perf', 'memcached', '--address', String(port), '--threads', '2', '--iter', '300', '--pipeline', pipeline, '--json'])
+      assert.equal(result.status, 0, result.stderr)
+      const report = JSON.parse(result.stdout) as {phases: {name: string; operations: number; misses: number; qps: number}[]}
+      assert.deepEqual(
+        report.phases.map((phase) => [phase.name, phase.operations, phase.misses]),
+        [
+          ['set', 600, 0],
+          ['get', 600, 0],
+          ['remove', 600, 0],
+        ],
+      )
+      assert.ok(report.phases.every((phase) => phase.qps > 0))
+    }
   })
 })
