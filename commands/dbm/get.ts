@@ -3,7 +3,7 @@ import {argBytes, sxFlag} from '../../src/cli/args.js'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {jsonRecord} from '../../src/cli/json.js'
 import {commonDbmFlags, openTarget, withDbm} from '../../src/cli/dbm-options.js'
-import {recordExpiry} from '../../src/engine/expiry/expiring-dbm.js'
+import {readWithExpiry} from '../../src/engine/expiry/expiring-dbm.js'
 import {Code, StatusError} from '../../src/engine/status.js'
 
 export default class DbmGet extends KvCommand {
@@ -29,7 +29,7 @@ export default class DbmGet extends KvCommand {
     const keys = (argv as string[]).slice(1).map((word) => argBytes(word, flags.sx, 'key'))
     let expiry = 0
     const found = await withDbm(openTarget(args.file, flags, false), false, (dbm) => {
-      if (flags.expiry) expiry = recordExpiry(dbm, keys[0])
+      if (flags.expiry) expiry = readWithExpiry(dbm, keys[0])?.xt ?? 0
       return dbm.getMulti(keys)
     })
     if (flags.multi) {

@@ -3,10 +3,10 @@ import type {Change} from '../engine/dbm.js'
 import {parseMetricInt} from '../engine/params.js'
 import {Code, StatusError} from '../engine/status.js'
 import {logFileInfos} from '../engine/ulog/files.js'
+import {listLogFiles} from '../engine/ulog/format.js'
 import {MessageQueue} from '../engine/ulog/message-queue.js'
 import {LogReader} from '../engine/ulog/reader.js'
 import {decodeChange, encodeChange} from '../engine/ulog/update-log.js'
-export {databaseTimestampMillis} from '../engine/ulog/update-log.js'
 import {UsageError} from './base-command.js'
 import {escapeC, trimForTsv} from './escape.js'
 import {parseTimestampExpr} from './timestamp.js'
@@ -108,7 +108,7 @@ export async function readLoggedChanges(
   checkPrefix(prefix)
   const reader = new LogReader(prefix, timestampOf(flags.timestamp, '0'))
   try {
-    if (logFileInfos(prefix).length === 0) throw new StatusError(Code.NOT_FOUND_ERROR, `no update-log files: ${prefix}.NNNNNNNNNN`)
+    if (listLogFiles(prefix).length === 0) throw new StatusError(Code.NOT_FOUND_ERROR, `no update-log files: ${prefix}.NNNNNNNNNN`)
     for (let count = 0; count < flags.items;) {
       const message = reader.next()
       if (!message) break

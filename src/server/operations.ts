@@ -1,4 +1,4 @@
-import {asExpiring, recordExpiry} from '../engine/expiry/expiring-dbm.js'
+import {asExpiring, readWithExpiry} from '../engine/expiry/expiring-dbm.js'
 import {type DBM, type Desired, type Expected, type Record, type SyncParams} from '../engine/dbm.js'
 import {searchDBM} from '../engine/search.js'
 import {Code, StatusError} from '../engine/status.js'
@@ -83,9 +83,11 @@ export class Operations {
     asExpiring(dbm, `database ${index}`).withExpiry(expiryTime(xt), () => dbm.set(key, value, overwrite))
   }
 
-  /** When a record expires, in epoch seconds; 0 when it does not (or the database keeps no times). */
-  expiryOf(index: number, key: Buffer): number {
-    return recordExpiry(this.db(index), key)
+  /** A record's value and when it expires (epoch seconds; 0: never, or the database keeps no times); NOT_FOUND_ERROR when absent. */
+  getWithExpiry(index: number, key: Buffer): {value: Buffer; xt: number} {
+    const found = readWithExpiry(this.db(index), key)
+    if (found === undefined) throw new StatusError(Code.NOT_FOUND_ERROR)
+    return found
   }
 
   /** Stores every record; a key given twice counts once, at its first occurrence. */

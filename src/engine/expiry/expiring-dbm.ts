@@ -257,11 +257,30 @@ export function asExpiring(dbm: DBM, name: string): ExpiringDBM {
   return dbm
 }
 
-/** When a record expires, in epoch seconds; 0 when it does not, or the database keeps no times. */
-export function recordExpiry(dbm: DBM, key: Buffer): number {
-  if (!(dbm instanceof ExpiringDBM)) return 0
-  const xt = dbm.expiryOf(key)
-  return xt === undefined || xt >= XT_NEVER ? 0 : xt
+/**
+ * A record's value and when it expires (epoch seconds; 0 when it does not, or the database
+ * keeps no times), in one lookup; undefined when there is no live record.
+ */
+export function readWithExpiry(dbm: DBM, key: Buffer): {value: Buffer; xt: number} | undefined {
+  if (!(dbm instanceof ExpiringDBM)) {
+    const value = dbm.get(key)
+    return value === undefined ? undefined : {value, xt: 0}
+  }
+  let found: {value: Buffer; xt: number} | undefined
+  dbm.storage().process(
+    key,
+    {
+      processFull: (_key, stored) => {
+        if (!dbm.live(stored)) return NOOP
+        const xt = expiryOf(stored)
+        found = {value: Buffer.from(stored.subarray(XT_WIDTH)), xt: xt >= XT_NEVER ? 0 : xt}
+        return NOOP
+      },
+      processEmpty: () => NOOP,
+    },
+    false,
+  )
+  return found
 }
 
 /** Reducers that pick one of a key's values; the others would combine expiry times with the values. */

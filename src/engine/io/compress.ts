@@ -15,6 +15,12 @@ export interface Codec {
 
 const require = createRequire(import.meta.url)
 
+/** A native module loaded on first use, so that a database without compression never needs it. */
+function lazyModule<T>(name: string): () => T {
+  let loaded: T | undefined
+  return () => (loaded ??= require(name) as T)
+}
+
 const deflate: Codec = {
   name: 'zlib',
   compress: (data) => zlib.deflateRawSync(data),
@@ -25,11 +31,7 @@ interface ZstdModule {
   compress(data: Buffer): Buffer
   decompress(data: Buffer): Buffer
 }
-let zstdModule: ZstdModule | undefined
-function zstdLib(): ZstdModule {
-  zstdModule ??= require('zstd-napi') as ZstdModule
-  return zstdModule
-}
+const zstdLib = lazyModule<ZstdModule>('zstd-napi')
 
 const zstd: Codec = {
   name: 'zstd',
@@ -38,11 +40,7 @@ const zstd: Codec = {
 }
 
 type Lz4Module = typeof import('lz4')
-let lz4Module: Lz4Module | undefined
-function lz4Lib(): Lz4Module {
-  lz4Module ??= require('lz4') as Lz4Module
-  return lz4Module
-}
+const lz4Lib = lazyModule<Lz4Module>('lz4')
 
 // An LZ4 block does not record its decompressed size; the output buffer grows until the
 // block fits, up to a bound no sane record exceeds.
@@ -72,11 +70,7 @@ const lz4: Codec = {
 interface XzModule {
   xz: {compressSync(data: Uint8Array): Buffer; decompressSync(data: Uint8Array): Buffer}
 }
-let xzModule: XzModule | undefined
-function xzLib(): XzModule {
-  xzModule ??= require('@napi-rs/lzma') as XzModule
-  return xzModule
-}
+const xzLib = lazyModule<XzModule>('@napi-rs/lzma')
 
 // xz streams, as Tkrzw's lzma mode stores them; a synchronous call, as every codec here.
 const lzma: Codec = {

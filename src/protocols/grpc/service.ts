@@ -207,8 +207,7 @@ export class DBMServiceImpl {
   // The bodies that a unary call and a request inside a Stream share.
 
   private getBody(request: {dbm_index: number; key: Buffer; omit_value: boolean}): {value: Buffer; xt?: string} {
-    const value = this.ops.get(request.dbm_index, request.key)
-    const xt = this.ops.expiryOf(request.dbm_index, request.key)
+    const {value, xt} = this.ops.getWithExpiry(request.dbm_index, request.key)
     return {value: request.omit_value ? EMPTY : value, ...(xt > 0 ? {xt: String(xt)} : {})}
   }
 
