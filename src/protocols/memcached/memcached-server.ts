@@ -1,7 +1,7 @@
 import * as net from 'node:net'
 import {Code, StatusError} from '../../engine/status.js'
 import type {FrontEnd, FrontEndFactory, ServerCore} from '../../server/core.js'
-import {ItemStore, type StoreMode} from '../../server/items.js'
+import {ItemStore, casOf, type Item, type StoreMode} from '../../server/items.js'
 
 export interface MemcachedOptions {
   /** [host:]port; 127.0.0.1 when no host is given. */
@@ -78,6 +78,27 @@ const REPLIES: {[text: string]: Buffer} = Object.fromEntries(
   ['STORED', 'NOT_STORED', 'EXISTS', 'NOT_FOUND', 'DELETED', 'TOUCHED', 'END', 'OK', 'ERROR'].map((word) => [`${word}\r\n`, Buffer.from(`${word}\r\n`)]),
 )
 
+/**
+ * The answer to a retrieval: for each item `VALUE <key> <flags> <bytes> [<cas>]`, its data
+ * and a line end, then `END`, written into one buffer (values are copied once).
+ */
+function retrievalReply(found: {key: string; item: Item}[], withCas: boolean): Buffer {
+  const heads = found.map(({key, item}) => `VALUE ${key} ${item.flags} ${item.data.length}${withCas ? ` ${casOf(item.stored)}` : ''}\r\n`)
+  let size = END.length
+  for (let i = 0; i < found.length; i++) size += heads[i].length + found[i].item.data.length + 2
+  const reply = Buffer.allocUnsafe(size)
+  let offset = 0
+  for (let i = 0; i < found.length; i++) {
+    offset += reply.write(heads[i], offset, 'latin1')
+    offset += found[i].item.data.copy(reply, offset)
+    reply[offset++] = 0x0d
+    reply[offset++] = 0x0a
+  }
+  END.copy(reply, offset)
+  return reply
+}
+
+const END = REPLIES['END\r\n']
 const U32 = 0xffffffffn
 const U64 = (1n << 64n) - 1n
 
@@ -190,7 +211,7 @@ class Session {
 
   private send(text: string | Buffer): void {
     if (this.closed) return
-    const data = typeof text === 'string' ? (REPLIES[text] ?? text) : text
+    const data = typeof text === 'string' ? (REPLIES[text] ?? Buffer.from(text, 'latin1')) : text
     // A client that does not read its answers gets no more of its requests read until it does.
     if (!this.socket.write(data)) this.socket.pause()
   }
@@ -384,7 +405,7 @@ class Session {
     if (keys.length === 0) return this.send('ERROR\r\n')
     if (keys.some((key) => !validKey(key))) return this.send('CLIENT_ERROR bad command line format\r\n')
     this.answer(false, () => {
-      const parts: Buffer[] = []
+      const found: {key: string; item: Item}[] = []
       for (const key of keys) {
         const raw = Buffer.from(key, 'latin1')
         this.stats.counts.cmd_get++
@@ -401,10 +422,9 @@ class Session {
           continue
         }
         this.stats.counts.get_hits++
-        parts.push(Buffer.from(`VALUE ${key} ${item.flags} ${item.data.length}${withCas ? ` ${item.cas}` : ''}\r\n`, 'latin1'), item.data, Buffer.from('\r\n'))
+        found.push({key, item})
       }
-      parts.push(Buffer.from('END\r\n'))
-      return Buffer.concat(parts)
+      return retrievalReply(found, withCas)
     })
   }
 
@@ -489,9 +509,7 @@ class Session {
           this.held.set(names[0], list)
           const item = this.store.decodeStored(stored)
           this.stats.counts.get_hits++
-          return this.send(
-            Buffer.concat([Buffer.from(`VALUE ${names[0]} ${item.flags} ${item.data.length}\r\n`, 'latin1'), item.data, Buffer.from('\r\nEND\r\n')]),
-          )
+          return this.send(retrievalReply([{key: names[0], item}], false))
         }
         const left = deadline - Date.now()
         if (left <= 0 || this.closed || !(await this.core.board.wait(queueChannel(name), left))) {
