@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {metricIntFlag} from '../src/cli/args.js'
 import {KvCommand} from '../src/cli/base-command.js'
 import {parseMetricInt} from '../src/engine/params.js'
+import {ktFrontEnd} from '../src/protocols/kt/kt-server.js'
 import {memcachedFrontEnd, parseMemcachedOptions} from '../src/protocols/memcached/memcached-server.js'
 import {replicationComponent} from '../src/repl/start.js'
 import {runServer} from '../src/server/lifecycle.js'
@@ -59,6 +60,7 @@ process; a second signal ends it at once.`
     '<%= config.bin %> serve --daemon --pid_file /var/run/kv.pid --log_file /var/log/kv.log /data/casket.tkh',
     '<%= config.bin %> serve --server_id 1 --ulog_prefix /data/casket-ulog /data/casket.tkh',
     '<%= config.bin %> serve --memcached 11211 "/data/cache.tkh#expiration=true"',
+    '<%= config.bin %> serve --kt 1978 --address 127.0.0.1:1979 "/data/casket.tkh#expiration=true"',
     '<%= config.bin %> serve --address 127.0.0.1:1979 --server_id 2 --ulog_prefix /data2/casket-ulog --repl_master 127.0.0.1:1978 --repl_ts_file /data2/casket.ts /data2/casket.tkh',
   ]
   static override strict = false
@@ -95,6 +97,9 @@ process; a second signal ends it at once.`
     repl_ts_file: Flags.string({description: 'the file keeping the newest master timestamp applied: where replication resumes after a restart'}),
     repl_ts_from_dbm: Flags.boolean({description: "without a timestamp file, start replicating from the oldest database's own timestamp"}),
     repl_ts_skew: Flags.integer({description: 'milliseconds added to the starting timestamp; negative replays a little (changes are idempotent)', default: 0}),
+    kt: Flags.string({
+      description: "also serve Kyoto Tycoon's protocols at [host:]port (127.0.0.1 when no host): HTTP TSV-RPC under /rpc/, REST, and the binary protocol",
+    }),
     memcached: Flags.string({description: 'also serve the memcached text protocol at [host:]port (127.0.0.1 when no host)'}),
     memcached_index: Flags.integer({description: 'the database the memcached protocol serves', default: 0, min: 0}),
     memcached_options: Flags.string({
@@ -143,6 +148,7 @@ process; a second signal ends it at once.`
         ...replicationArgs(flags),
         '--sweep_interval',
         String(flags.sweep_interval),
+        ...(flags.kt === undefined ? [] : ['--kt', flags.kt]),
         ...(flags.memcached === undefined
           ? []
           : [
@@ -165,6 +171,7 @@ process; a second signal ends it at once.`
       waitSeconds: flags.repl_wait,
     })
     const frontEnds = [grpc]
+    if (flags.kt !== undefined) frontEnds.push(ktFrontEnd({address: flags.kt}))
     if (flags.memcached !== undefined) {
       const kt = parseMemcachedOptions(flags.memcached_options ?? '')
       frontEnds.push(memcachedFrontEnd({address: flags.memcached, index: flags.memcached_index, queueWaitSeconds: flags.memcached_queue_wait, ...kt}))

@@ -1,3 +1,4 @@
+import {AddressError, parseHostPort} from '../net/address.js'
 import * as net from 'node:net'
 import {Code, StatusError} from '../engine/status.js'
 import {makeRandom} from './local.js'
@@ -88,19 +89,13 @@ class Connection {
   }
 }
 
-function parseAddress(address: string): {host: string; port: number} {
-  const match = /^(?:(.*):)?(\d+)$/.exec(address.trim())
-  if (!match) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `the memcached address must be [host:]port: "${address}"`)
-  return {host: match[1] || '127.0.0.1', port: Number(match[2])}
-}
-
 /**
  * Sets, gets and deletes keys over the memcached protocol, phase after phase, as `kv perf
  * sequence` does over gRPC: worker t uses keys t*iter ... (t+1)*iter-1 as eight digits (or
  * random ones), each on a connection of its own with `pipeline` requests in flight.
  */
 export async function runMemcachedSequence(options: MemcachedSequenceOptions): Promise<MemcachedPhaseResult[]> {
-  const {host, port} = parseAddress(options.address)
+  const {host, port} = hostPortOf(options.address)
   const connections = await Promise.all(Array.from({length: options.threads}, () => Connection.open(host, port)))
   const value = 'x'.repeat(options.valueSize)
   const results: MemcachedPhaseResult[] = []
@@ -139,4 +134,12 @@ export async function runMemcachedSequence(options: MemcachedSequenceOptions): P
     for (const connection of connections) connection.close()
   }
   return results
+}
+
+function hostPortOf(address: string): {host: string; port: number} {
+  try {
+    return parseHostPort(address, 'memcached')
+  } catch (error) {
+    throw error instanceof AddressError ? new StatusError(Code.INVALID_ARGUMENT_ERROR, error.message) : error
+  }
 }

@@ -28,11 +28,21 @@ export class SignalBoard {
     })
   }
 
-  /** Wakes every caller waiting on the channel. */
-  notify(channel: string): void {
+  /** Wakes every caller waiting on the channel; returns how many there were. */
+  notify(channel: string): number {
     const set = this.waiters.get(channel)
-    if (!set) return
-    for (const waiter of [...set]) waiter()
+    if (!set) return 0
+    const waiters = [...set]
+    for (const waiter of waiters) waiter()
+    return waiters.length
+  }
+
+  /** Wakes the caller that has waited longest on the channel; returns 1 if there was one. */
+  notifyOne(channel: string): number {
+    const first = this.waiters.get(channel)?.values().next().value
+    if (!first) return 0
+    first()
+    return 1
   }
 
   /** Wakes everyone, for good: new waits end at once. */

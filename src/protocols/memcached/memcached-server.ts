@@ -1,5 +1,7 @@
 import * as net from 'node:net'
 import {Code, StatusError} from '../../engine/status.js'
+import {formatHostPort} from '../../net/address.js'
+import {listenAddress} from '../../server/listen.js'
 import type {FrontEnd, FrontEndFactory, ServerCore} from '../../server/core.js'
 import {ItemStore, casOf, type Item, type StoreMode} from '../../server/items.js'
 
@@ -43,13 +45,6 @@ function queueChannel(name: Buffer): string {
   return `memcached-queue:${name.toString('latin1')}`
 }
 const VERSION = '1.6.21-kv'
-
-/** `[host:]port` as host and port (127.0.0.1 by default). */
-function parseAddress(address: string): {host: string; port: number} {
-  const match = /^(?:(.*):)?(\d+)$/.exec(address.trim())
-  if (!match || Number(match[2]) > 65535) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `the memcached address must be [host:]port: "${address}"`)
-  return {host: (match[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(match[2])}
-}
 
 /** A key as the protocol allows it: 1 to 250 bytes, no control bytes or spaces. */
 function validKey(key: string): boolean {
@@ -111,7 +106,7 @@ const U64 = (1n << 64n) - 1n
  */
 export function memcachedFrontEnd(options: MemcachedOptions): FrontEndFactory {
   return async (core) => {
-    const {host, port} = parseAddress(options.address)
+    const {host, port} = listenAddress(options.address, 'memcached')
     const dbm = core.database(options.index)
     if (options.queue && !dbm.isOrdered())
       throw new StatusError(
@@ -138,7 +133,7 @@ export function memcachedFrontEnd(options: MemcachedOptions): FrontEndFactory {
       server.listen(port, host, () => resolve())
     })
     const bound = server.address() as net.AddressInfo
-    const boundAddress = `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`
+    const boundAddress = formatHostPort(bound.address, bound.port)
     core.logger.info(`memcached: listening on ${boundAddress} for database ${options.index}`)
     const frontEnd: FrontEnd = {
       name: 'memcached',

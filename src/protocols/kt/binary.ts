@@ -1,0 +1,299 @@
+import type * as net from 'node:net'
+import {NOOP, REMOVE} from '../../engine/dbm.js'
+import {XT_NEVER, readWithExpiry} from '../../engine/expiry/expiring-dbm.js'
+import type {ServerCore} from '../../server/core.js'
+import {RV, withXt, type KtCounters, type ScriptRunner} from './procedures.js'
+import type {ByteMap} from './tsv.js'
+
+/**
+ * Kyoto Tycoon's binary protocol: bulk set, remove and get, and play_script, in frames of
+ * big-endian integers. A request that fails in any part is answered by the single byte 0xBF
+ * (nothing with the no-reply flag). Frames are read as they arrive, without allocating by
+ * the counts they claim; one larger than the body limit closes the connection.
+ */
+const NOP = 0xb0
+const REPLICATION = 0xb1
+const PLAY_SCRIPT = 0xb4
+const SET_BULK = 0xb8
+const REMOVE_BULK = 0xb9
+const GET_BULK = 0xba
+const ERROR = 0xbf
+const NO_REPLY = 0x01
+
+export function isBinaryMagic(byte: number | undefined): boolean {
+  return byte !== undefined && byte >= 0xb0 && byte <= 0xbf
+}
+
+/** One record of a bulk frame; fields a kind of frame does not carry stay at their defaults. */
+interface BinaryRecord {
+  index: number
+  key: Buffer
+  value: Buffer
+  xt: bigint
+}
+
+/** A frame being read: its header, the records read so far and where the next one starts. */
+interface Frame {
+  magic: number
+  flags: number
+  count: number
+  name?: Buffer
+  records: BinaryRecord[]
+  /** Where the next record starts in the input. */
+  offset: number
+  /** The bytes of keys and values read so far. */
+  size: number
+  /** Records before this one own their bytes (copied out of the input when the frame had to wait). */
+  owned: number
+}
+
+/** Expiries at or beyond this are "never" (clients send INT64_MAX). */
+const NEVER_BOUND = BigInt(XT_NEVER)
+
+export class BinarySession {
+  private input: Buffer
+  private frame: Frame | undefined
+  private busy = false
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly core: ServerCore,
+    private readonly counters: KtCounters,
+    first: Buffer,
+    private readonly maxFrame: number,
+    private readonly script: ScriptRunner | undefined,
+  ) {
+    this.input = first
+    socket.on('data', (chunk: Buffer) => {
+      this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk])
+      this.pump()
+    })
+    socket.resume()
+    this.pump()
+  }
+
+  private fail(close: boolean): void {
+    if (!(this.frame && this.frame.flags & NO_REPLY)) this.socket.write(Buffer.of(ERROR))
+    this.frame = undefined
+    if (close) {
+      this.input = Buffer.alloc(0)
+      this.socket.end()
+    }
+  }
+
+  /** Reads and serves frames while whole ones are there; one that waits (a script) holds the rest. */
+  private pump(): void {
+    while (!this.busy && this.input.length > 0 && !this.socket.destroyed) {
+      if (!this.frame) {
+        const magic = this.input[0]
+        if (magic === NOP) {
+          this.input = this.input.subarray(1)
+          continue
+        }
+        if (magic === REPLICATION || ![PLAY_SCRIPT, SET_BULK, REMOVE_BULK, GET_BULK].includes(magic)) {
+          // Replication runs over gRPC in kv; anything else is no request at all.
+          return this.fail(true)
+        }
+        const headerSize = magic === PLAY_SCRIPT ? 13 : 9
+        if (this.input.length < headerSize) return this.checkSize()
+        this.frame = {
+          magic,
+          flags: this.input.readUInt32BE(1),
+          count: this.input.readUInt32BE(magic === PLAY_SCRIPT ? 9 : 5),
+          records: [],
+          offset: headerSize,
+          size: 0,
+          owned: 0,
+        }
+        if (magic === PLAY_SCRIPT) {
+          const nameSize = this.input.readUInt32BE(5)
+          if (nameSize > this.maxFrame) return this.fail(true)
+          if (this.input.length < headerSize + nameSize) {
+            this.frame = undefined
+            return this.checkSize()
+          }
+          this.frame.name = this.input.subarray(headerSize, headerSize + nameSize)
+          this.frame.offset += nameSize
+        }
+      }
+      const frame = this.frame
+      if (!this.readRecords(frame)) return this.keepWaiting(frame)
+      this.input = this.input.subarray(frame.offset)
+      this.frame = undefined
+      this.serve(frame)
+    }
+  }
+
+  /**
+   * A frame waits for more bytes: the records read so far get bytes of their own, and the
+   * input keeps only what is not read yet, so that a large frame arriving in many pieces is
+   * not copied again with each one.
+   */
+  private keepWaiting(frame: Frame): void {
+    if (this.socket.destroyed || this.frame !== frame) return
+    for (; frame.owned < frame.records.length; frame.owned++) {
+      const record = frame.records[frame.owned]
+      record.key = Buffer.from(record.key)
+      record.value = Buffer.from(record.value)
+    }
+    this.input = this.input.subarray(frame.offset)
+    frame.offset = 0
+    this.checkSize()
+  }
+
+  /** A frame larger than the limit is not buffered further: the connection ends. */
+  private checkSize(): void {
+    if (this.input.length > this.maxFrame) this.fail(true)
+  }
+
+  /** Reads the records that have arrived; true once all are read. */
+  private readRecords(frame: Frame): boolean {
+    const data = this.input
+    while (frame.records.length < frame.count) {
+      let at = frame.offset
+      let index = 0
+      if (frame.magic !== PLAY_SCRIPT) {
+        if (data.length < at + 2) return false
+        index = data.readUInt16BE(at)
+        at += 2
+      }
+      if (data.length < at + 4) return false
+      const keySize = data.readUInt32BE(at)
+      at += 4
+      let valueSize = 0
+      let xt = 0n
+      if (frame.magic === SET_BULK || frame.magic === PLAY_SCRIPT) {
+        if (data.length < at + 4) return false
+        valueSize = data.readUInt32BE(at)
+        at += 4
+      }
+      if (frame.magic === SET_BULK) {
+        if (data.length < at + 8) return false
+        xt = data.readBigInt64BE(at)
+        at += 8
+      }
+      if (frame.size + keySize + valueSize > this.maxFrame) {
+        this.fail(true)
+        return false
+      }
+      if (data.length < at + keySize + valueSize) return false
+      const key = data.subarray(at, at + keySize)
+      const value = data.subarray(at + keySize, at + keySize + valueSize)
+      frame.records.push({index, key, value, xt})
+      frame.size += keySize + valueSize
+      frame.offset = at + keySize + valueSize
+    }
+    return true
+  }
+
+  private reply(frame: Frame, data: Buffer): void {
+    if (!(frame.flags & NO_REPLY)) this.socket.write(data)
+  }
+
+  private serve(frame: Frame): void {
+    if (frame.magic === PLAY_SCRIPT) return this.playScript(frame)
+    this.core.beginCall()
+    try {
+      if (frame.magic === SET_BULK) this.reply(frame, countReply(SET_BULK, this.setBulk(frame.records)))
+      else if (frame.magic === REMOVE_BULK) this.reply(frame, countReply(REMOVE_BULK, this.removeBulk(frame.records)))
+      else this.reply(frame, this.getBulk(frame.records))
+    } catch {
+      this.reply(frame, Buffer.of(ERROR))
+    } finally {
+      this.core.endCall()
+    }
+  }
+
+  private database(index: number) {
+    if (index >= this.core.registry.size) return undefined
+    const entry = this.core.registry.entries[index]
+    return entry.dbm?.isOpen() ? entry.dbm : undefined
+  }
+
+  private setBulk(records: BinaryRecord[]): number {
+    let stored = 0
+    for (const record of records) {
+      const dbm = this.database(record.index)
+      // Records for a database the server does not have are passed over.
+      if (!dbm) continue
+      this.counters.counts.cnt_set++
+      const xt = record.xt >= NEVER_BOUND || record.xt <= -NEVER_BOUND ? undefined : Number(record.xt)
+      withXt(dbm, record.index, xt, () => dbm.set(record.key, record.value))
+      stored++
+    }
+    return stored
+  }
+
+  private removeBulk(records: BinaryRecord[]): number {
+    let removed = 0
+    for (const record of records) {
+      const dbm = this.database(record.index)
+      if (!dbm) continue
+      this.counters.counts.cnt_remove++
+      let found = false
+      dbm.process(record.key, {ignoresValue: true, processFull: () => ((found = true), REMOVE), processEmpty: () => NOOP}, true)
+      if (found) removed++
+      else this.counters.counts.cnt_remove_misses++
+    }
+    return removed
+  }
+
+  private getBulk(records: BinaryRecord[]): Buffer {
+    const parts: Buffer[] = []
+    let hits = 0
+    for (const record of records) {
+      const dbm = this.database(record.index)
+      if (!dbm) continue
+      this.counters.counts.cnt_get++
+      const found = readWithExpiry(dbm, record.key)
+      if (!found) {
+        this.counters.counts.cnt_get_misses++
+        continue
+      }
+      hits++
+      const head = Buffer.allocUnsafe(18)
+      head.writeUInt16BE(record.index, 0)
+      head.writeUInt32BE(record.key.length, 2)
+      head.writeUInt32BE(found.value.length, 6)
+      head.writeBigInt64BE(BigInt(found.xt > 0 ? found.xt : XT_NEVER), 10)
+      parts.push(head, record.key, found.value)
+    }
+    return Buffer.concat([countReply(GET_BULK, hits), ...parts])
+  }
+
+  private playScript(frame: Frame): void {
+    const script = this.script
+    if (!script) return this.reply(frame, Buffer.of(ERROR))
+    const name = frame.name!.toString('latin1')
+    const input: ByteMap = new Map()
+    for (const record of frame.records) input.set(record.key.toString('latin1'), Buffer.from(record.value))
+    this.busy = true
+    this.counters.counts.cnt_script++
+    this.core.beginCall()
+    void script(name, input)
+      .then(({rv, output}) => {
+        if (rv !== RV.SUCCESS) return this.reply(frame, Buffer.of(ERROR))
+        const parts: Buffer[] = [countReply(PLAY_SCRIPT, output.length)]
+        for (const [key, value] of output) {
+          const head = Buffer.allocUnsafe(8)
+          head.writeUInt32BE(key.length, 0)
+          head.writeUInt32BE(value.length, 4)
+          parts.push(head, key, value)
+        }
+        this.reply(frame, Buffer.concat(parts))
+      })
+      .catch(() => this.reply(frame, Buffer.of(ERROR)))
+      .finally(() => {
+        this.core.endCall()
+        this.busy = false
+        this.pump()
+      })
+  }
+}
+
+function countReply(magic: number, count: number): Buffer {
+  const reply = Buffer.allocUnsafe(5)
+  reply[0] = magic
+  reply.writeUInt32BE(count, 1)
+  return reply
+}

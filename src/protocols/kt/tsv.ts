@@ -1,0 +1,187 @@
+/**
+ * The data formats of Kyoto Tycoon's TSV-RPC: maps of byte strings carried as query strings,
+ * form bodies or tab-separated lines, whose columns may be encoded (the `colenc` attribute:
+ * B for Base64, Q for quoted-printable, U for URL encoding). Names and values are bytes;
+ * a map keeps names as latin1 strings, which is lossless.
+ */
+export type ByteMap = Map<string, Buffer>
+
+export type ColumnEncoding = 'B' | 'Q' | 'U'
+
+export const TSV_TYPE = 'text/tab-separated-values'
+export const FORM_TYPE = 'application/x-www-form-urlencoded'
+
+function hexValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30
+  if (code >= 0x41 && code <= 0x46) return code - 0x37
+  if (code >= 0x61 && code <= 0x66) return code - 0x57
+  return -1
+}
+
+/** %XX escapes and `+` for a space; a `%` not followed by two hex digits stays as it is. */
+export function urlDecode(text: Buffer): Buffer {
+  if (!text.includes(0x25) && !text.includes(0x2b)) return text
+  const out = Buffer.allocUnsafe(text.length)
+  let length = 0
+  for (let i = 0; i < text.length; i++) {
+    const byte = text[i]
+    if (byte === 0x2b) {
+      out[length++] = 0x20
+    } else if (byte === 0x25 && i + 2 < text.length && hexValue(text[i + 1]) >= 0 && hexValue(text[i + 2]) >= 0) {
+      out[length++] = hexValue(text[i + 1]) * 16 + hexValue(text[i + 2])
+      i += 2
+    } else {
+      out[length++] = byte
+    }
+  }
+  return out.subarray(0, length)
+}
+
+const URL_SAFE = new Uint8Array(256)
+for (const char of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.!~*'()") URL_SAFE[char.charCodeAt(0)] = 1
+
+export function urlEncode(bytes: Buffer): string {
+  let text = ''
+  for (const byte of bytes) text += URL_SAFE[byte] ? String.fromCharCode(byte) : `%${byte < 16 ? '0' : ''}${byte.toString(16).toUpperCase()}`
+  return text
+}
+
+/** Quoted-printable: `=XX` escapes; `=` at a line end is a soft break and disappears. */
+export function quotedPrintableDecode(text: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(text.length)
+  let length = 0
+  for (let i = 0; i < text.length; i++) {
+    const byte = text[i]
+    if (byte !== 0x3d) {
+      out[length++] = byte
+      continue
+    }
+    if (text[i + 1] === 0x0d && text[i + 2] === 0x0a) i += 2
+    else if (text[i + 1] === 0x0a) i += 1
+    else if (i + 2 < text.length && hexValue(text[i + 1]) >= 0 && hexValue(text[i + 2]) >= 0) {
+      out[length++] = hexValue(text[i + 1]) * 16 + hexValue(text[i + 2])
+      i += 2
+    } else out[length++] = byte
+  }
+  return out.subarray(0, length)
+}
+
+/** Decodes a column. Base64 is read tolerantly: whitespace and line breaks inside it are skipped. */
+export function decodeColumn(column: Buffer, encoding: ColumnEncoding | undefined): Buffer {
+  switch (encoding) {
+    case 'B':
+      return Buffer.from(column.toString('latin1'), 'base64')
+    case 'Q':
+      return quotedPrintableDecode(column)
+    case 'U':
+      return urlDecode(column)
+    default:
+      return column
+  }
+}
+
+/**
+ * Adds a query string or form body (`name=value` pairs split at `&` or `;`, URL-encoded) to
+ * the map; a name given again replaces the value, a pair without `=` has an empty value.
+ */
+export function parseForm(text: Buffer, into: ByteMap): void {
+  let start = 0
+  while (start <= text.length) {
+    let end = start
+    while (end < text.length && text[end] !== 0x26 && text[end] !== 0x3b) end++
+    let from = start
+    while (from < end && text[from] > 0 && text[from] <= 0x20) from++
+    if (end > from) {
+      const pair = text.subarray(from, end)
+      const equals = pair.indexOf(0x3d)
+      const name = equals < 0 ? pair : pair.subarray(0, equals)
+      const value = equals < 0 ? Buffer.alloc(0) : pair.subarray(equals + 1)
+      into.set(urlDecode(name).toString('latin1'), Buffer.from(urlDecode(value)))
+    }
+    start = end + 1
+  }
+}
+
+/**
+ * Adds tab-separated lines to the map: a name, a tab, a value (which may hold more tabs),
+ * each column decoded; lines without a tab are ignored, a name given again replaces the value.
+ */
+export function parseTsv(body: Buffer, encoding: ColumnEncoding | undefined, into: ByteMap): void {
+  let start = 0
+  while (start < body.length) {
+    let end = body.indexOf(0x0a, start)
+    if (end < 0) end = body.length
+    let lineEnd = end
+    if (lineEnd > start && body[lineEnd - 1] === 0x0d) lineEnd--
+    const tab = body.indexOf(0x09, start)
+    if (tab >= 0 && tab < lineEnd) {
+      const name = decodeColumn(body.subarray(start, tab), encoding)
+      into.set(name.toString('latin1'), Buffer.from(decodeColumn(body.subarray(tab + 1, lineEnd), encoding)))
+    }
+    start = end + 1
+  }
+}
+
+/** The `colenc` attribute of a content type (`text/tab-separated-values; colenc=B`), if any. */
+export function columnEncodingOf(contentType: string): ColumnEncoding | undefined {
+  const match = /;\s*colenc\s*=\s*"?([bqu])/i.exec(contentType)
+  return match ? (match[1].toUpperCase() as ColumnEncoding) : undefined
+}
+
+function urlSafeLength(bytes: Buffer, scanned: number): number {
+  let length = 0
+  for (let i = 0; i < scanned; i++) length += URL_SAFE[bytes[i]] ? 1 : 3
+  return length
+}
+
+/**
+ * The encoding an answer's columns need, as the reference chooses it: none while every name
+ * and value is short (255 bytes at most) and free of control bytes; otherwise whichever of
+ * Base64 and URL encoding comes out shorter over the first 255 bytes of each column.
+ */
+export function chooseEncoding(records: [Buffer, Buffer][]): ColumnEncoding | undefined {
+  let binary = false
+  let base64Length = 0
+  let urlLength = 0
+  for (const record of records) {
+    for (const column of record) {
+      const scanned = Math.min(column.length, 255)
+      if (column.length > 255) binary = true
+      base64Length += Math.floor((scanned * 6) / 4) + 3
+      for (let i = 0; i < scanned && !binary; i++) if (column[i] < 0x20 || column[i] === 0x7f) binary = true
+      urlLength += urlSafeLength(column, scanned)
+    }
+  }
+  if (!binary) return undefined
+  return base64Length < urlLength ? 'B' : 'U'
+}
+
+function encodeColumn(column: Buffer, encoding: ColumnEncoding | undefined): string | Buffer {
+  if (encoding === 'B') return column.toString('base64')
+  if (encoding === 'U') return urlEncode(column)
+  return column
+}
+
+/**
+ * An answer as a TSV body and its content type: the records sorted by name (the reference
+ * answers from a sorted map), each column encoded as chooseEncoding says.
+ */
+export function encodeTsv(records: [Buffer, Buffer][]): {body: Buffer; contentType: string} {
+  const sorted = [...records].sort((a, b) => Buffer.compare(a[0], b[0]))
+  const encoding = chooseEncoding(sorted)
+  const parts: Buffer[] = []
+  for (const [name, value] of sorted) {
+    const encodedName = encodeColumn(name, encoding)
+    const encodedValue = encodeColumn(value, encoding)
+    parts.push(
+      typeof encodedName === 'string' ? Buffer.from(encodedName, 'latin1') : encodedName,
+      TAB,
+      typeof encodedValue === 'string' ? Buffer.from(encodedValue, 'latin1') : encodedValue,
+      NEWLINE,
+    )
+  }
+  return {body: Buffer.concat(parts), contentType: encoding ? `${TSV_TYPE}; colenc=${encoding}` : TSV_TYPE}
+}
+
+const TAB = Buffer.from('\t')
+const NEWLINE = Buffer.from('\n')
