@@ -1,8 +1,8 @@
-import type * as net from 'node:net'
 import {NOOP, REMOVE} from '../../engine/dbm.js'
 import {XT_NEVER, readWithExpiry} from '../../engine/expiry/expiring-dbm.js'
 import type {ServerCore} from '../../server/core.js'
 import {RV, withXt, type KtCounters, type ScriptRunner} from './procedures.js'
+import type {KtConnection, ProtocolReader} from './connection.js'
 import type {ByteMap} from './tsv.js'
 
 /**
@@ -19,10 +19,6 @@ const REMOVE_BULK = 0xb9
 const GET_BULK = 0xba
 const ERROR = 0xbf
 const NO_REPLY = 0x01
-
-export function isBinaryMagic(byte: number | undefined): boolean {
-  return byte !== undefined && byte >= 0xb0 && byte <= 0xbf
-}
 
 /** One record of a bulk frame; fields a kind of frame does not carry stay at their defaults. */
 interface BinaryRecord {
@@ -50,78 +46,79 @@ interface Frame {
 /** Expiries at or beyond this are "never" (clients send INT64_MAX). */
 const NEVER_BOUND = BigInt(XT_NEVER)
 
-export class BinarySession {
-  private input: Buffer
+export class BinaryReader implements ProtocolReader {
   private frame: Frame | undefined
-  private busy = false
 
   constructor(
-    private readonly socket: net.Socket,
+    private readonly connection: KtConnection,
     private readonly core: ServerCore,
     private readonly counters: KtCounters,
-    first: Buffer,
     private readonly maxFrame: number,
     private readonly script: ScriptRunner | undefined,
-  ) {
-    this.input = first
-    socket.on('data', (chunk: Buffer) => {
-      this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk])
-      this.pump()
-    })
-    socket.resume()
-    this.pump()
+  ) {}
+
+  private get input(): Buffer {
+    return this.connection.input
   }
 
-  private fail(close: boolean): void {
-    if (!(this.frame && this.frame.flags & NO_REPLY)) this.socket.write(Buffer.of(ERROR))
+  private set input(input: Buffer) {
+    this.connection.input = input
+  }
+
+  get midRequest(): boolean {
+    return this.frame !== undefined
+  }
+
+  private fail(): void {
+    if (!(this.frame && this.frame.flags & NO_REPLY)) this.connection.write(Buffer.of(ERROR))
     this.frame = undefined
-    if (close) {
-      this.input = Buffer.alloc(0)
-      this.socket.end()
-    }
+    this.connection.close()
   }
 
-  /** Reads and serves frames while whole ones are there; one that waits (a script) holds the rest. */
-  private pump(): void {
-    while (!this.busy && this.input.length > 0 && !this.socket.destroyed) {
-      if (!this.frame) {
-        const magic = this.input[0]
-        if (magic === NOP) {
-          this.input = this.input.subarray(1)
-          continue
-        }
-        if (magic === REPLICATION || ![PLAY_SCRIPT, SET_BULK, REMOVE_BULK, GET_BULK].includes(magic)) {
-          // Replication runs over gRPC in kv; anything else is no request at all.
-          return this.fail(true)
-        }
-        const headerSize = magic === PLAY_SCRIPT ? 13 : 9
-        if (this.input.length < headerSize) return this.checkSize()
-        this.frame = {
-          magic,
-          flags: this.input.readUInt32BE(1),
-          count: this.input.readUInt32BE(magic === PLAY_SCRIPT ? 9 : 5),
-          records: [],
-          offset: headerSize,
-          size: 0,
-          owned: 0,
-        }
-        if (magic === PLAY_SCRIPT) {
-          const nameSize = this.input.readUInt32BE(5)
-          if (nameSize > this.maxFrame) return this.fail(true)
-          if (this.input.length < headerSize + nameSize) {
-            this.frame = undefined
-            return this.checkSize()
-          }
-          this.frame.name = this.input.subarray(headerSize, headerSize + nameSize)
-          this.frame.offset += nameSize
-        }
+  step(): boolean {
+    if (!this.frame) {
+      const magic = this.input[0]
+      if (magic === NOP) {
+        this.input = this.input.subarray(1)
+        return true
       }
-      const frame = this.frame
-      if (!this.readRecords(frame)) return this.keepWaiting(frame)
-      this.input = this.input.subarray(frame.offset)
-      this.frame = undefined
-      this.serve(frame)
+      if (magic === REPLICATION || ![PLAY_SCRIPT, SET_BULK, REMOVE_BULK, GET_BULK].includes(magic)) {
+        // Replication runs over gRPC in kv; anything else is no request at all.
+        this.fail()
+        return false
+      }
+      const headerSize = magic === PLAY_SCRIPT ? 13 : 9
+      if (this.input.length < headerSize) return false
+      const frame: Frame = {
+        magic,
+        flags: this.input.readUInt32BE(1),
+        count: this.input.readUInt32BE(magic === PLAY_SCRIPT ? 9 : 5),
+        records: [],
+        offset: headerSize,
+        size: 0,
+        owned: 0,
+      }
+      if (magic === PLAY_SCRIPT) {
+        const nameSize = this.input.readUInt32BE(5)
+        if (nameSize > this.maxFrame) {
+          this.fail()
+          return false
+        }
+        if (this.input.length < headerSize + nameSize) return false
+        frame.name = Buffer.from(this.input.subarray(headerSize, headerSize + nameSize))
+        frame.offset += nameSize
+      }
+      this.frame = frame
     }
+    const frame = this.frame
+    if (!this.readRecords(frame)) {
+      this.keepWaiting(frame)
+      return false
+    }
+    this.input = this.input.subarray(frame.offset)
+    this.frame = undefined
+    this.serve(frame)
+    return true
   }
 
   /**
@@ -130,7 +127,7 @@ export class BinarySession {
    * not copied again with each one.
    */
   private keepWaiting(frame: Frame): void {
-    if (this.socket.destroyed || this.frame !== frame) return
+    if (this.frame !== frame) return
     for (; frame.owned < frame.records.length; frame.owned++) {
       const record = frame.records[frame.owned]
       record.key = Buffer.from(record.key)
@@ -143,7 +140,7 @@ export class BinarySession {
 
   /** A frame larger than the limit is not buffered further: the connection ends. */
   private checkSize(): void {
-    if (this.input.length > this.maxFrame) this.fail(true)
+    if (this.input.length > this.maxFrame) this.fail()
   }
 
   /** Reads the records that have arrived; true once all are read. */
@@ -173,7 +170,7 @@ export class BinarySession {
         at += 8
       }
       if (frame.size + keySize + valueSize > this.maxFrame) {
-        this.fail(true)
+        this.fail()
         return false
       }
       if (data.length < at + keySize + valueSize) return false
@@ -187,7 +184,7 @@ export class BinarySession {
   }
 
   private reply(frame: Frame, data: Buffer): void {
-    if (!(frame.flags & NO_REPLY)) this.socket.write(data)
+    if (!(frame.flags & NO_REPLY)) this.connection.write(data)
   }
 
   private serve(frame: Frame): void {
@@ -267,27 +264,24 @@ export class BinarySession {
     const name = frame.name!.toString('latin1')
     const input: ByteMap = new Map()
     for (const record of frame.records) input.set(record.key.toString('latin1'), Buffer.from(record.value))
-    this.busy = true
     this.counters.counts.cnt_script++
     this.core.beginCall()
-    void script(name, input)
-      .then(({rv, output}) => {
-        if (rv !== RV.SUCCESS) return this.reply(frame, Buffer.of(ERROR))
-        const parts: Buffer[] = [countReply(PLAY_SCRIPT, output.length)]
-        for (const [key, value] of output) {
-          const head = Buffer.allocUnsafe(8)
-          head.writeUInt32BE(key.length, 0)
-          head.writeUInt32BE(value.length, 4)
-          parts.push(head, key, value)
-        }
-        this.reply(frame, Buffer.concat(parts))
-      })
-      .catch(() => this.reply(frame, Buffer.of(ERROR)))
-      .finally(() => {
-        this.core.endCall()
-        this.busy = false
-        this.pump()
-      })
+    this.connection.hold(
+      script(name, input)
+        .then(({rv, output}) => {
+          if (rv !== RV.SUCCESS) return this.reply(frame, Buffer.of(ERROR))
+          const parts: Buffer[] = [countReply(PLAY_SCRIPT, output.length)]
+          for (const [key, value] of output) {
+            const head = Buffer.allocUnsafe(8)
+            head.writeUInt32BE(key.length, 0)
+            head.writeUInt32BE(value.length, 4)
+            parts.push(head, key, value)
+          }
+          this.reply(frame, Buffer.concat(parts))
+        })
+        .catch(() => this.reply(frame, Buffer.of(ERROR)))
+        .finally(() => this.core.endCall()),
+    )
   }
 }
 

@@ -1,10 +1,11 @@
-import * as http from 'node:http'
 import * as net from 'node:net'
 import {formatHostPort} from '../../net/address.js'
-import type {FrontEnd, FrontEndFactory, ServerCore} from '../../server/core.js'
+import type {FrontEnd, FrontEndFactory} from '../../server/core.js'
 import {listenAddress} from '../../server/listen.js'
-import {BinarySession, isBinaryMagic} from './binary.js'
+import {BinaryReader} from './binary.js'
+import {KtConnection} from './connection.js'
 import {HTTP_STATUS, KT_VERSION, KtCounters, RV, RpcFailure, RpcSession, callProcedure, type Output, type ScriptRunner} from './procedures.js'
+import {HttpReader, type HttpRequest, type HttpResponse} from './http-session.js'
 import {serveRest} from './rest.js'
 import {FORM_TYPE, TSV_TYPE, columnEncodingOf, encodeTsv, parseForm, parseTsv, urlDecode, type ByteMap} from './tsv.js'
 
@@ -24,9 +25,6 @@ const DEFAULT_MAX_BODY = 64 << 20
 const MAX_QUERY = 8 << 10
 const SERVER_NAME = `kv (KyotoTycoon/${KT_VERSION} protocol)`
 
-/** The reason phrase of Kyoto Tycoon's own status, which Node does not know. */
-http.STATUS_CODES[450] ??= 'Logical Inconsistency'
-
 /** How long a WAIT waits when no WAITTIME is given, in seconds. */
 const DEFAULT_WAIT_SECONDS = 30
 
@@ -42,23 +40,9 @@ export function ktFrontEnd(options: KtOptions): FrontEndFactory {
   return async (core) => {
     const {host, port} = listenAddress(options.address, 'Kyoto Tycoon')
     const counters = new KtCounters()
-    const sessions = new WeakMap<net.Socket, RpcSession>()
     const sockets = new Set<net.Socket>()
     const maxBody = options.maxBodySize ?? DEFAULT_MAX_BODY
-    const httpServer = http.createServer({keepAliveTimeout: (options.idleSeconds ?? 30) * 1000, requestTimeout: 0}, (request, response) => {
-      const socket = request.socket
-      let session = sessions.get(socket)
-      if (!session) {
-        session = new RpcSession()
-        sessions.set(socket, session)
-      }
-      core.beginCall()
-      void serveHttp(core, counters, session, options, maxBody, request, response).finally(() => core.endCall())
-    })
-    httpServer.on('clientError', (_error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
-      else socket.destroy()
-    })
+    const idleMillis = (options.idleSeconds ?? 30) * 1000
     const server = net.createServer((socket) => {
       sockets.add(socket)
       counters.connections++
@@ -68,17 +52,11 @@ export function ktFrontEnd(options: KtOptions): FrontEndFactory {
       })
       socket.on('error', () => socket.destroy())
       socket.setNoDelay(true)
-      // The first byte tells the protocol: the binary protocol's magic bytes start no HTTP method.
-      socket.once('data', (chunk: Buffer) => {
-        socket.pause()
-        if (isBinaryMagic(chunk[0])) {
-          new BinarySession(socket, core, counters, chunk, maxBody, options.script)
-          return
-        }
-        socket.unshift(chunk)
-        httpServer.emit('connection', socket)
-        socket.resume()
-      })
+      if (idleMillis > 0) socket.setTimeout(idleMillis, () => socket.destroy())
+      const connection = new KtConnection(socket)
+      const context = {core, session: new RpcSession(), counters, script: options.script}
+      connection.http = new HttpReader(connection, (request) => serveRequest(context, request), maxBody, SERVER_NAME)
+      connection.binary = new BinaryReader(connection, core, counters, maxBody, options.script)
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error) => reject(new Error(`cannot listen on ${options.address} for Kyoto Tycoon's protocols: ${error.message}`)))
@@ -90,11 +68,7 @@ export function ktFrontEnd(options: KtOptions): FrontEndFactory {
     const frontEnd: FrontEnd = {
       name: 'kt',
       boundAddress,
-      stopAccepting: () =>
-        new Promise<void>((resolve) => {
-          httpServer.closeIdleConnections()
-          server.close(() => resolve())
-        }),
+      stopAccepting: () => new Promise<void>((resolve) => server.close(() => resolve())),
       forceClose: () => {
         for (const socket of sockets) socket.destroy()
       },
@@ -103,97 +77,87 @@ export function ktFrontEnd(options: KtOptions): FrontEndFactory {
   }
 }
 
-/** Reads a request body up to the limit; undefined (and a 413 sent) when it is larger. */
-function readBody(request: http.IncomingMessage, response: http.ServerResponse, limit: number): Promise<Buffer | undefined> {
-  const declared = Number(request.headers['content-length'] ?? 0)
-  if (declared > limit) {
-    refuse(response, 413, `the request body is larger than ${limit} bytes`)
-    request.resume()
-    return Promise.resolve(undefined)
+type Context = Parameters<typeof callProcedure>[0]
+
+/** One HTTP request: TSV-RPC under /rpc/, REST elsewhere; counted as a call while it runs. */
+function serveRequest(context: Context, request: HttpRequest): HttpResponse | Promise<HttpResponse> {
+  const {core} = context
+  core.beginCall()
+  let result: HttpResponse | Promise<HttpResponse>
+  try {
+    result = route(context, request)
+  } catch (error) {
+    core.endCall()
+    throw error
   }
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) {
-        refuse(response, 413, `the request body is larger than ${limit} bytes`)
-        request.socket.destroySoon()
-        resolve(undefined)
-        return
-      }
-      chunks.push(chunk)
-    })
-    request.on('end', () => resolve(Buffer.concat(chunks)))
-    request.on('error', () => resolve(undefined))
-    request.on('aborted', () => resolve(undefined))
-  })
+  if (!(result instanceof Promise)) {
+    core.endCall()
+    return result
+  }
+  return result.finally(() => core.endCall())
 }
 
-function refuse(response: http.ServerResponse, status: number, message: string): void {
-  if (response.headersSent) return
-  response.writeHead(status, {'Content-Type': TSV_TYPE, Server: SERVER_NAME, Connection: 'close'})
-  response.end(`ERROR\t${message}\n`)
-}
-
-async function serveHttp(
-  core: ServerCore,
-  counters: KtCounters,
-  session: RpcSession,
-  options: KtOptions,
-  maxBody: number,
-  request: http.IncomingMessage,
-  response: http.ServerResponse,
-): Promise<void> {
-  const body = await readBody(request, response, maxBody)
-  if (body === undefined) return
-  const target = request.url ?? '/'
+function route(context: Context, request: HttpRequest): HttpResponse | Promise<HttpResponse> {
+  const target = request.target
   const question = target.indexOf('?')
   const pathPart = question < 0 ? target : target.slice(0, question)
+  if (!pathPart.startsWith('/rpc/')) return serveRest(context.core, context.counters, request, pathPart)
   const query = question < 0 ? '' : target.slice(question + 1)
-  try {
-    if (pathPart.startsWith('/rpc/')) {
-      if (query.length > MAX_QUERY) return refuse(response, 400, `the query string is longer than ${MAX_QUERY} bytes`)
-      const name = urlDecode(Buffer.from(pathPart.slice(5), 'latin1')).toString('latin1')
-      const input: ByteMap = new Map()
-      if (query !== '') parseForm(Buffer.from(query, 'latin1'), input)
-      const type = request.headers['content-type'] ?? ''
-      if (type.toLowerCase().startsWith(FORM_TYPE)) parseForm(body, input)
-      else if (type.toLowerCase().startsWith(TSV_TYPE)) parseTsv(body, columnEncodingOf(type), input)
-      const {status, output} = await runRpc({core, session, counters, script: options.script}, name, input)
-      const encoded = encodeTsv(output)
-      response.writeHead(status, {'Content-Type': encoded.contentType, 'Content-Length': encoded.body.length, Server: SERVER_NAME})
-      response.end(encoded.body)
-      return
-    }
-    await serveRest(core, counters, request, response, pathPart, body, SERVER_NAME)
-  } catch (error) {
-    refuse(response, 500, (error as Error).message)
-  }
+  if (query.length > MAX_QUERY) return tsvResponse(400, [[Buffer.from('ERROR'), Buffer.from(`the query string is longer than ${MAX_QUERY} bytes`)]])
+  const name = urlDecode(Buffer.from(pathPart.slice(5), 'latin1')).toString('latin1')
+  const input: ByteMap = new Map()
+  if (query !== '') parseForm(Buffer.from(query, 'latin1'), input)
+  const type = (request.headers.get('content-type') ?? '').toLowerCase()
+  if (type.startsWith(FORM_TYPE)) parseForm(request.body, input)
+  else if (type.startsWith(TSV_TYPE)) parseTsv(request.body, columnEncodingOf(type), input)
+  const outcome = runRpc(context, name, input)
+  return outcome instanceof Promise ? outcome.then(({status, output}) => tsvResponse(status, output)) : tsvResponse(outcome.status, outcome.output)
+}
+
+function tsvResponse(status: number, output: Output): HttpResponse {
+  const encoded = encodeTsv(output)
+  return {status, headers: [['Content-Type', encoded.contentType]], body: encoded.body}
+}
+
+type RpcOutcome = {status: number; output: Output}
+
+function failed(error: unknown): RpcOutcome {
+  const failure = error instanceof RpcFailure ? error : new RpcFailure(RV.INTERNAL, (error as Error).message)
+  return {status: HTTP_STATUS[failure.rv], output: [[Buffer.from('ERROR'), Buffer.from(failure.message, 'utf8')]]}
 }
 
 /**
  * A TSV-RPC call with its common arguments: WAIT (and WAITTIME) blocks on a named condition
  * before the procedure, SIGNAL (with SIGNALBROAD, everyone) wakes its waiters after it.
+ * Answers at once unless the call waits.
  */
-export async function runRpc(context: Parameters<typeof callProcedure>[0], name: string, input: ByteMap): Promise<{status: number; output: Output}> {
-  const {core} = context
-  try {
-    const wait = input.get('WAIT')?.toString('latin1')
-    if (wait !== undefined) {
-      const seconds = Number(input.get('WAITTIME')?.toString('latin1') ?? DEFAULT_WAIT_SECONDS)
-      const waitSeconds = Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_WAIT_SECONDS
-      if (!(await core.board.wait(conditionChannel(wait), waitSeconds * 1000))) throw new RpcFailure(RV.TIMEOUT, 'timeout')
-    }
-    const output = await callProcedure(context, name, input)
-    const signal = input.get('SIGNAL')?.toString('latin1')
-    if (signal !== undefined) {
-      const woken = input.has('SIGNALBROAD') ? core.board.notify(conditionChannel(signal)) : core.board.notifyOne(conditionChannel(signal))
+export function runRpc(context: Context, name: string, input: ByteMap): RpcOutcome | Promise<RpcOutcome> {
+  const wait = input.get('WAIT')?.toString('latin1')
+  if (wait !== undefined) {
+    const seconds = Number(input.get('WAITTIME')?.toString('latin1') ?? DEFAULT_WAIT_SECONDS)
+    const waitSeconds = Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_WAIT_SECONDS
+    return context.core.board.wait(conditionChannel(wait), waitSeconds * 1000).then((signaled) => {
+      if (!signaled) return failed(new RpcFailure(RV.TIMEOUT, 'timeout'))
+      return runProcedure(context, name, input)
+    })
+  }
+  return runProcedure(context, name, input)
+}
+
+function runProcedure(context: Context, name: string, input: ByteMap): RpcOutcome | Promise<RpcOutcome> {
+  const signal = (output: Output): RpcOutcome => {
+    const channel = input.get('SIGNAL')?.toString('latin1')
+    if (channel !== undefined) {
+      const board = context.core.board
+      const woken = input.has('SIGNALBROAD') ? board.notify(conditionChannel(channel)) : board.notifyOne(conditionChannel(channel))
       output.push([Buffer.from('SIGNALED'), Buffer.from(String(woken))])
     }
     return {status: 200, output}
+  }
+  try {
+    const output = callProcedure(context, name, input)
+    return output instanceof Promise ? output.then(signal, failed) : signal(output)
   } catch (error) {
-    const failure = error instanceof RpcFailure ? error : new RpcFailure(RV.INTERNAL, (error as Error).message)
-    return {status: HTTP_STATUS[failure.rv], output: [[Buffer.from('ERROR'), Buffer.from(failure.message, 'utf8')]]}
+    return failed(error)
   }
 }

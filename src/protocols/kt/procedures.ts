@@ -747,12 +747,16 @@ export function isProcedure(name: string): boolean {
   return Object.hasOwn(PROCEDURES, name)
 }
 
-/** Runs a TSV-RPC procedure: its output, or the failure that answers it. */
-export async function callProcedure(context: ProcedureContext, name: string, input: ByteMap): Promise<Output> {
+/**
+ * Runs a TSV-RPC procedure: its output, or the failure that answers it (an RpcFailure).
+ * Most procedures answer at once; those that wait (synchronize, vacuum, scripts) return a promise.
+ */
+export function callProcedure(context: ProcedureContext, name: string, input: ByteMap): Output | Promise<Output> {
   const procedure = Object.hasOwn(PROCEDURES, name) ? PROCEDURES[name] : undefined
   if (!procedure) throw new RpcFailure(RV.NOIMPL, `not implemented: ${name}`)
   try {
-    return await procedure(new Call(context, input))
+    const output = procedure(new Call(context, input))
+    return output instanceof Promise ? output.catch((error: unknown) => Promise.reject(failureOf(error))) : output
   } catch (error) {
     throw failureOf(error)
   }

@@ -1,8 +1,8 @@
-import type * as http from 'node:http'
 import {NOOP, REMOVE} from '../../engine/dbm.js'
 import {readWithExpiry} from '../../engine/expiry/expiring-dbm.js'
 import type {ServerCore} from '../../server/core.js'
 import {NO_RECORD, RV, RpcFailure, failureOf, resolveDatabase, withXt, type KtCounters} from './procedures.js'
+import type {HttpRequest, HttpResponse} from './http-session.js'
 import {urlDecode} from './tsv.js'
 
 /**
@@ -29,22 +29,13 @@ function target(core: ServerCore, path: string): {index: number; key: Buffer} {
  * Kyoto Tycoon's RESTful interface: GET (the value, X-Kt-Xt when it expires), HEAD, PUT
  * (X-Kt-Mode set, add or replace; X-Kt-Xt an absolute expiry) and DELETE on a key.
  */
-export async function serveRest(
-  core: ServerCore,
-  counters: KtCounters,
-  request: http.IncomingMessage,
-  response: http.ServerResponse,
-  path: string,
-  body: Buffer,
-  serverName: string,
-): Promise<void> {
-  const headers: http.OutgoingHttpHeaders = {Server: serverName}
-  const answer = (status: number, content: Buffer | string = '', extra: http.OutgoingHttpHeaders = {}): void => {
-    const data = typeof content === 'string' ? Buffer.from(content) : content
-    response.writeHead(status, {...headers, 'Content-Length': data.length, ...extra})
-    response.end(request.method === 'HEAD' ? undefined : data)
-  }
-  const method = request.method ?? 'GET'
+export function serveRest(core: ServerCore, counters: KtCounters, request: HttpRequest, path: string): HttpResponse {
+  const answer = (status: number, content: Buffer | string = '', headers: [string, string | number][] = []): HttpResponse => ({
+    status,
+    headers,
+    body: typeof content === 'string' ? Buffer.from(content) : content,
+  })
+  const method = request.method
   if (!['GET', 'HEAD', 'PUT', 'DELETE'].includes(method)) return answer(501)
   let index: number
   let key: Buffer
@@ -61,15 +52,10 @@ export async function serveRest(
       const found = readWithExpiry(dbm, key)
       if (!found) {
         counts.cnt_get_misses++
-        return answer(404, '', {'X-Kt-Error': NO_RECORD})
+        return answer(404, '', [['X-Kt-Error', NO_RECORD]])
       }
-      const extra: http.OutgoingHttpHeaders = found.xt > 0 ? {'X-Kt-Xt': new Date(found.xt * 1000).toUTCString()} : {}
-      if (method === 'HEAD') {
-        response.writeHead(200, {...headers, 'Content-Length': found.value.length, ...extra})
-        response.end()
-        return
-      }
-      return answer(200, found.value, extra)
+      // A HEAD answer has the GET's headers; the session leaves the body out.
+      return answer(200, found.value, found.xt > 0 ? [['X-Kt-Xt', new Date(found.xt * 1000).toUTCString()]] : [])
     }
     if (method === 'DELETE') {
       counts.cnt_remove++
@@ -77,17 +63,17 @@ export async function serveRest(
       dbm.process(key, {ignoresValue: true, processFull: () => ((found = true), REMOVE), processEmpty: () => NOOP}, true)
       if (!found) {
         counts.cnt_remove_misses++
-        return answer(404, '', {'X-Kt-Error': NO_RECORD})
+        return answer(404, '', [['X-Kt-Error', NO_RECORD]])
       }
       return answer(204)
     }
-    const mode = String(request.headers['x-kt-mode'] ?? 'set').toLowerCase()
-    if (!['set', 'add', 'replace'].includes(mode)) return answer(400, '', {'X-Kt-Error': 'invalid parameters'})
-    const xtHeader = request.headers['x-kt-xt']
+    const mode = (request.headers.get('x-kt-mode') ?? 'set').toLowerCase()
+    if (!['set', 'add', 'replace'].includes(mode)) return answer(400, '', [['X-Kt-Error', 'invalid parameters']])
+    const xtHeader = request.headers.get('x-kt-xt')
     let xt: number | undefined
-    if (typeof xtHeader === 'string') {
+    if (xtHeader !== undefined) {
       const absolute = parseExpiryHeader(xtHeader)
-      if (absolute === undefined) return answer(400, '', {'X-Kt-Error': 'invalid parameters'})
+      if (absolute === undefined) return answer(400, '', [['X-Kt-Error', 'invalid parameters']])
       // Absolute times travel as negative numbers.
       xt = -absolute
     }
@@ -98,8 +84,8 @@ export async function serveRest(
         key,
         {
           ignoresValue: true,
-          processFull: () => (mode === 'add' ? ((stored = false), NOOP) : body),
-          processEmpty: () => (mode === 'replace' ? ((stored = false), NOOP) : body),
+          processFull: () => (mode === 'add' ? ((stored = false), NOOP) : request.body),
+          processEmpty: () => (mode === 'replace' ? ((stored = false), NOOP) : request.body),
         },
         true,
       )
@@ -107,12 +93,12 @@ export async function serveRest(
     if (!stored) {
       counts.cnt_set_misses++
       const message = mode === 'add' ? 'DB: 6: record duplication: record duplication' : NO_RECORD
-      return answer(450, '', {'X-Kt-Error': message})
+      return answer(450, '', [['X-Kt-Error', message]])
     }
-    return answer(201, '', {Location: `http://${request.headers.host ?? 'localhost'}${path}`})
+    return answer(201, '', [['Location', `http://${request.headers.get('host') ?? 'localhost'}${path}`]])
   } catch (error) {
     const failure = failureOf(error)
-    return answer(failure.rv === RV.INVALID ? 400 : failure.rv === RV.LOGIC ? 450 : 500, '', {'X-Kt-Error': sanitize(failure)})
+    return answer(failure.rv === RV.INVALID ? 400 : failure.rv === RV.LOGIC ? 450 : 500, '', [['X-Kt-Error', sanitize(failure)]])
   }
 }
 
