@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {metricIntFlag} from '../src/cli/args.js'
 import {KvCommand} from '../src/cli/base-command.js'
 import {parseMetricInt} from '../src/engine/params.js'
+import {isKyotoSpec, translateKyotoSpec} from '../src/protocols/kt/db-spec.js'
 import {ktFrontEnd} from '../src/protocols/kt/kt-server.js'
 import {memcachedFrontEnd, parseMemcachedOptions} from '../src/protocols/memcached/memcached-server.js'
 import {replicationComponent} from '../src/repl/start.js'
@@ -126,7 +127,8 @@ process; a second signal ends it at once.`
       idleTimeout: flags.idle_timeout,
     })
     const options = {
-      configs: argv as string[],
+      // Kyoto Tycoon's database specifications (casket.kch#bnum=..., :, *, %) are translated.
+      configs: (argv as string[]).map((arg) => (isKyotoSpec(arg) ? translateKyotoSpec(arg) : arg)),
       address: flags.address,
       auth: flags.auth,
       logFile: flags.log_file ?? '',
