@@ -6,6 +6,7 @@ import {SignalBoard} from './board.js'
 import type {Logger} from './logger.js'
 import {NoSuchDatabaseError, Operations, type OperationContext} from './operations.js'
 import {ExpirySweeper} from './expiry-sweeper.js'
+import {CallMetrics} from './metrics.js'
 import {DatabaseRegistry} from './registry.js'
 import {SystemFailures} from './system-failures.js'
 
@@ -81,6 +82,8 @@ export class ServerCore implements OperationContext {
   readonly board = new SignalBoard()
   readonly failures: SystemFailures
   readonly operations: Operations
+  /** The calls answered, by protocol and operation; every front end records its calls here. */
+  readonly metrics = new CallMetrics()
   readonly startedAt = Date.now() / 1000
   private activeCalls = 0
   private readonly idle: (() => void)[] = []
@@ -188,6 +191,7 @@ export class ServerCore implements OperationContext {
       ['ulog_prefix', this.updateLog?.prefix ?? ''],
       ['ulog_timestamp', String(this.updateLog?.queue.timestamp ?? 0)],
       ...(this.replication?.attributes() ?? []),
+      ...this.metrics.attributes(),
     )
     return attributes
   }

@@ -56,11 +56,14 @@ export class DBMServiceImpl {
   /** A unary handler: runs the body, turns StatusErrors into statuses and protocol misuse into gRPC errors. */
   private unary<Req, Res>(name: string, body: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     const logger = this.core.logger
+    const metrics = this.core.metrics
     return (call, callback) => {
       this.core.beginCall()
+      const started = performance.now()
       if (logger.enabled('debug')) logger.debug(`${name} from ${call.getPeer()}: ${describe(call.request)}`)
       const succeed = (response: Res) => {
         callback(null, {status: OK, ...response} as Res)
+        metrics.record('grpc', name, (performance.now() - started) / 1000)
         this.core.endCall()
       }
       const fail = (error: unknown) => {
@@ -73,6 +76,7 @@ export class DBMServiceImpl {
           this.core.failures.note(name, (call.request as {dbm_index?: number}).dbm_index ?? 0, failure)
           callback(null, {...partial, status: statusOf(failure)} as Res)
         }
+        metrics.record('grpc', name, (performance.now() - started) / 1000, true)
         this.core.endCall()
       }
       // Answer synchronously when the body is: the reply is then counted against the

@@ -190,13 +190,18 @@ export class BinaryReader implements ProtocolReader {
   private serve(frame: Frame): void {
     if (frame.magic === PLAY_SCRIPT) return this.playScript(frame)
     this.core.beginCall()
+    const started = performance.now()
+    let failed = false
     try {
       if (frame.magic === SET_BULK) this.reply(frame, countReply(SET_BULK, this.setBulk(frame.records)))
       else if (frame.magic === REMOVE_BULK) this.reply(frame, countReply(REMOVE_BULK, this.removeBulk(frame.records)))
       else this.reply(frame, this.getBulk(frame.records))
     } catch {
+      failed = true
       this.reply(frame, Buffer.of(ERROR))
     } finally {
+      const operation = frame.magic === SET_BULK ? 'set_bulk' : frame.magic === REMOVE_BULK ? 'remove_bulk' : 'get_bulk'
+      this.core.metrics.record('kt_binary', operation, (performance.now() - started) / 1000, failed)
       this.core.endCall()
     }
   }

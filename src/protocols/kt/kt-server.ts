@@ -2,9 +2,10 @@ import * as net from 'node:net'
 import {formatHostPort} from '../../net/address.js'
 import type {FrontEnd, FrontEndFactory} from '../../server/core.js'
 import {listenAddress} from '../../server/listen.js'
+import {prometheusText} from '../../server/prometheus.js'
 import {BinaryReader} from './binary.js'
 import {KtConnection} from './connection.js'
-import {HTTP_STATUS, KT_VERSION, KtCounters, RV, RpcFailure, RpcSession, callProcedure, type Output, type ScriptRunner} from './procedures.js'
+import {HTTP_STATUS, KT_VERSION, KtCounters, RV, RpcFailure, RpcSession, callProcedure, isProcedure, type Output, type ScriptRunner} from './procedures.js'
 import {HttpReader, type HttpRequest, type HttpResponse} from './http-session.js'
 import {serveRest} from './rest.js'
 import {FORM_TYPE, TSV_TYPE, columnEncodingOf, encodeTsv, parseForm, parseTsv, urlDecode, type ByteMap} from './tsv.js'
@@ -79,10 +80,17 @@ export function ktFrontEnd(options: KtOptions): FrontEndFactory {
 
 type Context = Parameters<typeof callProcedure>[0]
 
-/** One HTTP request: TSV-RPC under /rpc/, REST elsewhere; counted as a call while it runs. */
+/** One HTTP request: TSV-RPC under /rpc/, REST elsewhere; counted as a call while it runs, and recorded in the metrics. */
 function serveRequest(context: Context, request: HttpRequest): HttpResponse | Promise<HttpResponse> {
   const {core} = context
   core.beginCall()
+  const started = performance.now()
+  const done = (response: HttpResponse): HttpResponse => {
+    const {protocol, operation} = operationOf(request)
+    core.metrics.record(protocol, operation, (performance.now() - started) / 1000, response.status >= 500 || response.status === 400)
+    core.endCall()
+    return response
+  }
   let result: HttpResponse | Promise<HttpResponse>
   try {
     result = route(context, request)
@@ -90,17 +98,26 @@ function serveRequest(context: Context, request: HttpRequest): HttpResponse | Pr
     core.endCall()
     throw error
   }
-  if (!(result instanceof Promise)) {
-    core.endCall()
-    return result
-  }
-  return result.finally(() => core.endCall())
+  return result instanceof Promise ? result.then(done, (error: unknown) => (core.endCall(), Promise.reject(error))) : done(result)
+}
+
+/** How the metrics name a request: kt_rpc and the procedure, or kt_rest and the method. */
+function operationOf(request: HttpRequest): {protocol: string; operation: string} {
+  const target = request.target
+  if (!target.startsWith('/rpc/')) return {protocol: 'kt_rest', operation: request.method}
+  const end = target.indexOf('?')
+  const name = target.slice(5, end < 0 ? undefined : end)
+  // Only names of procedures become labels: anything else is one label, so that junk cannot grow the series.
+  return {protocol: 'kt_rpc', operation: isProcedure(name) ? name : 'unknown'}
 }
 
 function route(context: Context, request: HttpRequest): HttpResponse | Promise<HttpResponse> {
   const target = request.target
   const question = target.indexOf('?')
   const pathPart = question < 0 ? target : target.slice(0, question)
+  if (pathPart === '/metrics' && request.method === 'GET') {
+    return prometheusText(context.core).then(({contentType, text}) => ({status: 200, headers: [['Content-Type', contentType]], body: Buffer.from(text)}))
+  }
   if (!pathPart.startsWith('/rpc/')) return serveRest(context.core, context.counters, request, pathPart)
   const query = question < 0 ? '' : target.slice(question + 1)
   if (query.length > MAX_QUERY) return tsvResponse(400, [[Buffer.from('ERROR'), Buffer.from(`the query string is longer than ${MAX_QUERY} bytes`)]])

@@ -247,7 +247,7 @@ class Session {
           continue
         }
         // The store copies the data into the stored value: a view of the input does.
-        this.answer(request.noreply, () => this.storeBlock(request, block.subarray(0, request.bytes)))
+        this.answer(request.noreply, () => this.storeBlock(request, block.subarray(0, request.bytes)), request.mode)
         continue
       }
       const end = this.input.indexOf('\n')
@@ -290,15 +290,19 @@ class Session {
   }
 
   /** Runs a request's body and sends its answer unless noreply; failures become SERVER_ERROR. */
-  private answer(noreply: boolean, body: () => string | Buffer): void {
+  private answer(noreply: boolean, body: () => string | Buffer, operation: string): void {
     this.core.beginCall()
+    const started = performance.now()
+    let failed = false
     try {
       const reply = body()
       if (!noreply) this.send(reply)
     } catch (error) {
+      failed = true
       const message = error instanceof StatusError ? error.detail || error.message : (error as Error).message
       this.send(`SERVER_ERROR ${message.replace(/[\r\n]/g, ' ')}\r\n`)
     } finally {
+      this.core.metrics.record('memcached', operation, (performance.now() - started) / 1000, failed)
       this.core.endCall()
     }
   }
@@ -343,7 +347,7 @@ class Session {
       case 'version':
         return this.send(`VERSION ${VERSION}\r\n`)
       case 'verbosity':
-        return this.answer(words.at(-1) === 'noreply', () => 'OK\r\n')
+        return this.answer(words.at(-1) === 'noreply', () => 'OK\r\n', 'verbosity')
       case 'quit':
         return this.close()
       default:
@@ -399,28 +403,32 @@ class Session {
   private retrieve(keys: string[], withCas: boolean, touch?: number): void {
     if (keys.length === 0) return this.send('ERROR\r\n')
     if (keys.some((key) => !validKey(key))) return this.send('CLIENT_ERROR bad command line format\r\n')
-    this.answer(false, () => {
-      const found: {key: string; item: Item}[] = []
-      for (const key of keys) {
-        const raw = Buffer.from(key, 'latin1')
-        this.stats.counts.cmd_get++
-        if (touch !== undefined) {
-          this.stats.counts.cmd_touch++
-          if (!this.store.touch(raw, touch)) {
+    this.answer(
+      false,
+      () => {
+        const found: {key: string; item: Item}[] = []
+        for (const key of keys) {
+          const raw = Buffer.from(key, 'latin1')
+          this.stats.counts.cmd_get++
+          if (touch !== undefined) {
+            this.stats.counts.cmd_touch++
+            if (!this.store.touch(raw, touch)) {
+              this.stats.counts.get_misses++
+              continue
+            }
+          }
+          const item = this.store.get(raw)
+          if (!item) {
             this.stats.counts.get_misses++
             continue
           }
+          this.stats.counts.get_hits++
+          found.push({key, item})
         }
-        const item = this.store.get(raw)
-        if (!item) {
-          this.stats.counts.get_misses++
-          continue
-        }
-        this.stats.counts.get_hits++
-        found.push({key, item})
-      }
-      return retrievalReply(found, withCas)
-    })
+        return retrievalReply(found, withCas)
+      },
+      withCas ? (touch === undefined ? 'gets' : 'gats') : touch === undefined ? 'get' : 'gat',
+    )
   }
 
   private delete(words: string[]): void {
@@ -431,11 +439,15 @@ class Session {
       return this.send('CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n')
     }
     if (!validKey(words[1])) return this.send('CLIENT_ERROR bad command line format\r\n')
-    this.answer(noreply, () => {
-      const found = this.store.delete(Buffer.from(words[1], 'latin1'))
-      this.stats.counts[found ? 'delete_hits' : 'delete_misses']++
-      return found ? 'DELETED\r\n' : 'NOT_FOUND\r\n'
-    })
+    this.answer(
+      noreply,
+      () => {
+        const found = this.store.delete(Buffer.from(words[1], 'latin1'))
+        this.stats.counts[found ? 'delete_hits' : 'delete_misses']++
+        return found ? 'DELETED\r\n' : 'NOT_FOUND\r\n'
+      },
+      'delete',
+    )
   }
 
   private increment(words: string[], decrement: boolean): void {
@@ -443,26 +455,34 @@ class Session {
     if ((words.length !== 3 && !noreply) || !validKey(words[1] ?? '')) return this.send('ERROR\r\n')
     const delta = parseUint(words[2], U64)
     if (delta === undefined) return this.send('CLIENT_ERROR invalid numeric delta argument\r\n')
-    this.answer(noreply, () => {
-      const result = this.store.increment(Buffer.from(words[1], 'latin1'), delta, decrement)
-      const name = decrement ? 'decr' : 'incr'
-      this.stats.counts[result === undefined ? `${name}_misses` : `${name}_hits`]++
-      if (result === undefined) return 'NOT_FOUND\r\n'
-      if (result === 'NON_NUMERIC') return 'CLIENT_ERROR cannot increment or decrement non-numeric value\r\n'
-      return `${result}\r\n`
-    })
+    this.answer(
+      noreply,
+      () => {
+        const result = this.store.increment(Buffer.from(words[1], 'latin1'), delta, decrement)
+        const name = decrement ? 'decr' : 'incr'
+        this.stats.counts[result === undefined ? `${name}_misses` : `${name}_hits`]++
+        if (result === undefined) return 'NOT_FOUND\r\n'
+        if (result === 'NON_NUMERIC') return 'CLIENT_ERROR cannot increment or decrement non-numeric value\r\n'
+        return `${result}\r\n`
+      },
+      decrement ? 'decr' : 'incr',
+    )
   }
 
   private touch(words: string[]): void {
     const noreply = words.length === 4 && words[3] === 'noreply'
     const exptime = parseInt32(words[2])
     if ((words.length !== 3 && !noreply) || !validKey(words[1] ?? '') || exptime === undefined) return this.send('ERROR\r\n')
-    this.answer(noreply, () => {
-      this.stats.counts.cmd_touch++
-      const found = this.store.touch(Buffer.from(words[1], 'latin1'), exptime)
-      this.stats.counts[found ? 'touch_hits' : 'touch_misses']++
-      return found ? 'TOUCHED\r\n' : 'NOT_FOUND\r\n'
-    })
+    this.answer(
+      noreply,
+      () => {
+        this.stats.counts.cmd_touch++
+        const found = this.store.touch(Buffer.from(words[1], 'latin1'), exptime)
+        this.stats.counts[found ? 'touch_hits' : 'touch_misses']++
+        return found ? 'TOUCHED\r\n' : 'NOT_FOUND\r\n'
+      },
+      'touch',
+    )
   }
 
   private flush(words: string[]): void {
@@ -470,12 +490,16 @@ class Session {
     const args = words.slice(1, noreply ? -1 : undefined)
     const delay = args.length === 0 ? 0 : parseInt32(args[0])
     if (args.length > 1 || delay === undefined) return this.send('CLIENT_ERROR bad command line format\r\n')
-    this.answer(noreply, () => {
-      this.stats.counts.cmd_flush++
-      if (delay > 0) setTimeout(() => this.store.flush(), delay * 1000).unref()
-      else this.store.flush()
-      return 'OK\r\n'
-    })
+    this.answer(
+      noreply,
+      () => {
+        this.stats.counts.cmd_flush++
+        if (delay > 0) setTimeout(() => this.store.flush(), delay * 1000).unref()
+        else this.store.flush()
+        return 'OK\r\n'
+      },
+      'flush_all',
+    )
   }
 
   // ---- Kyoto Tycoon's queue mode ----
