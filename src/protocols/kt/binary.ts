@@ -1,7 +1,8 @@
-import {NOOP, REMOVE} from '../../engine/dbm.js'
-import {XT_NEVER, readWithExpiry} from '../../engine/expiry/expiring-dbm.js'
+import {XT_NEVER} from '../../engine/expiry/expiring-dbm.js'
 import type {ServerCore} from '../../server/core.js'
-import {RV, withXt, type KtCounters, type ScriptRunner} from './procedures.js'
+import type {ScriptRunner} from './procedures.js'
+import type {KtRecords} from './records.js'
+import {RV, type KtCounters} from './rpc-failure.js'
 import type {KtConnection, ProtocolReader} from './connection.js'
 import type {ByteMap} from './tsv.js'
 
@@ -53,6 +54,7 @@ export class BinaryReader implements ProtocolReader {
     private readonly connection: KtConnection,
     private readonly core: ServerCore,
     private readonly counters: KtCounters,
+    private readonly records: KtRecords,
     private readonly maxFrame: number,
     private readonly script: ScriptRunner | undefined,
   ) {}
@@ -212,15 +214,17 @@ export class BinaryReader implements ProtocolReader {
     return entry.dbm?.isOpen() ? entry.dbm : undefined
   }
 
+  /** Whether the server has an open database at the index: records for others are passed over. */
+  private hasDatabase(index: number): boolean {
+    return index < this.core.registry.size && this.core.registry.entries[index].dbm?.isOpen() === true
+  }
+
   private setBulk(records: BinaryRecord[]): number {
     let stored = 0
     for (const record of records) {
-      const dbm = this.database(record.index)
-      // Records for a database the server does not have are passed over.
-      if (!dbm) continue
-      this.counters.counts.cnt_set++
+      if (!this.hasDatabase(record.index)) continue
       const xt = record.xt >= NEVER_BOUND || record.xt <= -NEVER_BOUND ? undefined : Number(record.xt)
-      withXt(dbm, record.index, xt, () => dbm.set(record.key, record.value))
+      this.records.store(record.index, 'set', record.key, record.value, xt)
       stored++
     }
     return stored
@@ -228,15 +232,7 @@ export class BinaryReader implements ProtocolReader {
 
   private removeBulk(records: BinaryRecord[]): number {
     let removed = 0
-    for (const record of records) {
-      const dbm = this.database(record.index)
-      if (!dbm) continue
-      this.counters.counts.cnt_remove++
-      let found = false
-      dbm.process(record.key, {ignoresValue: true, processFull: () => ((found = true), REMOVE), processEmpty: () => NOOP}, true)
-      if (found) removed++
-      else this.counters.counts.cnt_remove_misses++
-    }
+    for (const record of records) if (this.hasDatabase(record.index) && this.records.tryRemove(record.index, record.key)) removed++
     return removed
   }
 
@@ -244,14 +240,9 @@ export class BinaryReader implements ProtocolReader {
     const parts: Buffer[] = []
     let hits = 0
     for (const record of records) {
-      const dbm = this.database(record.index)
-      if (!dbm) continue
-      this.counters.counts.cnt_get++
-      const found = readWithExpiry(dbm, record.key)
-      if (!found) {
-        this.counters.counts.cnt_get_misses++
-        continue
-      }
+      if (!this.hasDatabase(record.index)) continue
+      const found = this.records.tryGet(record.index, record.key)
+      if (!found) continue
       hits++
       const head = Buffer.allocUnsafe(18)
       head.writeUInt16BE(record.index, 0)

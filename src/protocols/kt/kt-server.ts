@@ -5,7 +5,9 @@ import {listenAddress} from '../../server/listen.js'
 import {prometheusText} from '../../server/prometheus.js'
 import {BinaryReader} from './binary.js'
 import {KtConnection} from './connection.js'
-import {HTTP_STATUS, KT_VERSION, KtCounters, RV, RpcFailure, RpcSession, callProcedure, isProcedure, type Output, type ScriptRunner} from './procedures.js'
+import {KT_VERSION, RpcSession, callProcedure, isProcedure, type Output, type ScriptRunner} from './procedures.js'
+import {KtRecords} from './records.js'
+import {HTTP_STATUS, KtCounters, RV, RpcFailure} from './rpc-failure.js'
 import {HttpReader, type HttpRequest, type HttpResponse} from './http-session.js'
 import {serveRest} from './rest.js'
 import {FORM_TYPE, TSV_TYPE, columnEncodingOf, encodeTsv, parseForm, parseTsv, urlDecode, type ByteMap} from './tsv.js'
@@ -41,6 +43,7 @@ export function ktFrontEnd(options: KtOptions): FrontEndFactory {
   return async (core) => {
     const {host, port} = listenAddress(options.address, 'Kyoto Tycoon')
     const counters = new KtCounters()
+    const records = new KtRecords(core, counters)
     const sockets = new Set<net.Socket>()
     const maxBody = options.maxBodySize ?? DEFAULT_MAX_BODY
     const idleMillis = (options.idleSeconds ?? 30) * 1000
@@ -55,9 +58,9 @@ export function ktFrontEnd(options: KtOptions): FrontEndFactory {
       socket.setNoDelay(true)
       if (idleMillis > 0) socket.setTimeout(idleMillis, () => socket.destroy())
       const connection = new KtConnection(socket)
-      const context = {core, session: new RpcSession(), counters, script: options.script}
+      const context = {core, session: new RpcSession(), counters, records, script: options.script}
       connection.http = new HttpReader(connection, (request) => serveRequest(context, request), maxBody, SERVER_NAME)
-      connection.binary = new BinaryReader(connection, core, counters, maxBody, options.script)
+      connection.binary = new BinaryReader(connection, core, counters, records, maxBody, options.script)
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error) => reject(new Error(`cannot listen on ${options.address} for Kyoto Tycoon's protocols: ${error.message}`)))
@@ -118,7 +121,7 @@ function route(context: Context, request: HttpRequest): HttpResponse | Promise<H
   if (pathPart === '/metrics' && request.method === 'GET') {
     return prometheusText(context.core).then(({contentType, text}) => ({status: 200, headers: [['Content-Type', contentType]], body: Buffer.from(text)}))
   }
-  if (!pathPart.startsWith('/rpc/')) return serveRest(context.core, context.counters, request, pathPart)
+  if (!pathPart.startsWith('/rpc/')) return serveRest(context.core, context.records, request, pathPart)
   const query = question < 0 ? '' : target.slice(question + 1)
   if (query.length > MAX_QUERY) return tsvResponse(400, [[Buffer.from('ERROR'), Buffer.from(`the query string is longer than ${MAX_QUERY} bytes`)]])
   const name = urlDecode(Buffer.from(pathPart.slice(5), 'latin1')).toString('latin1')

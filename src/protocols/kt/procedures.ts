@@ -1,55 +1,22 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import {NOOP, REMOVE, type DBM, type DBMIterator} from '../../engine/dbm.js'
+import {NOOP, type DBM, type DBMIterator} from '../../engine/dbm.js'
 import {ExpiringDBM, XT_NEVER, readWithExpiry} from '../../engine/expiry/expiring-dbm.js'
 import {Code, StatusError} from '../../engine/status.js'
 import {logFileInfos, removeOldLogFiles} from '../../engine/ulog/files.js'
 import type {ServerCore} from '../../server/core.js'
 import {NoSuchDatabaseError} from '../../server/operations.js'
-import {INT64_MAX, INT64_MIN, addReal, decodeInteger, decodeRealParts, encodeInteger, encodeReal, formatReal, realOf} from './numbers.js'
+import {INT64_MAX, INT64_MIN, formatReal} from './numbers.js'
+import {KtRecords, NO_RECORD, withXt, type StoreMode} from './records.js'
+import {RV, RpcFailure, type KtCounters} from './rpc-failure.js'
 import type {ByteMap} from './tsv.js'
-
-/** Kyoto Tycoon's return values, and the HTTP status each one answers with. */
-export enum RV {
-  SUCCESS = 0,
-  NOIMPL = 1,
-  INVALID = 2,
-  LOGIC = 3,
-  TIMEOUT = 4,
-  INTERNAL = 5,
-}
-
-export const HTTP_STATUS: {[rv in RV]: number} = {
-  [RV.SUCCESS]: 200,
-  [RV.NOIMPL]: 501,
-  [RV.INVALID]: 400,
-  [RV.LOGIC]: 450,
-  [RV.TIMEOUT]: 503,
-  [RV.INTERNAL]: 500,
-}
-
-/** A procedure's failure: its return value and the message of its ERROR record. */
-export class RpcFailure extends Error {
-  constructor(
-    readonly rv: RV,
-    message: string,
-  ) {
-    super(message)
-  }
-}
 
 export type Output = [Buffer, Buffer][]
 
 /** What a connection keeps between calls: its cursors, by ID. */
 export class RpcSession {
   readonly cursors = new Map<string, {index: number; iterator: DBMIterator}>()
-}
-
-/** Counts the report shows, kept by the front end. */
-export class KtCounters {
-  connections = 0
-  readonly counts = {cnt_set: 0, cnt_set_misses: 0, cnt_remove: 0, cnt_remove_misses: 0, cnt_get: 0, cnt_get_misses: 0, cnt_script: 0, cnt_misc: 0}
 }
 
 export const KT_VERSION = '0.9.56'
@@ -62,13 +29,11 @@ export interface ProcedureContext {
   core: ServerCore
   session: RpcSession
   counters: KtCounters
+  records: KtRecords
   script?: ScriptRunner
 }
 
 const text = (value: string | number | bigint): Buffer => Buffer.from(String(value), 'latin1')
-
-/** The reference's message for a missing record, which clients print. */
-export const NO_RECORD = 'DB: 7: no record: no record'
 
 /** The failure a storage error stands for: a missing or duplicate record is a logical failure (450). */
 export function failureOf(error: unknown): RpcFailure {
@@ -113,28 +78,11 @@ export function resolveDatabase(core: ServerCore, spec: string | undefined): num
   throw new RpcFailure(RV.INVALID, 'no such database')
 }
 
-/** An expiry as given (`xt`: above 0 seconds from now, below 0 minus the epoch time) as absolute seconds. */
-export function absoluteExpiry(xt: number, now = Math.floor(Date.now() / 1000)): number {
-  return xt >= 0 ? Math.min(XT_NEVER, now + xt) : Math.min(XT_NEVER, -xt)
-}
-
 function parseXt(value: Buffer | undefined): number | undefined {
   if (value === undefined) return undefined
   const xt = Number.parseInt(value.toString('latin1').trim(), 10)
   if (!Number.isFinite(xt)) throw new RpcFailure(RV.INVALID, 'invalid parameters')
   return xt
-}
-
-/**
- * Runs writes with the expiry a call gives: no `xt` means the records never expire. A
- * database that keeps no times refuses an `xt`, rather than losing it.
- */
-export function withXt<T>(dbm: DBM, index: number, xt: number | undefined, work: () => T): T {
-  if (!(dbm instanceof ExpiringDBM)) {
-    if (xt !== undefined) throw new RpcFailure(RV.INVALID, `database ${index} keeps no expiry times (serve it with expiration=true)`)
-    return work()
-  }
-  return dbm.withExpiry(xt === undefined ? XT_NEVER : absoluteExpiry(xt), work)
 }
 
 /** The `xt` output of a record that expires (none for one that does not). */
@@ -188,33 +136,17 @@ class Call {
   count(name: keyof KtCounters['counts']): void {
     this.context.counters.counts[name]++
   }
+
+  get records(): KtRecords {
+    return this.context.records
+  }
 }
 
 type Procedure = (call: Call) => Output | Promise<Output>
 
-function store(mode: 'set' | 'add' | 'replace' | 'append'): Procedure {
+function store(mode: StoreMode): Procedure {
   return (call) => {
-    const key = call.required('key')
-    const value = call.required('value')
-    const index = call.index
-    const dbm = call.core.database(index)
-    const xt = call.xt
-    call.count('cnt_set')
-    try {
-      withXt(dbm, index, xt, () => {
-        if (mode === 'set') dbm.set(key, value)
-        else if (mode === 'add') dbm.set(key, value, false)
-        else if (mode === 'append') dbm.append(key, value, Buffer.alloc(0))
-        else {
-          let found = false
-          dbm.process(key, {ignoresValue: true, processFull: () => ((found = true), value), processEmpty: () => NOOP}, true)
-          if (!found) throw new StatusError(Code.NOT_FOUND_ERROR)
-        }
-      })
-    } catch (error) {
-      call.count('cnt_set_misses')
-      throw error
-    }
+    call.records.store(call.index, mode, call.required('key'), call.required('value'), call.xt)
     return []
   }
 }
@@ -225,35 +157,7 @@ function increment(call: Call): Output {
   if (!/^[-+]?\d+$/.test(numText)) throw new RpcFailure(RV.INVALID, 'invalid parameters')
   const origText = call.string('orig')
   const orig = origText === 'try' ? INT64_MIN : origText === 'set' ? INT64_MAX : BigInt(/^[-+]?\d+$/.test(origText ?? '') ? origText! : '0')
-  const num = BigInt(numText)
-  const index = call.index
-  const dbm = call.core.database(index)
-  let result: bigint | undefined
-  call.count('cnt_set')
-  withXt(dbm, index, call.xt, () =>
-    dbm.process(
-      key,
-      {
-        processFull: (_key, value) => {
-          const current = decodeInteger(value)
-          if (current === undefined) return NOOP
-          result = BigInt.asIntN(64, (orig === INT64_MAX ? 0n : current) + num)
-          return encodeInteger(result)
-        },
-        processEmpty: () => {
-          if (orig === INT64_MIN) return NOOP
-          result = BigInt.asIntN(64, num + (orig === INT64_MAX ? 0n : orig))
-          return encodeInteger(result)
-        },
-      },
-      true,
-    ),
-  )
-  if (result === undefined) {
-    call.count('cnt_set_misses')
-    throw new RpcFailure(RV.LOGIC, 'DB: 8: logical inconsistency: logical inconsistency')
-  }
-  return [[text('num'), text(result)]]
+  return [[text('num'), text(call.records.increment(call.index, key, BigInt(numText), orig, call.xt))]]
 }
 
 function incrementDouble(call: Call): Output {
@@ -262,196 +166,28 @@ function incrementDouble(call: Call): Output {
   if (Number.isNaN(num)) throw new RpcFailure(RV.INVALID, 'invalid parameters')
   const origText = call.string('orig')
   const orig = origText === 'try' ? Number.NEGATIVE_INFINITY : origText === 'set' ? Number.POSITIVE_INFINITY : Number(origText ?? 0) || 0
-  const index = call.index
-  const dbm = call.core.database(index)
-  let result: number | undefined
-  call.count('cnt_set')
-  withXt(dbm, index, call.xt, () =>
-    dbm.process(
-      key,
-      {
-        processFull: (_key, value) => {
-          const parts = decodeRealParts(value)
-          if (parts === undefined) return NOOP
-          const start = orig === Number.POSITIVE_INFINITY ? {integral: 0n, fraction: 0n} : parts
-          const current = realOf(start)
-          if (!Number.isFinite(current)) {
-            result = current
-            return NOOP
-          }
-          const added = addReal(start, num)
-          result = added.value
-          return added.bytes
-        },
-        processEmpty: () => {
-          if (orig === Number.NEGATIVE_INFINITY) return NOOP
-          result = num + (Number.isFinite(orig) ? orig : 0)
-          return encodeReal(result)
-        },
-      },
-      true,
-    ),
-  )
-  if (result === undefined || Number.isNaN(result)) {
-    call.count('cnt_set_misses')
-    throw new RpcFailure(RV.LOGIC, 'DB: 8: logical inconsistency: logical inconsistency')
-  }
-  return [[text('num'), text(formatReal(result))]]
-}
-
-function cas(call: Call): Output {
-  const key = call.required('key')
-  const oval = call.input.get('oval')
-  const nval = call.input.get('nval')
-  const index = call.index
-  const dbm = call.core.database(index)
-  let done = false
-  call.count('cnt_set')
-  withXt(dbm, index, call.xt, () =>
-    dbm.process(
-      key,
-      {
-        processFull: (_key, value) => {
-          if (oval === undefined || !value.equals(oval)) return NOOP
-          done = true
-          return nval ?? REMOVE
-        },
-        processEmpty: () => {
-          if (oval !== undefined) return NOOP
-          done = true
-          return nval ?? NOOP
-        },
-      },
-      true,
-    ),
-  )
-  if (!done) {
-    call.count('cnt_set_misses')
-    throw new RpcFailure(RV.LOGIC, 'DB: 8: logical inconsistency: status conflict')
-  }
-  return []
-}
-
-function remove(call: Call): Output {
-  const key = call.required('key')
-  call.count('cnt_remove')
-  let found = false
-  call.dbm.process(key, {ignoresValue: true, processFull: () => ((found = true), REMOVE), processEmpty: () => NOOP}, true)
-  if (!found) {
-    call.count('cnt_remove_misses')
-    throw new RpcFailure(RV.LOGIC, NO_RECORD)
-  }
-  return []
-}
-
-function lookup(call: Call): {value: Buffer; xt: number} {
-  const key = call.required('key')
-  call.count('cnt_get')
-  const found = readWithExpiry(call.dbm, key)
-  if (found === undefined) {
-    call.count('cnt_get_misses')
-    throw new RpcFailure(RV.LOGIC, NO_RECORD)
-  }
-  return found
-}
-
-function seize(call: Call): Output {
-  const key = call.required('key')
-  const dbm = call.dbm
-  call.count('cnt_get')
-  const found = readWithExpiry(dbm, key)
-  if (found === undefined) {
-    call.count('cnt_get_misses')
-    throw new RpcFailure(RV.LOGIC, NO_RECORD)
-  }
-  dbm.remove(key)
-  return [[text('value'), found.value], ...xtOutput(found.xt)]
-}
-
-function setBulk(call: Call): Output {
-  const index = call.index
-  const dbm = call.core.database(index)
-  const records = call.underscored()
-  call.context.counters.counts.cnt_set += records.length
-  withXt(dbm, index, call.xt, () => {
-    for (const [key, value] of records) dbm.set(key, value)
-  })
-  return [[text('num'), text(records.length)]]
-}
-
-function removeBulk(call: Call): Output {
-  const dbm = call.dbm
-  let removed = 0
-  for (const [key] of call.underscored()) {
-    call.count('cnt_remove')
-    let found = false
-    dbm.process(key, {ignoresValue: true, processFull: () => ((found = true), REMOVE), processEmpty: () => NOOP}, true)
-    if (found) removed++
-    else call.count('cnt_remove_misses')
-  }
-  return [[text('num'), text(removed)]]
+  return [[text('num'), text(formatReal(call.records.incrementDouble(call.index, key, num, orig, call.xt)))]]
 }
 
 function getBulk(call: Call): Output {
-  const dbm = call.dbm
-  const output: Output = []
-  for (const [key] of call.underscored()) {
-    call.count('cnt_get')
-    const found = readWithExpiry(dbm, key)
-    if (found === undefined) call.count('cnt_get_misses')
-    else output.push([Buffer.concat([Buffer.from('_'), key]), found.value])
-  }
-  return [[text('num'), text(output.length)], ...output]
+  const found = call.records.getBulk(
+    call.index,
+    call.underscored().map(([key]) => key),
+  )
+  return [[text('num'), text(found.length)], ...found.map(({key, value}): [Buffer, Buffer] => [Buffer.concat([Buffer.from('_'), key]), value])]
 }
 
-function matching(call: Call, mode: string, patternName: string): Output {
+function matching(call: Call, mode: 'prefix' | 'regex' | 'similar', patternName: string): Output {
   const pattern = call.required(patternName)
   const maxText = call.string('max')
   const max = maxText === undefined ? -1 : Number.parseInt(maxText, 10)
-  const dbm = call.dbm
   let keys: Buffer[]
   if (mode === 'similar') {
     const range = Math.max(0, Number.parseInt(call.string('range') ?? '1', 10) || 0)
     const utf = /^(true|1|yes)$/i.test(call.string('utf') ?? '')
-    keys = similarKeys(dbm, pattern, range, utf, max)
-  } else {
-    keys = call.core.operations.search(call.index, mode, pattern, max < 0 ? 0 : max)
-    if (max === 0) keys = []
-  }
-  call.count('cnt_misc')
+    keys = call.records.matchSimilar(call.index, pattern, range, utf, Number.isNaN(max) ? -1 : max)
+  } else keys = call.records.match(call.index, mode, pattern, Number.isNaN(max) ? -1 : max)
   return [[text('num'), text(keys.length)], ...keys.map((key, i): [Buffer, Buffer] => [Buffer.concat([Buffer.from('_'), key]), text(i)])]
-}
-
-/** Levenshtein distance, over characters (utf) or bytes, stopping once it passes the limit. */
-function distance(a: (string | number)[], b: (string | number)[], limit: number): number {
-  if (Math.abs(a.length - b.length) > limit) return limit + 1
-  let previous = Array.from({length: b.length + 1}, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    let best = i
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-      best = Math.min(best, current[j])
-    }
-    if (best > limit) return limit + 1
-    previous = current
-  }
-  return previous[b.length]
-}
-
-/** Keys within `range` edits of the origin, nearest first (then in key order). */
-function similarKeys(dbm: DBM, origin: Buffer, range: number, utf: boolean, max: number): Buffer[] {
-  const split = (bytes: Buffer): (string | number)[] => (utf ? [...bytes.toString('utf8')] : [...bytes])
-  const target = split(origin)
-  const found: {key: Buffer; distance: number}[] = []
-  const iterator = dbm.makeIterator()
-  iterator.first()
-  for (let record = iterator.get(); record; iterator.next(), record = iterator.get()) {
-    const d = distance(split(record[0]), target, range)
-    if (d <= range) found.push({key: record[0], distance: d})
-  }
-  found.sort((a, b) => a.distance - b.distance || Buffer.compare(a.key, b.key))
-  return (max >= 0 ? found.slice(0, max) : found).map((entry) => entry.key)
 }
 
 // ---- cursors ----
@@ -712,22 +448,35 @@ const PROCEDURES: {[name: string]: Procedure} = {
   append: store('append'),
   increment,
   increment_double: incrementDouble,
-  cas,
-  remove,
+  cas: (call) => (call.records.cas(call.index, call.required('key'), call.input.get('oval'), call.input.get('nval'), call.xt), []),
+  remove: (call) => (call.records.remove(call.index, call.required('key')), []),
   get: (call) => {
-    const found = lookup(call)
+    const found = call.records.get(call.index, call.required('key'))
     return [[text('value'), found.value], ...xtOutput(found.xt)]
   },
   check: (call) => {
-    const found = lookup(call)
+    const found = call.records.get(call.index, call.required('key'))
     return [[text('vsiz'), text(found.value.length)], ...xtOutput(found.xt)]
   },
-  seize,
-  set_bulk: setBulk,
-  remove_bulk: removeBulk,
+  seize: (call) => {
+    const found = call.records.seize(call.index, call.required('key'))
+    return [[text('value'), found.value], ...xtOutput(found.xt)]
+  },
+  set_bulk: (call) => [[text('num'), text(call.records.setBulk(call.index, call.underscored(), call.xt))]],
+  remove_bulk: (call) => [
+    [
+      text('num'),
+      text(
+        call.records.removeBulk(
+          call.index,
+          call.underscored().map(([key]) => key),
+        ),
+      ),
+    ],
+  ],
   get_bulk: getBulk,
   vacuum,
-  match_prefix: (call) => matching(call, 'begin', 'prefix'),
+  match_prefix: (call) => matching(call, 'prefix', 'prefix'),
   match_regex: (call) => matching(call, 'regex', 'regex'),
   match_similar: (call) => matching(call, 'similar', 'origin'),
   cur_jump: jump(false),

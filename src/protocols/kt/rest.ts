@@ -1,7 +1,7 @@
-import {NOOP, REMOVE} from '../../engine/dbm.js'
-import {readWithExpiry} from '../../engine/expiry/expiring-dbm.js'
 import type {ServerCore} from '../../server/core.js'
-import {NO_RECORD, RV, RpcFailure, failureOf, resolveDatabase, withXt, type KtCounters} from './procedures.js'
+import {failureOf, resolveDatabase} from './procedures.js'
+import {NO_RECORD, type KtRecords} from './records.js'
+import {HTTP_STATUS} from './rpc-failure.js'
 import type {HttpRequest, HttpResponse} from './http-session.js'
 import {urlDecode} from './tsv.js'
 
@@ -29,7 +29,7 @@ function target(core: ServerCore, path: string): {index: number; key: Buffer} {
  * Kyoto Tycoon's RESTful interface: GET (the value, X-Kt-Xt when it expires), HEAD, PUT
  * (X-Kt-Mode set, add or replace; X-Kt-Xt an absolute expiry) and DELETE on a key.
  */
-export function serveRest(core: ServerCore, counters: KtCounters, request: HttpRequest, path: string): HttpResponse {
+export function serveRest(core: ServerCore, records: KtRecords, request: HttpRequest, path: string): HttpResponse {
   const answer = (status: number, content: Buffer | string = '', headers: [string, string | number][] = []): HttpResponse => ({
     status,
     headers,
@@ -44,31 +44,16 @@ export function serveRest(core: ServerCore, counters: KtCounters, request: HttpR
   } catch {
     return answer(400, 'no such database\n')
   }
-  const counts = counters.counts
   try {
-    const dbm = core.database(index)
     if (method === 'GET' || method === 'HEAD') {
-      counts.cnt_get++
-      const found = readWithExpiry(dbm, key)
-      if (!found) {
-        counts.cnt_get_misses++
-        return answer(404, '', [['X-Kt-Error', NO_RECORD]])
-      }
+      const found = records.tryGet(index, key)
+      if (!found) return answer(404, '', [['X-Kt-Error', NO_RECORD]])
       // A HEAD answer has the GET's headers; the session leaves the body out.
       return answer(200, found.value, found.xt > 0 ? [['X-Kt-Xt', new Date(found.xt * 1000).toUTCString()]] : [])
     }
-    if (method === 'DELETE') {
-      counts.cnt_remove++
-      let found = false
-      dbm.process(key, {ignoresValue: true, processFull: () => ((found = true), REMOVE), processEmpty: () => NOOP}, true)
-      if (!found) {
-        counts.cnt_remove_misses++
-        return answer(404, '', [['X-Kt-Error', NO_RECORD]])
-      }
-      return answer(204)
-    }
+    if (method === 'DELETE') return records.tryRemove(index, key) ? answer(204) : answer(404, '', [['X-Kt-Error', NO_RECORD]])
     const mode = (request.headers.get('x-kt-mode') ?? 'set').toLowerCase()
-    if (!['set', 'add', 'replace'].includes(mode)) return answer(400, '', [['X-Kt-Error', 'invalid parameters']])
+    if (mode !== 'set' && mode !== 'add' && mode !== 'replace') return answer(400, '', [['X-Kt-Error', 'invalid parameters']])
     const xtHeader = request.headers.get('x-kt-xt')
     let xt: number | undefined
     if (xtHeader !== undefined) {
@@ -77,31 +62,10 @@ export function serveRest(core: ServerCore, counters: KtCounters, request: HttpR
       // Absolute times travel as negative numbers.
       xt = -absolute
     }
-    counts.cnt_set++
-    let stored = true
-    withXt(dbm, index, xt, () => {
-      dbm.process(
-        key,
-        {
-          ignoresValue: true,
-          processFull: () => (mode === 'add' ? ((stored = false), NOOP) : request.body),
-          processEmpty: () => (mode === 'replace' ? ((stored = false), NOOP) : request.body),
-        },
-        true,
-      )
-    })
-    if (!stored) {
-      counts.cnt_set_misses++
-      const message = mode === 'add' ? 'DB: 6: record duplication: record duplication' : NO_RECORD
-      return answer(450, '', [['X-Kt-Error', message]])
-    }
+    records.store(index, mode, key, request.body, xt)
     return answer(201, '', [['Location', `http://${request.headers.get('host') ?? 'localhost'}${path}`]])
   } catch (error) {
     const failure = failureOf(error)
-    return answer(failure.rv === RV.INVALID ? 400 : failure.rv === RV.LOGIC ? 450 : 500, '', [['X-Kt-Error', sanitize(failure)]])
+    return answer(HTTP_STATUS[failure.rv], '', [['X-Kt-Error', failure.message.replace(/[\r\n]/g, ' ')]])
   }
-}
-
-function sanitize(failure: RpcFailure): string {
-  return failure.message.replace(/[\r\n]/g, ' ')
 }
