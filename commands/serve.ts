@@ -101,6 +101,9 @@ process; a second signal ends it at once.`
     kt: Flags.string({
       description: "also serve Kyoto Tycoon's protocols at [host:]port (127.0.0.1 when no host): HTTP TSV-RPC under /rpc/, REST, and the binary protocol",
     }),
+    script: Flags.string({description: 'a Lua script whose global functions play_script calls on the --kt port (SIGUSR1 reloads it)'}),
+    script_timeout: Flags.integer({description: 'seconds one script call may run before it is stopped', default: 10, min: 1}),
+    script_memory: metricIntFlag({description: 'bytes the script may hold (default 256Mi)', min: 1}),
     memcached: Flags.string({description: 'also serve the memcached text protocol at [host:]port (127.0.0.1 when no host)'}),
     memcached_index: Flags.integer({description: 'the database the memcached protocol serves', default: 0, min: 0}),
     memcached_options: Flags.string({
@@ -151,6 +154,9 @@ process; a second signal ends it at once.`
         '--sweep_interval',
         String(flags.sweep_interval),
         ...(flags.kt === undefined ? [] : ['--kt', flags.kt]),
+        ...(flags.script === undefined
+          ? []
+          : ['--script', path.resolve(flags.script), '--script_timeout', String(flags.script_timeout), '--script_memory', flags.script_memory ?? '256Mi']),
         ...(flags.memcached === undefined
           ? []
           : [
@@ -173,7 +179,17 @@ process; a second signal ends it at once.`
       waitSeconds: flags.repl_wait,
     })
     const frontEnds = [grpc]
-    if (flags.kt !== undefined) frontEnds.push(ktFrontEnd({address: flags.kt}))
+    if (flags.script !== undefined && flags.kt === undefined) this.error("--script needs --kt: scripts are called over Kyoto Tycoon's protocols")
+    if (flags.kt !== undefined) {
+      frontEnds.push(
+        ktFrontEnd({
+          address: flags.kt,
+          scriptPath: flags.script === undefined ? undefined : path.resolve(flags.script),
+          scriptTimeoutMs: flags.script_timeout * 1000,
+          scriptMemoryBytes: parseMetricInt(flags.script_memory ?? '256Mi'),
+        }),
+      )
+    }
     if (flags.memcached !== undefined) {
       const kt = parseMemcachedOptions(flags.memcached_options ?? '')
       frontEnds.push(memcachedFrontEnd({address: flags.memcached, index: flags.memcached_index, queueWaitSeconds: flags.memcached_queue_wait, ...kt}))

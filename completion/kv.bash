@@ -82,7 +82,7 @@ _kv_flags() {
     'remote search') echo '--json --color --no-color --address --timeout --auth --index --mode --items --escape --keys' ;;
     'remote set') echo '--color --no-color --address --timeout --auth --index --sx --no_overwrite --append --incr --multi --ttl' ;;
     'remote sync') echo '--color --no-color --address --timeout --auth --index --hard' ;;
-    'serve') echo '--color --no-color --address --auth --threads --async --log_file --log_level --log_date --log_td --server_id --pid_file --daemon --shutdown_wait --read_only --max_connections --handshake_timeout --ulog_prefix --ulog_max_file_size --repl_master --repl_ts_file --repl_ts_from_dbm --repl_ts_skew --kt --memcached --memcached_index --memcached_options --memcached_queue_wait --sweep_interval --repl_wait --idle_timeout' ;;
+    'serve') echo '--color --no-color --address --auth --threads --async --log_file --log_level --log_date --log_td --server_id --pid_file --daemon --shutdown_wait --read_only --max_connections --handshake_timeout --ulog_prefix --ulog_max_file_size --repl_master --repl_ts_file --repl_ts_from_dbm --repl_ts_skew --kt --script --script_timeout --script_memory --memcached --memcached_index --memcached_options --memcached_queue_wait --sweep_interval --repl_wait --idle_timeout' ;;
     'ulog listfiles') echo '--color --no-color --timestamp' ;;
     'ulog read') echo '--color --no-color --timestamp --server_id --dbm_index --items --escape' ;;
     'ulog removeoldfiles') echo '--color --no-color --timestamp --exclude_latest' ;;
@@ -129,7 +129,7 @@ _kv_takes_value() {
     'remote search --address'|'remote search --timeout'|'remote search --auth'|'remote search --index'|'remote search --mode'|'remote search --items') return 0 ;;
     'remote set --address'|'remote set --timeout'|'remote set --auth'|'remote set --index'|'remote set --append'|'remote set --incr'|'remote set --ttl') return 0 ;;
     'remote sync --address'|'remote sync --timeout'|'remote sync --auth'|'remote sync --index') return 0 ;;
-    'serve --address'|'serve --auth'|'serve --threads'|'serve --log_file'|'serve --log_level'|'serve --log_date'|'serve --log_td'|'serve --server_id'|'serve --pid_file'|'serve --shutdown_wait'|'serve --max_connections'|'serve --handshake_timeout'|'serve --ulog_prefix'|'serve --ulog_max_file_size'|'serve --repl_master'|'serve --repl_ts_file'|'serve --repl_ts_skew'|'serve --kt'|'serve --memcached'|'serve --memcached_index'|'serve --memcached_options'|'serve --memcached_queue_wait'|'serve --sweep_interval'|'serve --repl_wait'|'serve --idle_timeout') return 0 ;;
+    'serve --address'|'serve --auth'|'serve --threads'|'serve --log_file'|'serve --log_level'|'serve --log_date'|'serve --log_td'|'serve --server_id'|'serve --pid_file'|'serve --shutdown_wait'|'serve --max_connections'|'serve --handshake_timeout'|'serve --ulog_prefix'|'serve --ulog_max_file_size'|'serve --repl_master'|'serve --repl_ts_file'|'serve --repl_ts_skew'|'serve --kt'|'serve --script'|'serve --script_timeout'|'serve --script_memory'|'serve --memcached'|'serve --memcached_index'|'serve --memcached_options'|'serve --memcached_queue_wait'|'serve --sweep_interval'|'serve --repl_wait'|'serve --idle_timeout') return 0 ;;
     'ulog listfiles --timestamp') return 0 ;;
     'ulog read --timestamp'|'ulog read --server_id'|'ulog read --dbm_index'|'ulog read --items') return 0 ;;
     'ulog removeoldfiles --timestamp') return 0 ;;
@@ -481,6 +481,9 @@ _kv_flag_values() {
     'serve --repl_ts_file') echo '' ;;
     'serve --repl_ts_skew') echo '' ;;
     'serve --kt') echo '' ;;
+    'serve --script') echo '' ;;
+    'serve --script_timeout') echo '' ;;
+    'serve --script_memory') echo '' ;;
     'serve --memcached') echo '' ;;
     'serve --memcached_index') echo '' ;;
     'serve --memcached_options') echo '' ;;

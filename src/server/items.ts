@@ -25,12 +25,19 @@ export const RELATIVE_LIMIT = 60 * 60 * 24 * 30
 
 const MASK = (1n << 64n) - 1n
 
+/** An item's CAS value: the 64-bit FNV-1a hash of its stored bytes. */
+export function casOf(stored: Buffer): bigint {
+  const hash = fnv1a64(stored)
+  // 0 means "no CAS" to clients.
+  return hash === 0n ? 1n : hash
+}
+
 /**
- * The 64-bit FNV-1a hash of the stored bytes, in two 32-bit halves (a BigInt per byte costs
+ * The 64-bit FNV-1a hash of bytes, in two 32-bit halves (a BigInt per byte costs
  * microseconds per kilobyte). The prime is 2^40 + 0x1b3: a product is hash * 0x1b3 plus the
  * low half shifted 40 bits, which only reaches the high half.
  */
-export function casOf(stored: Buffer): bigint {
+export function fnv1a64(stored: Buffer): bigint {
   let high = 0xcbf29ce4
   let low = 0x84222325
   for (let i = 0; i < stored.length; i++) {
@@ -40,9 +47,7 @@ export function casOf(stored: Buffer): bigint {
     high = (Math.imul(high, 0x1b3) + carry + (low << 8)) >>> 0
     low = lowProduct >>> 0
   }
-  const hash = (BigInt(high) << 32n) | BigInt(low >>> 0)
-  // 0 means "no CAS" to clients.
-  return hash === 0n ? 1n : hash
+  return (BigInt(high) << 32n) | BigInt(low >>> 0)
 }
 
 function encode(data: Buffer, flags: number): Buffer {

@@ -6,6 +6,7 @@ import {prometheusText} from '../../server/prometheus.js'
 import {BinaryReader} from './binary.js'
 import {KtConnection} from './connection.js'
 import {KT_VERSION, RpcSession, callProcedure, isProcedure, type Output, type ScriptRunner} from './procedures.js'
+import {KtScript} from './lua/script.js'
 import {KtRecords} from './records.js'
 import {HTTP_STATUS, KtCounters, RV, RpcFailure} from './rpc-failure.js'
 import {HttpReader, type HttpRequest, type HttpResponse} from './http-session.js'
@@ -19,8 +20,11 @@ export interface KtOptions {
   maxBodySize?: number
   /** Seconds an idle keep-alive connection stays open (30, the reference's session timeout). */
   idleSeconds?: number
-  /** Runs play_script procedures, when a script is loaded. */
-  script?: ScriptRunner
+  /** A Lua script whose global functions play_script calls; reloaded on SIGUSR1. */
+  scriptPath?: string
+  /** Milliseconds one script call may run, bytes its state may hold. */
+  scriptTimeoutMs?: number
+  scriptMemoryBytes?: number
 }
 
 const DEFAULT_MAX_BODY = 64 << 20
@@ -44,6 +48,22 @@ export function ktFrontEnd(options: KtOptions): FrontEndFactory {
     const {host, port} = listenAddress(options.address, 'Kyoto Tycoon')
     const counters = new KtCounters()
     const records = new KtRecords(core, counters)
+    const script = options.scriptPath
+      ? await KtScript.load(options.scriptPath, core, records, {timeoutMs: options.scriptTimeoutMs, memoryBytes: options.scriptMemoryBytes})
+      : undefined
+    const runScript: ScriptRunner | undefined = script?.run
+    // SIGUSR1 loads the script again; a script that does not load leaves the old one serving.
+    const reload = (): void => {
+      if (!script) return
+      script.reload().then(
+        () => core.logger.info(`kt: reloaded the script ${script.path}`),
+        (error: unknown) => core.logger.error(`kt: cannot reload the script ${script.path}: ${(error as Error).message}`),
+      )
+    }
+    if (script) {
+      process.on('SIGUSR1', reload)
+      core.logger.info(`kt: loaded the script ${script.path}`)
+    }
     const sockets = new Set<net.Socket>()
     const maxBody = options.maxBodySize ?? DEFAULT_MAX_BODY
     const idleMillis = (options.idleSeconds ?? 30) * 1000
@@ -58,9 +78,9 @@ export function ktFrontEnd(options: KtOptions): FrontEndFactory {
       socket.setNoDelay(true)
       if (idleMillis > 0) socket.setTimeout(idleMillis, () => socket.destroy())
       const connection = new KtConnection(socket)
-      const context = {core, session: new RpcSession(), counters, records, script: options.script}
+      const context = {core, session: new RpcSession(), counters, records, script: runScript}
       connection.http = new HttpReader(connection, (request) => serveRequest(context, request), maxBody, SERVER_NAME)
-      connection.binary = new BinaryReader(connection, core, counters, records, maxBody, options.script)
+      connection.binary = new BinaryReader(connection, core, counters, records, maxBody, runScript)
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error) => reject(new Error(`cannot listen on ${options.address} for Kyoto Tycoon's protocols: ${error.message}`)))
@@ -72,9 +92,14 @@ export function ktFrontEnd(options: KtOptions): FrontEndFactory {
     const frontEnd: FrontEnd = {
       name: 'kt',
       boundAddress,
-      stopAccepting: () => new Promise<void>((resolve) => server.close(() => resolve())),
+      stopAccepting: () =>
+        new Promise<void>((resolve) => {
+          process.off('SIGUSR1', reload)
+          server.close(() => resolve())
+        }),
       forceClose: () => {
         for (const socket of sockets) socket.destroy()
+        script?.close()
       },
     }
     return frontEnd

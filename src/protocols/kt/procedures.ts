@@ -398,7 +398,7 @@ async function playScript(call: Call): Promise<Output> {
   for (const [key, value] of call.input) if (key.startsWith('_')) input.set(key.slice(1), value)
   const {rv, output} = await call.context.script(name, input)
   const prefixed: Output = output.map(([key, value]) => [Buffer.concat([Buffer.from('_'), key]), value])
-  if (rv !== RV.SUCCESS) throw new RpcFailure(rv, rv === RV.NOIMPL ? 'no such procedure' : 'the script failed')
+  if (rv !== RV.SUCCESS) throw new RpcFailure(rv, rv === RV.NOIMPL ? 'no such scripting procedure' : 'the scripting procedure failed')
   return prefixed
 }
 

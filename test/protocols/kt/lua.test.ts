@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict'
+import * as http from 'node:http'
+import * as path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {after, before, describe, it} from 'node:test'
+import {tempDir} from '../../helpers/cli.js'
+import {frontEndPort, startServer, type RunningServer} from '../../helpers/server.js'
+
+const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../test/fixtures/kt-functions.lua')
+const {cleanup} = tempDir()
+let server: RunningServer
+let port = 0
+
+before(async () => {
+  server = await startServer(['--kt', '127.0.0.1:0', '--script', FIXTURE, '--script_timeout', '1', '--script_memory', '32Mi', '#dbm=baby,expiration=true'])
+  port = await frontEndPort(server, 'kt')
+})
+after(async () => {
+  await server.stop('SIGKILL')
+  cleanup()
+})
+
+/** play_script over HTTP: status and the output map (without the underscores). */
+function play(name: string, input: {[name: string]: string} = {}): Promise<{status: number; output: Map<string, string>}> {
+  const query = new URLSearchParams({name, ...Object.fromEntries(Object.entries(input).map(([key, value]) => [`_${key}`, value]))})
+  return new Promise((resolve, reject) => {
+    http
+      .get({host: '127.0.0.1', port, path: `/rpc/play_script?${query}`}, (response) => {
+        const chunks: Buffer[] = []
+        response.on('data', (chunk: Buffer) => chunks.push(chunk))
+        response.on('end', () => {
+          const body = Buffer.concat(chunks).toString('latin1')
+          const encoding = /colenc=([BU])/.exec(String(response.headers['content-type']))?.[1]
+          const decode = (text: string) =>
+            encoding === 'B' ? Buffer.from(text, 'base64').toString('latin1') : encoding === 'U' ? decodeURIComponent(text) : text
+          const output = new Map<string, string>()
+          for (const line of body.split('\n').filter(Boolean)) {
+            const [key, value] = line.split('\t')
+            output.set(decode(key).replace(/^_/, ''), decode(value ?? ''))
+          }
+          resolve({status: response.statusCode ?? 0, output})
+        })
+      })
+      .on('error', reject)
+  })
+}
+
+describe("Lua scripts with Kyoto Tycoon's kt environment", () => {
+  it('reach the database through the DB methods', async () => {
+    const {status, output} = await play('records')
+    assert.equal(status, 200, [...output].join('\n'))
+    const expected: [string, string][] = [
+      ['set', 'true'],
+      ['add_dup', 'false'],
+      ['add_dup_code', '6'],
+      ['replace_missing', 'false'],
+      ['replace_missing_name', 'no record'],
+      ['append', 'true'],
+      ['get', '12'],
+      ['check', '2'],
+      ['check_missing', '-1'],
+      ['increment', '5'],
+      ['increment_again', '3'],
+      ['increment_double', '1.5'],
+      ['cas_ok', 'true'],
+      ['cas_bad', 'false'],
+      ['seize', 'x'],
+      ['seized_gone', 'nil'],
+      ['remove_missing', 'false'],
+      ['set_bulk', '3'],
+      ['get_bulk', 'xynil'],
+      ['remove_bulk', '1'],
+      ['index_read', 'table-like'],
+      ['index_removed', 'nil'],
+      ['path', 'true'],
+      ['prefix', 'b2,b3'],
+      ['regex', 'b2,b3'],
+      ['similar', 'b2,b3'],
+      ['xt_set', 'true'],
+      ['xt_relative', 'true'],
+    ]
+    for (const [name, value] of expected) assert.equal(output.get(name), value, name)
+    assert.equal(output.get('count'), '4')
+  })
+
+  it('run visitors, cursors and MapReduce', async () => {
+    const {status, output} = await play('visitors')
+    assert.equal(status, 200, [...output].join('\n'))
+    assert.equal(output.get('upper'), 'ABC')
+    assert.equal(output.get('removed'), 'nil')
+    assert.equal(output.get('bulk'), '1122')
+    assert.equal(output.get('iterate'), '11!22!')
+    assert.equal(output.get('jump'), 'true')
+    assert.equal(output.get('cursor_keys'), 'x,y')
+    assert.equal(output.get('jump_back'), 'true')
+    assert.equal(output.get('back_key'), 'y')
+    assert.equal(output.get('step_back'), 'true')
+    assert.equal(output.get('set_value'), 'true')
+    assert.equal(output.get('after_set'), 'new')
+    assert.equal(output.get('cursor_remove'), 'true')
+    assert.equal(output.get('count_after'), '1')
+    assert.equal(output.get('pairs'), '1')
+    assert.equal(output.get('mapreduce'), '1')
+  })
+
+  it('have the utility functions, and byte strings cross unchanged', async () => {
+    const {status, output} = await play('utilities', {binary: '\u0000\u00ff\u0001'})
+    assert.equal(status, 200, [...output].join('\n'))
+    const expected: [string, string][] = [
+      ['atoi', '-42'],
+      ['atoix', '2048'],
+      ['atof', '15'],
+      ['split', 'a|b|c'],
+      ['codec', 'hello'],
+      ['hex', '4142'],
+      ['zlib', 'squeeze'],
+      ['url', 'a%20b%26c'],
+      ['bit', '8,14,6,16,4294967295'],
+      ['strstr', 'true,a-b-c'],
+      ['strfwm', 'true,true'],
+      ['regex', 'true,abc###'],
+      ['levdist', '3'],
+      ['fnv', String(BigInt.asIntN(64, 0xaf63dc4c8601ec8cn))],
+      ['map', '12'],
+      ['array', 'xyz'],
+      ['time', 'true'],
+      ['version', 'true'],
+      ['error', 'no record: gone'],
+      ['binary', '\u0000\u00ff\u0001'],
+    ]
+    for (const [name, value] of expected) assert.equal(output.get(name), value, name)
+  })
+
+  it("answer the script's return value, and a missing function with 501", async () => {
+    assert.equal((await play('failing')).status, 450)
+    assert.equal((await play('nosuch')).status, 501)
+  })
+
+  it('stop a runaway script at its time limit, one that allocates without bound at its memory limit, and keep serving', async () => {
+    const started = Date.now()
+    const loop = await play('loop')
+    assert.equal(loop.status, 500)
+    assert.match(loop.output.get('ERROR') ?? '', /ran longer than 1000 ms/)
+    assert.ok(Date.now() - started < 5000)
+    const bomb = await play('bomb')
+    assert.equal(bomb.status, 500)
+    assert.match(bomb.output.get('ERROR') ?? '', /not enough memory/)
+    const raised = await play('raise')
+    assert.equal(raised.status, 500)
+    assert.match(raised.output.get('ERROR') ?? '', /raised on purpose/)
+    assert.equal((await play('failing')).status, 450)
+  })
+})
