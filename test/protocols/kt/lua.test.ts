@@ -131,6 +131,15 @@ describe("Lua scripts with Kyoto Tycoon's kt environment", () => {
     for (const [name, value] of expected) assert.equal(output.get(name), value, name)
   })
 
+  it('run in a sandbox without files, processes or a way to end the server', async () => {
+    const {status, output} = await play('sandbox')
+    assert.equal(status, 200)
+    assert.deepEqual(
+      ['io', 'exit', 'execute', 'require', 'time'].map((name) => output.get(name)),
+      ['nil', 'nil', 'nil', 'nil', 'number'],
+    )
+  })
+
   it("answer the script's return value, and a missing function with 501", async () => {
     assert.equal((await play('failing')).status, 450)
     assert.equal((await play('nosuch')).status, 501)

@@ -8,6 +8,16 @@ export const PRELUDE = String.raw`
 local native_db, native_log, native_util, native_cursor = __kv_db, __kv_log, __kv_util, __kv_cursor
 __kv_db, __kv_log, __kv_util, __kv_cursor = nil, nil, nil, nil
 
+-- The sandbox: no files, no processes, no ending the server. (The state's files would be a
+-- virtual file system in memory anyway; os.exit would end the server.)
+io = nil
+package = nil
+require = nil
+dofile = nil
+loadfile = nil
+debug = nil
+os = {time = os.time, clock = os.clock, date = os.date, difftime = os.difftime}
+
 -- Lua 5.1 names the reference's scripts use.
 unpack = unpack or table.unpack
 loadstring = loadstring or load
