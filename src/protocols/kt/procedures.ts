@@ -319,6 +319,7 @@ function report(call: Call): Output {
   }
   const now = Date.now() / 1000
   const memory = process.memoryUsage()
+  const usage = process.cpuUsage()
   output.push(
     [text('db_total_count'), text(totalCount)],
     [text('db_total_size'), text(totalSize)],
@@ -330,8 +331,12 @@ function report(call: Call): Output {
     [text('serv_proc_id'), text(process.pid)],
     [text('sys_mem_total'), text(os.totalmem())],
     [text('sys_mem_free'), text(os.freemem())],
+    [text('sys_mem_cached'), text(cachedMemory())],
     [text('sys_mem_rss'), text(memory.rss)],
     [text('sys_mem_size'), text(memory.rss)],
+    [text('sys_mem_peak'), text(process.resourceUsage().maxRSS * 1024)],
+    [text('sys_ru_utime'), text((usage.user / 1e6).toFixed(6))],
+    [text('sys_ru_stime'), text((usage.system / 1e6).toFixed(6))],
     [text('conf_kt_version'), text(`${KT_VERSION} (kv)`)],
     [text('conf_kt_features'), text('(kv)')],
     [text('conf_kc_version'), text(`${KC_VERSION} (kv)`)],
@@ -353,6 +358,16 @@ function report(call: Call): Output {
     }
   }
   return output
+}
+
+/** The page cache's size (Linux), as the reference reports it; 0 where it is not known. */
+function cachedMemory(): number {
+  try {
+    const match = /^Cached:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/meminfo', 'latin1'))
+    return match ? Number(match[1]) * 1024 : 0
+  } catch {
+    return 0
+  }
 }
 
 function status(call: Call): Output {
