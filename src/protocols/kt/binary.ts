@@ -44,6 +44,9 @@ interface Frame {
   owned: number
 }
 
+/** What a record read into memory costs beyond its key and value: the objects that hold it. */
+const RECORD_COST = 1024
+
 /** Expiries at or beyond this are "never" (clients send INT64_MAX). */
 const NEVER_BOUND = BigInt(XT_NEVER)
 
@@ -171,15 +174,19 @@ export class BinaryReader implements ProtocolReader {
         xt = data.readBigInt64BE(at)
         at += 8
       }
-      if (frame.size + keySize + valueSize > this.maxFrame) {
+      // Each record costs its bytes and the objects that hold them, so that a frame of empty records is limited too.
+      if (frame.size + keySize + valueSize + RECORD_COST > this.maxFrame) {
         this.fail()
         return false
       }
-      if (data.length < at + keySize + valueSize) return false
+      if (data.length < at + keySize + valueSize) {
+        this.connection.need = at + keySize + valueSize - frame.offset
+        return false
+      }
       const key = data.subarray(at, at + keySize)
       const value = data.subarray(at + keySize, at + keySize + valueSize)
       frame.records.push({index, key, value, xt})
-      frame.size += keySize + valueSize
+      frame.size += keySize + valueSize + RECORD_COST
       frame.offset = at + keySize + valueSize
     }
     return true

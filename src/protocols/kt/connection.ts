@@ -20,7 +20,16 @@ export function isBinaryMagic(byte: number | undefined): boolean {
  */
 export class KtConnection {
   input: Buffer = Buffer.alloc(0)
+  /**
+   * The input length a reader needs before it can go on (a body or frame of known size):
+   * pieces that arrive meanwhile are only collected, and joined once, when it is there.
+   */
+  need = 0
+  private pieces: Buffer[] = []
+  private piecesLength = 0
   private busy = false
+  /** Waiting for the client to read its answers before serving more of its requests. */
+  private blocked = false
   closing = false
   http!: ProtocolReader
   binary!: ProtocolReader
@@ -28,12 +37,29 @@ export class KtConnection {
   constructor(readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => this.receive(chunk))
     socket.on('drain', () => {
-      if (!this.busy) socket.resume()
+      if (!this.blocked) return
+      this.blocked = false
+      this.continue()
     })
   }
 
   receive(chunk: Buffer): void {
-    this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk])
+    // After an error answer nothing more is read: a client that goes on sending is cut off.
+    if (this.closing) {
+      this.socket.destroy()
+      return
+    }
+    if (this.input.length + this.piecesLength + chunk.length < this.need) {
+      this.pieces.push(chunk)
+      this.piecesLength += chunk.length
+      return
+    }
+    if (this.pieces.length > 0) {
+      this.input = Buffer.concat([this.input, ...this.pieces, chunk])
+      this.pieces = []
+      this.piecesLength = 0
+    } else this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk])
+    this.need = 0
     // The answers to everything that arrived together leave together.
     this.socket.cork()
     try {
@@ -45,12 +71,30 @@ export class KtConnection {
 
   private pump(): void {
     while (!this.busy && !this.closing && this.input.length > 0 && !this.socket.destroyed) {
+      // A client that does not read its answers gets no more of its requests served until it does.
+      if (this.socket.writableNeedDrain) {
+        this.blocked = true
+        this.socket.pause()
+        return
+      }
       const reader = this.http.midRequest ? this.http : this.binary.midRequest ? this.binary : isBinaryMagic(this.input[0]) ? this.binary : this.http
       if (!reader.step()) return
     }
   }
 
-  /** Writes an answer; a client that does not read its answers gets no more of its requests read until it does. */
+  /** Serves what waits, after a request that held the others or after the client read its answers. */
+  private continue(): void {
+    if (this.socket.destroyed) return
+    this.socket.resume()
+    this.socket.cork()
+    try {
+      this.pump()
+    } finally {
+      this.socket.uncork()
+    }
+  }
+
+  /** Writes an answer (the socket stops reading while they pile up unread). */
   write(data: Buffer | string): void {
     if (this.socket.destroyed) return
     if (!this.socket.write(data)) this.socket.pause()
@@ -62,14 +106,7 @@ export class KtConnection {
     this.socket.pause()
     void waiting.finally(() => {
       this.busy = false
-      if (this.socket.destroyed) return
-      this.socket.resume()
-      this.socket.cork()
-      try {
-        this.pump()
-      } finally {
-        this.socket.uncork()
-      }
+      if (!this.blocked) this.continue()
     })
   }
 
@@ -77,6 +114,8 @@ export class KtConnection {
   close(): void {
     this.closing = true
     this.input = Buffer.alloc(0)
+    this.pieces = []
+    this.piecesLength = 0
     this.socket.end()
   }
 }

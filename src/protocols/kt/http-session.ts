@@ -193,7 +193,10 @@ export class HttpReader implements ProtocolReader {
   /** Reads what has arrived of a body; true once it is whole. */
   private readBody(pending: Pending): boolean {
     if (pending.length >= 0) {
-      if (this.input.length < pending.length) return false
+      if (this.input.length < pending.length) {
+        this.connection.need = pending.length
+        return false
+      }
       pending.request.body = this.input.subarray(0, pending.length)
       this.input = this.input.subarray(pending.length)
       return true
@@ -232,7 +235,10 @@ export class HttpReader implements ProtocolReader {
         pending.chunkLeft = size
       }
       // The chunk's data and its line end.
-      if (this.input.length < pending.chunkLeft + 2) return false
+      if (this.input.length < pending.chunkLeft + 2) {
+        this.connection.need = pending.chunkLeft + 2
+        return false
+      }
       pending.chunks.push(this.input.subarray(0, pending.chunkLeft))
       pending.received += pending.chunkLeft
       if (this.input[pending.chunkLeft] !== 0x0d && this.input[pending.chunkLeft] !== 0x0a) {

@@ -405,9 +405,9 @@ async function vacuum(call: Call): Promise<Output> {
 }
 
 async function playScript(call: Call): Promise<Output> {
+  if (!call.context.script) throw new RpcFailure(RV.NOIMPL, 'the scripting extention is disabled (serve with --script FILE.lua)')
   const name = call.string('name')
   if (name === undefined || !/^[A-Za-z0-9_]+$/.test(name)) throw new RpcFailure(RV.INVALID, 'invalid parameters')
-  if (!call.context.script) throw new RpcFailure(RV.NOIMPL, 'no script is loaded (serve with --script FILE.lua)')
   call.count('cnt_script')
   const input: ByteMap = new Map()
   for (const [key, value] of call.input) if (key.startsWith('_')) input.set(key.slice(1), value)

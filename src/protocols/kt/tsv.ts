@@ -42,7 +42,7 @@ for (const char of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 
 export function urlEncode(bytes: Buffer): string {
   let text = ''
-  for (const byte of bytes) text += URL_SAFE[byte] ? String.fromCharCode(byte) : `%${byte < 16 ? '0' : ''}${byte.toString(16).toUpperCase()}`
+  for (const byte of bytes) text += URL_SAFE[byte] ? String.fromCharCode(byte) : `%${byte < 16 ? '0' : ''}${byte.toString(16)}`
   return text
 }
 
@@ -104,21 +104,27 @@ export function parseForm(text: Buffer, into: ByteMap): void {
 
 /**
  * Adds tab-separated lines to the map: a name, a tab, a value (which may hold more tabs),
- * each column decoded; lines without a tab are ignored, a name given again replaces the value.
+ * each column decoded; a name given again replaces the value. Lines without a tab are
+ * ignored, except in Base64 (colenc=B), where such a line continues the previous value:
+ * some clients wrap their Base64 at 76 characters.
  */
 export function parseTsv(body: Buffer, encoding: ColumnEncoding | undefined, into: ByteMap): void {
+  const raw: [Buffer, Buffer[]][] = []
   let start = 0
   while (start < body.length) {
     let end = body.indexOf(0x0a, start)
     if (end < 0) end = body.length
     let lineEnd = end
     if (lineEnd > start && body[lineEnd - 1] === 0x0d) lineEnd--
-    const tab = body.indexOf(0x09, start)
-    if (tab >= 0 && tab < lineEnd) {
-      const name = decodeColumn(body.subarray(start, tab), encoding)
-      into.set(name.toString('latin1'), Buffer.from(decodeColumn(body.subarray(tab + 1, lineEnd), encoding)))
-    }
+    const line = body.subarray(start, lineEnd)
+    const tab = line.indexOf(0x09)
+    if (tab >= 0) raw.push([line.subarray(0, tab), [line.subarray(tab + 1)]])
+    else if (encoding === 'B' && raw.length > 0 && line.length > 0) raw[raw.length - 1][1].push(line)
     start = end + 1
+  }
+  for (const [name, value] of raw) {
+    const column = value.length === 1 ? value[0] : Buffer.concat(value)
+    into.set(decodeColumn(name, encoding).toString('latin1'), Buffer.from(decodeColumn(column, encoding)))
   }
 }
 

@@ -186,6 +186,8 @@ class Session {
   private readonly held = new Map<string, [Buffer, Buffer][]>()
   /** A request that waits (a queue get): input is left until it is answered. */
   private busy = false
+  /** Answers wait to be read: input is left until they are. */
+  private blocked = false
 
   constructor(
     private readonly socket: net.Socket,
@@ -201,7 +203,18 @@ class Session {
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.receive(chunk))
     socket.on('error', () => socket.destroy())
-    socket.on('drain', () => socket.resume())
+    socket.on('drain', () => {
+      socket.resume()
+      if (!this.blocked) return
+      // The client read its answers: serve the requests that waited.
+      this.blocked = false
+      this.socket.cork()
+      try {
+        this.pump()
+      } finally {
+        this.socket.uncork()
+      }
+    })
   }
 
   private send(text: string | Buffer): void {
@@ -229,6 +242,12 @@ class Session {
   /** Serves what input holds, in order; stops at a request that waits, and goes on once it is answered. */
   private pump(): void {
     while (!this.closed && !this.busy) {
+      // A client that does not read its answers gets no more of its requests served until it does.
+      if (this.socket.writableNeedDrain) {
+        this.blocked = true
+        this.socket.pause()
+        return
+      }
       if (this.swallow > 0) {
         const n = Math.min(this.swallow, this.input.length)
         this.input = this.input.subarray(n)
