@@ -70,6 +70,8 @@ describe('kv serve, driven by RemoteDBM', () => {
         'repl_state',
         'repl_min_timestamp',
         'repl_last_error',
+        // The calls answered so far, by protocol and operation.
+        'calls_grpc_Echo',
       ],
     )
     const map = new Map(facts)

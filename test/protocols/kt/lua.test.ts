@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import * as http from 'node:http'
+import * as net from 'node:net'
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {after, before, describe, it} from 'node:test'
@@ -138,6 +139,41 @@ describe("Lua scripts with Kyoto Tycoon's kt environment", () => {
       ['io', 'exit', 'execute', 'require', 'time'].map((name) => output.get(name)),
       ['nil', 'nil', 'nil', 'nil', 'number'],
     )
+  })
+
+  it('are called over the binary protocol too, byte strings unchanged, failures as 0xBF', async () => {
+    const u32 = (n: number) => {
+      const bytes = Buffer.alloc(4)
+      bytes.writeUInt32BE(n)
+      return bytes
+    }
+    const frame = (name: string, records: [Buffer, Buffer][]) =>
+      Buffer.concat([
+        Buffer.of(0xb4),
+        u32(0),
+        u32(name.length),
+        u32(records.length),
+        Buffer.from(name),
+        ...records.flatMap(([key, value]) => [u32(key.length), u32(value.length), key, value]),
+      ])
+    const exchange = (request: Buffer, length: number) =>
+      new Promise<Buffer>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.write(request))
+        let received = Buffer.alloc(0)
+        socket.on('data', (chunk: Buffer) => {
+          received = Buffer.concat([received, chunk])
+          if (received.length >= length) {
+            socket.destroy()
+            resolve(received)
+          }
+        })
+        socket.on('error', reject)
+      })
+    const key = Buffer.from('k')
+    const value = Buffer.of(0, 0xff, 1)
+    const answer = await exchange(frame('echo', [[key, value]]), 5 + 8 + key.length + value.length)
+    assert.deepEqual(answer, Buffer.concat([Buffer.of(0xb4), u32(1), u32(1), u32(3), key, value]))
+    assert.deepEqual(await exchange(frame('failing', []), 1), Buffer.of(0xbf))
   })
 
   it("answer the script's return value, and a missing function with 501", async () => {
