@@ -35,8 +35,8 @@ export default class RemoteSet extends KvCommand {
     const {args, argv, flags} = await this.parse(RemoteSet)
     const words = argv as string[]
     if (!flags.multi) this.refuseExtraArgs(words, 2, 'with --multi, set takes key value pairs; quote a value with spaces')
-    if (flags.ttl !== undefined && (flags.multi || flags.append !== undefined || flags.incr !== undefined)) {
-      throw new UsageError('--ttl goes with a plain set of one record')
+    if (flags.ttl !== undefined && (flags.append !== undefined || flags.incr !== undefined)) {
+      throw new UsageError('--ttl goes with a plain set (of one record, or of several with --multi)')
     }
     const pairs = flags.multi ? pairsOf(words, flags.sx) : [[argBytes(args.key, flags.sx, 'key'), argBytes(args.value, flags.sx, 'value')] as [Buffer, Buffer]]
     const printed = await withRemote(flags, async (db) => {
@@ -45,7 +45,7 @@ export default class RemoteSet extends KvCommand {
         if (flags.multi) await db.appendMulti(pairs, flags.append)
         else await db.append(pairs[0][0], pairs[0][1], flags.append)
       } else if (flags.multi) {
-        await db.setMulti(pairs, !flags.no_overwrite)
+        await db.setMulti(pairs, !flags.no_overwrite, flags.ttl ?? 0)
       } else {
         await db.set(pairs[0][0], pairs[0][1], !flags.no_overwrite, flags.ttl ?? 0)
       }

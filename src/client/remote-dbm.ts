@@ -170,9 +170,10 @@ export class RemoteDBM {
     }
   }
 
-  async setMulti(records: [Bytes, Bytes][], overwrite = true): Promise<void> {
+  /** Stores records; `xt` (a kv server, expiration=true), when not 0, says when they expire, as for set. */
+  async setMulti(records: [Bytes, Bytes][], overwrite = true, xt = 0): Promise<void> {
     const pairs = records.map(([first, second]) => ({first: toBuffer(first), second: toBuffer(second)}))
-    await this.call<SetMultiResponse__Output>('SetMulti', {dbm_index: this.index, records: pairs, overwrite})
+    await this.call<SetMultiResponse__Output>('SetMulti', {dbm_index: this.index, records: pairs, overwrite, ...(xt !== 0 ? {xt: String(Math.trunc(xt))} : {})})
   }
 
   async remove(key: Bytes): Promise<void> {

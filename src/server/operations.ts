@@ -90,15 +90,16 @@ export class Operations {
     return found
   }
 
-  /** Stores every record; a key given twice counts once, at its first occurrence. */
-  setMulti(index: number, records: Iterable<Record>, overwrite: boolean): void {
+  /** Stores every record (expiring at `xt` when not 0); a key given twice counts once, at its first occurrence. */
+  setMulti(index: number, records: Iterable<Record>, overwrite: boolean, xt = 0): void {
     const dbm = this.db(index)
     const unique = new Map<string, Record>()
     for (const record of records) {
       const name = record[0].toString('latin1')
       if (!unique.has(name)) unique.set(name, record)
     }
-    dbm.setMulti(unique.values(), overwrite)
+    if (xt === 0) return dbm.setMulti(unique.values(), overwrite)
+    asExpiring(dbm, `database ${index}`).withExpiry(expiryTime(xt), () => dbm.setMulti(unique.values(), overwrite))
   }
 
   remove(index: number, key: Buffer): void {

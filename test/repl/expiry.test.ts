@@ -30,6 +30,16 @@ describe('records that expire, served', () => {
     await master.db.set('short', 'lived', true, 1)
     await master.db.set('long', 'lived', true, 3600)
     await master.db.set('plain', 'forever')
+    await master.db.setMulti(
+      [
+        ['multi-short', 'lived'],
+        ['multi-short-2', 'lived'],
+      ],
+      true,
+      1,
+    )
+    kv(['remote', 'set', '--address', master.server.address, '--multi', '--ttl', '3600', 'multi-long', 'lived'])
+    assert.ok(((await master.db.getWithExpiry('multi-long'))?.xt ?? 0) > Date.now() / 1000 + 3500)
     const now = Math.floor(Date.now() / 1000)
     const long = await master.db.getWithExpiry('long')
     assert.ok(long && Math.abs(long.xt - (now + 3600)) <= 2, JSON.stringify(long))
@@ -38,13 +48,15 @@ describe('records that expire, served', () => {
     assert.match(shown.stdout, /^lived\t\d{10}\n$/)
     await sleep(2100)
     assert.equal(await master.db.get('short'), undefined)
+    assert.equal(await master.db.get('multi-short'), undefined)
+    assert.equal(await master.db.get('multi-short-2'), undefined)
     // The replica has the same absolute time, not a fresh one.
     for (let i = 0; i < 50 && (await replica.db.get('long')) === undefined; i++) await sleep(100)
     assert.equal((await replica.db.getWithExpiry('long'))?.xt, long!.xt)
     assert.equal(await replica.db.get('short'), undefined)
     // The sweep takes the expired record out of the count.
-    for (let i = 0; i < 30 && (await master.db.count()) !== 2; i++) await sleep(100)
-    assert.equal(await master.db.count(), 2)
+    for (let i = 0; i < 30 && (await master.db.count()) !== 3; i++) await sleep(100)
+    assert.equal(await master.db.count(), 3)
     master.db.close()
     await master.server.stop()
     master = await serve(masterArgs)

@@ -115,7 +115,7 @@ export class DBMServiceImpl {
       Set: this.unary('Set', (request) => this.setBody(request)),
 
       SetMulti: this.unary('SetMulti', (request) => {
-        ops.setMulti(request.dbm_index, pairs(request.records), request.overwrite)
+        ops.setMulti(request.dbm_index, pairs(request.records), request.overwrite, Number(request.xt ?? 0))
         return {}
       }),
 

@@ -600,6 +600,14 @@ class Session {
       ['bytes', dbm.isOpen() ? dbm.getFileSize() : 0],
       ['limit_maxbytes', 0],
       ...Object.entries(this.stats.counts),
+      // kv's own: the records and bytes of every database of the server.
+      ...this.core.registry.entries.flatMap((entry, index): [string, number][] => {
+        const open = entry.dbm?.isOpen() === true
+        return [
+          [`kv_db_${index}_records`, open ? entry.dbm!.count() : 0],
+          [`kv_db_${index}_bytes`, open ? entry.dbm!.getFileSize() : 0],
+        ]
+      }),
     ]
     return `${fields.map(([name, value]) => `STAT ${name} ${value}\r\n`).join('')}END\r\n`
   }

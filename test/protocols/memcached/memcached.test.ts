@@ -198,6 +198,18 @@ describe('the memcached protocol', () => {
     assert.ok(ours.includes('get a => VALUE a 5 3\r\nabc\r\nEND\r\n'), ours.join('\n'))
   })
 
+  it('reports the records and bytes of every database in stats', async () => {
+    const server = await startServer(['--memcached', '127.0.0.1:0', '#dbm=tiny', path.join(dir, 'stats.tkh')])
+    servers.push(server)
+    const conversation = await Conversation.open(await frontEndPort(server, 'memcached'))
+    await conversation.say('set a 0 0 1\r\nx\r\nset b 0 0 1\r\ny\r\n')
+    const stats = await conversation.say('stats\r\n')
+    assert.match(stats, /STAT curr_items 2\r\n/)
+    assert.match(stats, /STAT kv_db_0_records 2\r\n/)
+    assert.match(stats, /STAT kv_db_1_records 0\r\n/)
+    assert.match(stats, /STAT kv_db_1_bytes \d+\r\n/)
+  })
+
   it('answers 10,000 junk requests with errors or a closed connection, and keeps serving everyone else', async () => {
     const server = await startServer(['--memcached', '127.0.0.1:0', `${path.join(dir, 'junk.tkh')}#expiration=true`])
     servers.push(server)
