@@ -93,6 +93,16 @@ export class ItemStore {
     return stored === undefined ? undefined : decode(stored)
   }
 
+  /**
+   * Reads an item without copying it: `use` sees the database's own bytes, valid only while
+   * it runs (it must copy what it keeps). Undefined when there is no item.
+   */
+  read<T>(key: Buffer, use: (item: Item) => T): T | undefined {
+    let result: T | undefined
+    this.dbm.process(key, {processFull: (_key, stored) => ((result = use(decode(stored))), NOOP), processEmpty: () => NOOP}, false)
+    return result
+  }
+
   store(mode: StoreMode, key: Buffer, data: Buffer, flags: number, exptime: number, cas = 0n): StoreOutcome {
     let outcome: StoreOutcome = 'STORED'
     const fresh = encode(data, flags)

@@ -436,6 +436,12 @@ class Session {
               continue
             }
           }
+          // One key (most gets): the answer is built from the stored bytes, copied once.
+          if (keys.length === 1) {
+            const reply = this.store.read(raw, (item) => retrievalReply([{key, item}], withCas))
+            this.stats.counts[reply ? 'get_hits' : 'get_misses']++
+            return reply ?? END
+          }
           const item = this.store.get(raw)
           if (!item) {
             this.stats.counts.get_misses++
