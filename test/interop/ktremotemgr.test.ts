@@ -3,6 +3,7 @@ import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {after, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {tempDir} from '../helpers/cli.js'
@@ -81,13 +82,18 @@ const SEQUENCE: string[][] = [
   ['clear'],
   ['list'],
   ['inform'],
+  // The shared test script (test/fixtures/kt-functions.lua), over HTTP and binary.
+  ['script', 'echo', 'k1', 'v1', 'k2', 'v2'],
+  ['script', '-bin', 'echo', 'k1', 'v1'],
+  ['script', 'failing'],
+  ['script', '-bin', 'failing'],
+  ['script', 'nosuch'],
 ]
 
-/**
- * Report keys kv does not give. The reference reads these from the OS (getrusage and
- * /proc/meminfo): peak virtual size, page cache, user and system CPU time.
- */
-const REPORT_KEYS_KV_LACKS = new Set(['sys_mem_cached', 'sys_mem_peak', 'sys_ru_stime', 'sys_ru_utime'])
+/** Report keys kv does not give: none. */
+const REPORT_KEYS_KV_LACKS = new Set<string>()
+
+const SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/kt-functions.lua')
 
 function findProgram(name: string): string | undefined {
   const dirs = [process.env.KT_BIN, ...(process.env.PATH ?? '').split(path.delimiter)].filter((dir): dir is string => !!dir)
@@ -203,13 +209,16 @@ describe('ktremotemgr against ktserver and kv serve --kt', () => {
   async function start(): Promise<void> {
     if (reference) return
     reference = await freeLowPort()
-    const child = spawn(ktserver!, ['-host', '127.0.0.1', '-port', String(reference), '-log', path.join(dir, 'ktserver.log'), '+'], {env, stdio: 'ignore'})
+    const child = spawn(ktserver!, ['-host', '127.0.0.1', '-port', String(reference), '-log', path.join(dir, 'ktserver.log'), '-scr', SCRIPT, '+'], {
+      env,
+      stdio: 'ignore',
+    })
     children.push(child)
     await waitForPort(reference, child)
     for (let attempt = 0; !ours; attempt++) {
       const port = await freeLowPort()
       try {
-        const server = await startServer(['--kt', `127.0.0.1:${port}`, '#dbm=baby,expiration=true'])
+        const server = await startServer(['--kt', `127.0.0.1:${port}`, '--script', SCRIPT, '#dbm=baby,expiration=true'])
         servers.push(server)
         ours = await frontEndPort(server, 'kt')
       } catch (error) {
@@ -231,6 +240,9 @@ describe('ktremotemgr against ktserver and kv serve --kt', () => {
     assert.equal(outcome('set -incd d 0.9').stdout, '3.650000\n')
     assert.equal(outcome('getbulk -bin k1 k3 k4 k6 missing').stdout, 'k1\tv1\nk3\tv3\nk4\tv4\nk6\tv6\n')
     assert.equal(outcome('get -pt x').stdout, 'expires\t<time>\n')
+    assert.equal(outcome('script echo k1 v1 k2 v2').stdout, 'k1\tv1\nk2\tv2\n')
+    assert.equal(outcome('script -bin echo k1 v1').stdout, 'k1\tv1\n')
+    assert.equal(outcome('script failing').status, 1)
   })
 
   it('report gives every key the reference gives, but for the few listed', {skip}, async () => {
