@@ -376,6 +376,83 @@ end
 function kt.strfwm(text, pattern) return string.sub(text, 1, #pattern) == pattern end
 function kt.strbwm(text, pattern) return pattern == '' or string.sub(text, -#pattern) == pattern end
 
+-- pack and unpack: c C s S i I l L f d in the machine's order (little-endian), n N M in
+-- network order, w as BER; each optionally followed by a count or '*' for the rest.
+local pack_codes = {c = {'<I1', 1, '<i1'}, C = {'<I1', 1, '<I1'}, s = {'<I2', 2, '<i2'}, S = {'<I2', 2, '<I2'},
+  i = {'<I4', 4, '<i4'}, I = {'<I4', 4, '<I4'}, l = {'<i8', 8, '<i8'}, L = {'<i8', 8, '<i8'},
+  n = {'>I2', 2, '>I2'}, N = {'>I4', 4, '>I4'}, M = {'>i8', 8, '>i8'}, f = {'<f', 4, '<f'}, d = {'<d', 8, '<d'}}
+
+local function each_conversion(format, visit)
+  for code, count in string.gmatch(format, '([cCsSiIlLfdnNMw])(%*?%d*)') do
+    local times = 1
+    if count == '*' then times = math.huge elseif count ~= '' then times = tonumber(count) end
+    if not visit(code, times) then return end
+  end
+end
+
+local function ber(n)
+  n = math.tointeger(n) or math.floor(n)
+  if n < 0 then n = 0 end
+  local bytes = {string.char(n & 0x7f)}
+  n = n >> 7
+  while n > 0 do
+    table.insert(bytes, 1, string.char((n & 0x7f) | 0x80))
+    n = n >> 7
+  end
+  return table.concat(bytes)
+end
+
+function kt.pack(format, ary, ...)
+  local values = {}
+  if type(ary) == 'table' then for _, v in ipairs(ary) do values[#values + 1] = v end else values[#values + 1] = ary end
+  for _, v in ipairs({...}) do values[#values + 1] = v end
+  local out, at = {}, 1
+  each_conversion(format, function(code, times)
+    local i = 0
+    while i < times and at <= #values do
+      local v = tonumber(values[at]) or 0
+      at, i = at + 1, i + 1
+      local spec = pack_codes[code]
+      if code == 'w' then out[#out + 1] = ber(v)
+      elseif code == 'f' or code == 'd' then out[#out + 1] = string.pack(spec[1], v)
+      else
+        local n = math.tointeger(v) or math.tointeger(math.floor(v)) or 0
+        if spec[2] < 8 then n = n & ((1 << (spec[2] * 8)) - 1) end
+        out[#out + 1] = string.pack(spec[1], n)
+      end
+    end
+    return at <= #values
+  end)
+  return table.concat(out)
+end
+
+function kt.unpack(format, str)
+  local out, pos = {}, 1
+  each_conversion(format, function(code, times)
+    local i = 0
+    while i < times and pos <= #str do
+      i = i + 1
+      if code == 'w' then
+        local n = 0
+        repeat
+          local byte = string.byte(str, pos)
+          pos = pos + 1
+          n = (n << 7) | (byte & 0x7f)
+        until byte < 0x80 or pos > #str
+        out[#out + 1] = n
+      else
+        local spec = pack_codes[code]
+        if pos + spec[2] - 1 > #str then return false end
+        local v
+        v, pos = string.unpack(spec[3], str, pos)
+        out[#out + 1] = v
+      end
+    end
+    return pos <= #str
+  end)
+  return out
+end
+
 function kt.arraydump(array) return native_util('arraydump', array) end
 function kt.arrayload(text) return native_util('arrayload', text) end
 function kt.mapdump(map) return native_util('mapdump', map) end

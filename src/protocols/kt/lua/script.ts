@@ -4,7 +4,6 @@ import type {DBMIterator} from '../../../engine/dbm.js'
 import {XT_NEVER, readWithExpiry} from '../../../engine/expiry/expiring-dbm.js'
 import {encodeVarint, readVarint} from '../../../engine/io/varint.js'
 import type {ServerCore} from '../../../server/core.js'
-import {fnv1a64} from '../../../server/items.js'
 import {databaseName, failureOf, type Output} from '../procedures.js'
 import {CONFLICT, DUPLICATE, INCOMPATIBLE, NO_RECORD, levenshtein, withXt, type KtRecords, type StoreMode} from '../records.js'
 import {RV, RpcFailure} from '../rpc-failure.js'
@@ -306,12 +305,14 @@ function utility(op: string, args: LuaValue[]): LuaValue {
     case 'time':
       return Date.now() / 1000
     case 'sleep':
-      // Sleeping would stop the server's one event loop: a script that needs to wait answers and is called again.
-      throw new Error('kt.sleep is not available: the server has one event loop')
+      // Yielding (no time, or 0) is a no-op; sleeping would stop the server's one event loop.
+      if (a === undefined || a === null || numberOf(a) <= 0) return undefined
+      throw new Error('kt.sleep is not available: the server has one event loop (a script that must wait answers, and is called again)')
+    // The low 48 bits, as the reference gives them (a Lua 5.1 number holds them exactly).
     case 'hash_fnv':
-      return BigInt.asIntN(64, fnv1a64(bytes(a)))
+      return Number(kyotoFnv(bytes(a)) & LOW_48)
     case 'hash_murmur':
-      throw new Error('kt.hash_murmur is not available yet')
+      return Number(murmurHash64A(bytes(a), 19780211n) & LOW_48)
     case 'levdist':
       return levenshtein(bytes(a), bytes(b), c === true)
     case 'codec':
@@ -371,6 +372,43 @@ function utility(op: string, args: LuaValue[]): LuaValue {
     default:
       throw new Error(`no such utility: ${op}`)
   }
+}
+
+const MASK64 = (1n << 64n) - 1n
+const LOW_48 = (1n << 48n) - 1n
+
+/**
+ * Kyoto Cabinet's FNV hash: FNV-1a's shape, but with the multiplier Kyoto Cabinet uses
+ * (109951162811), so that hashes match the reference's scripts.
+ */
+export function kyotoFnv(data: Buffer): bigint {
+  let hash = 14695981039346656037n
+  for (const byte of data) hash = ((hash ^ BigInt(byte)) * 109951162811n) & MASK64
+  return hash
+}
+
+/** MurmurHash64A (Austin Appleby's 64-bit MurmurHash2), little-endian blocks, with a seed. */
+export function murmurHash64A(data: Buffer, seed: bigint): bigint {
+  const m = 0xc6a4a7935bd1e995n
+  const r = 47n
+  let hash = (seed ^ ((BigInt(data.length) * m) & MASK64)) & MASK64
+  const blocks = Math.floor(data.length / 8)
+  for (let i = 0; i < blocks; i++) {
+    let k = data.readBigUInt64LE(i * 8)
+    k = (k * m) & MASK64
+    k ^= k >> r
+    k = (k * m) & MASK64
+    hash = ((hash * m) & MASK64) ^ k
+  }
+  const tail = data.length % 8
+  if (tail > 0) {
+    for (let i = tail - 1; i >= 0; i--) hash ^= BigInt(data[blocks * 8 + i]) << BigInt(8 * i)
+    hash = (hash * m) & MASK64
+  }
+  hash ^= hash >> r
+  hash = (hash * m) & MASK64
+  hash ^= hash >> r
+  return hash
 }
 
 /** kt.codec: url, base (Base64), hex, zlib, deflate, gzip; a leading ~ decodes. */
