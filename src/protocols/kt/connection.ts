@@ -1,4 +1,5 @@
 import type * as net from 'node:net'
+import {corked} from '../../server/corked.js'
 
 /** A reader of one protocol on a connection's input. */
 export interface ProtocolReader {
@@ -61,12 +62,7 @@ export class KtConnection {
     } else this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk])
     this.need = 0
     // The answers to everything that arrived together leave together.
-    this.socket.cork()
-    try {
-      this.pump()
-    } finally {
-      this.socket.uncork()
-    }
+    corked(this.socket, () => this.pump())
   }
 
   private pump(): void {
@@ -86,12 +82,7 @@ export class KtConnection {
   private continue(): void {
     if (this.socket.destroyed) return
     this.socket.resume()
-    this.socket.cork()
-    try {
-      this.pump()
-    } finally {
-      this.socket.uncork()
-    }
+    corked(this.socket, () => this.pump())
   }
 
   /** Writes an answer (the socket stops reading while they pile up unread). */

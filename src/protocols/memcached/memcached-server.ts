@@ -1,6 +1,7 @@
 import * as net from 'node:net'
 import {Code, StatusError} from '../../engine/status.js'
 import {formatHostPort} from '../../net/address.js'
+import {corked} from '../../server/corked.js'
 import {listenAddress} from '../../server/listen.js'
 import type {FrontEnd, FrontEndFactory, ServerCore} from '../../server/core.js'
 import {ItemStore, casOf, type Item, type StoreMode} from '../../server/items.js'
@@ -208,12 +209,7 @@ class Session {
       if (!this.blocked) return
       // The client read its answers: serve the requests that waited.
       this.blocked = false
-      this.socket.cork()
-      try {
-        this.pump()
-      } finally {
-        this.socket.uncork()
-      }
+      corked(this.socket, () => this.pump())
     })
   }
 
@@ -226,12 +222,7 @@ class Session {
 
   /** Takes what arrived: the answers to every request in it leave together, in one write. */
   private receive(chunk: Buffer): void {
-    this.socket.cork()
-    try {
-      this.serveInput(chunk)
-    } finally {
-      this.socket.uncork()
-    }
+    corked(this.socket, () => this.serveInput(chunk))
   }
 
   private serveInput(chunk: Buffer): void {
@@ -292,12 +283,7 @@ class Session {
           this.busy = false
           if (this.closed) return
           this.socket.resume()
-          this.socket.cork()
-          try {
-            this.pump()
-          } finally {
-            this.socket.uncork()
-          }
+          corked(this.socket, () => this.pump())
         })
       }
     }

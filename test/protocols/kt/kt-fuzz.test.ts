@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
-import {execFileSync} from 'node:child_process'
 import * as net from 'node:net'
 import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
 import {tempDir} from '../../helpers/cli.js'
 import {frontEndPort, startServer, type RunningServer} from '../../helpers/server.js'
+import {randomOf, rssMB} from '../../helpers/fuzz.js'
 
 // Kyoto Tycoon's port against careless and hostile clients: 10,000 random and mutated
 // requests (HTTP with lying lengths, chunked junk, huge header lines, random bytes, binary
@@ -23,17 +23,6 @@ const PER_CONNECTION = 10
 const PARALLEL = 16
 /** How long a connection may stay open; the fuzzer then drops it. */
 const CONNECTION_MILLIS = 1200
-
-/** xorshift32, for reproducible junk. */
-function randomOf(seed: number): () => number {
-  let state = seed
-  return () => {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    return (state >>> 0) / 2 ** 32
-  }
-}
 
 const PROCEDURES = [
   'void',
@@ -302,16 +291,6 @@ function httpGet(port: number, target: string): Promise<{status: number; type: s
       resolve({status: Number(text.split(' ')[1]), type: /\r\ncontent-type: ([^\r]*)/i.exec(text)?.[1] ?? '', body: text.slice(end + 4)})
     })
   })
-}
-
-function rssMB(pid: number): number {
-  return (
-    Number(
-      execFileSync('ps', ['-o', 'rss=', '-p', String(pid)])
-        .toString()
-        .trim(),
-    ) / 1024
-  )
 }
 
 describe("Kyoto Tycoon's port under fuzzing", () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import {execFileSync} from 'node:child_process'
 import * as net from 'node:net'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {tempDir} from '../../helpers/cli.js'
 import {frontEndPort, startServer, type RunningServer} from '../../helpers/server.js'
+import {rssMB} from '../../helpers/fuzz.js'
 
 // Kyoto Tycoon's port (kv serve --kt): TSV-RPC, REST and the binary protocol, over plain
 // sockets. Database 0 is an on-memory B+ tree with expiry times, database 1 a hash file.
@@ -46,16 +46,6 @@ function drained(socket: net.Socket): Promise<void> {
     socket.on('drain', done)
     socket.on('close', done)
   })
-}
-
-function rssMB(pid: number): number {
-  return (
-    Number(
-      execFileSync('ps', ['-o', 'rss=', '-p', String(pid)])
-        .toString()
-        .trim(),
-    ) / 1024
-  )
 }
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000)

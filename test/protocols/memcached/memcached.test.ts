@@ -5,6 +5,7 @@ import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
 import {hasProgram, kv, tempDir} from '../../helpers/cli.js'
 import {freePort, frontEndPort, startServer, type RunningServer} from '../../helpers/server.js'
+import {randomOf} from '../../helpers/fuzz.js'
 
 const {dir, cleanup} = tempDir()
 const servers: RunningServer[] = []
@@ -116,17 +117,6 @@ async function converse(port: number): Promise<string[]> {
   for (const step of steps) await say(step)
   talk.close()
   return answers
-}
-
-/** xorshift32, for reproducible junk. */
-function randomOf(seed: number): () => number {
-  let state = seed
-  return () => {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    return (state >>> 0) / 2 ** 32
-  }
 }
 
 /** Lines a careless or hostile client sends: mutated commands, lying lengths, binary junk, half lines. */
