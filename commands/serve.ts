@@ -50,6 +50,11 @@ dual masters work), keeps the newest timestamp applied in --repl_ts_file, and af
 connection resumes from there (--repl_wait works, unlike the reference's). ChangeMaster
 (kv remote changemaster) switches masters at run time on any server.
 
+--memcached also serves one database over the memcached text protocol; --kt serves every
+database over Kyoto Tycoon's HTTP TSV-RPC, REST and binary protocols (with Lua scripts from
+--script, and Prometheus metrics at /metrics). Kyoto Tycoon's database specifications (:,
+*, %, casket.kch#bnum=...) are taken as they are and mapped onto kv's classes.
+
 SIGHUP reopens the log file; SIGINT, SIGTERM and SIGQUIT stop taking calls, let the ones in
 flight finish (up to --shutdown_wait seconds), close the databases cleanly and end the
 process; a second signal ends it at once.`
