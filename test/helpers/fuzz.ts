@@ -13,5 +13,11 @@ export function randomOf(seed: number): () => number {
 
 /** A process' resident memory in MiB. */
 export function rssMB(pid: number): number {
-  return Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)]).toString().trim()) / 1024
+  return (
+    Number(
+      execFileSync('ps', ['-o', 'rss=', '-p', String(pid)])
+        .toString()
+        .trim(),
+    ) / 1024
+  )
 }
