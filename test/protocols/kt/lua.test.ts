@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
 import * as http from 'node:http'
 import * as net from 'node:net'
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {after, before, describe, it} from 'node:test'
-import {tempDir} from '../../helpers/cli.js'
+import {kv, tempDir} from '../../helpers/cli.js'
 import {frontEndPort, startServer, type RunningServer} from '../../helpers/server.js'
 
 const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../test/fixtures/kt-functions.lua')
-const {cleanup} = tempDir()
+const {dir, cleanup} = tempDir()
 let server: RunningServer
 let port = 0
 
@@ -178,6 +179,17 @@ describe("Lua scripts with Kyoto Tycoon's kt environment", () => {
     const answer = await exchange(frame('echo', [[key, value]]), 5 + 8 + key.length + value.length)
     assert.deepEqual(answer, Buffer.concat([Buffer.of(0xb4), u32(1), u32(1), u32(3), key, value]))
     assert.deepEqual(await exchange(frame('failing', []), 1), Buffer.of(0xbf))
+  })
+
+  it('that do not load stop the server from starting, with a one-line reason', () => {
+    const bad = path.join(dir, 'bad.lua')
+    fs.writeFileSync(bad, 'function broken( end\n')
+    const syntax = kv(['serve', '--address', '127.0.0.1:0', '--kt', '127.0.0.1:0', '--script', bad])
+    assert.notEqual(syntax.status, 0)
+    assert.match(syntax.stderr, /the script does not load: .*bad\.lua:1:/)
+    const missing = kv(['serve', '--address', '127.0.0.1:0', '--kt', '127.0.0.1:0', '--script', path.join(dir, 'none.lua')])
+    assert.notEqual(missing.status, 0)
+    assert.match(missing.stderr, /cannot read the script .*none\.lua: ENOENT/)
   })
 
   it("answer the script's return value, and a missing function with 501", async () => {

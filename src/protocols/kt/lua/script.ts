@@ -71,7 +71,12 @@ export class KtScript {
 
   /** A fresh state with the environment and the script loaded; the old one stays until this succeeds. */
   private async start(): Promise<LuaRuntime> {
-    const source = fs.readFileSync(this.path)
+    let source: Buffer
+    try {
+      source = fs.readFileSync(this.path)
+    } catch (error) {
+      throw new ScriptError(`cannot read the script ${this.path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    }
     const runtime = await LuaRuntime.create({timeoutMs: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS, memoryBytes: this.options.memoryBytes ?? DEFAULT_MEMORY})
     try {
       this.defineNatives(runtime)
@@ -79,7 +84,7 @@ export class KtScript {
       runtime.run(source, this.path)
     } catch (error) {
       runtime.close()
-      throw error
+      throw new ScriptError(`the script does not load: ${(error as Error).message}`)
     }
     return runtime
   }
