@@ -23,11 +23,11 @@ after(async () => {
 })
 
 /** play_script over HTTP: status and the output map (without the underscores). */
-function play(name: string, input: {[name: string]: string} = {}): Promise<{status: number; output: Map<string, string>}> {
+function play(name: string, input: {[name: string]: string} = {}, at = port): Promise<{status: number; output: Map<string, string>}> {
   const query = new URLSearchParams({name, ...Object.fromEntries(Object.entries(input).map(([key, value]) => [`_${key}`, value]))})
   return new Promise((resolve, reject) => {
     http
-      .get({host: '127.0.0.1', port, path: `/rpc/play_script?${query}`}, (response) => {
+      .get({host: '127.0.0.1', port: at, path: `/rpc/play_script?${query}`}, (response) => {
         const chunks: Buffer[] = []
         response.on('data', (chunk: Buffer) => chunks.push(chunk))
         response.on('end', () => {
@@ -179,6 +179,27 @@ describe("Lua scripts with Kyoto Tycoon's kt environment", () => {
     const answer = await exchange(frame('echo', [[key, value]]), 5 + 8 + key.length + value.length)
     assert.deepEqual(answer, Buffer.concat([Buffer.of(0xb4), u32(1), u32(1), u32(3), key, value]))
     assert.deepEqual(await exchange(frame('failing', []), 1), Buffer.of(0xbf))
+  })
+
+  it('are loaded again on SIGUSR1, and one that does not load leaves the old one serving', async () => {
+    const file = path.join(dir, 'reloaded.lua')
+    fs.writeFileSync(file, 'function which(i, o) o.version = "one" return 0 end\n')
+    const reloading = await startServer(['--kt', '127.0.0.1:0', '--script', file])
+    try {
+      const reloadingPort = await frontEndPort(reloading, 'kt')
+      const which = async () => (await play('which', {}, reloadingPort)).output.get('version')
+      assert.equal(await which(), 'one')
+      fs.writeFileSync(file, 'function which(i, o) o.version = "two" return 0 end\n')
+      reloading.child.kill('SIGUSR1')
+      for (let i = 0; i < 50 && (await which()) !== 'two'; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+      assert.equal(await which(), 'two')
+      fs.writeFileSync(file, 'function which( end\n')
+      reloading.child.kill('SIGUSR1')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      assert.equal(await which(), 'two')
+    } finally {
+      await reloading.stop('SIGKILL')
+    }
   })
 
   it('that do not load stop the server from starting, with a one-line reason', () => {
