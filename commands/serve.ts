@@ -189,6 +189,7 @@ process; a second signal ends it at once.`
       frontEnds.push(
         ktFrontEnd({
           address: flags.kt,
+          idleSeconds: flags.idle_timeout,
           scriptPath: flags.script === undefined ? undefined : path.resolve(flags.script),
           scriptTimeoutMs: flags.script_timeout * 1000,
           scriptMemoryBytes: parseMetricInt(flags.script_memory ?? '256Mi'),

@@ -35,7 +35,13 @@ export class KtConnection {
   http!: ProtocolReader
   binary!: ProtocolReader
 
-  constructor(readonly socket: net.Socket) {
+  /** `idleMillis`: how long the connection may stay silent while no call of its own is waiting (0: for ever). */
+  constructor(
+    readonly socket: net.Socket,
+    private readonly idleMillis = 0,
+  ) {
+    socket.on('timeout', () => socket.destroy())
+    this.watchIdle(true)
     socket.on('data', (chunk: Buffer) => this.receive(chunk))
     socket.on('drain', () => {
       if (!this.blocked) return
@@ -95,10 +101,18 @@ export class KtConnection {
   hold(waiting: Promise<void>): void {
     this.busy = true
     this.socket.pause()
+    // A call that waits (a WAIT, a script) is not idleness.
+    this.watchIdle(false)
     void waiting.finally(() => {
       this.busy = false
+      this.watchIdle(true)
       if (!this.blocked) this.continue()
     })
+  }
+
+  private watchIdle(on: boolean): void {
+    if (this.idleMillis <= 0) return
+    this.socket.setTimeout(on ? this.idleMillis : 0)
   }
 
   /** Ends the connection once what is written has gone; nothing more is read. */

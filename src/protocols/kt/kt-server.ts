@@ -41,7 +41,8 @@ function conditionChannel(name: string): string {
 
 /**
  * Kyoto Tycoon's port: HTTP/1.0 and 1.1 with keep-alive (TSV-RPC under /rpc/, REST
- * elsewhere) and the binary protocol, told apart by the first byte a connection sends.
+ * elsewhere, Prometheus metrics at /metrics) and the binary protocol, each request told
+ * apart by its first byte.
  */
 export function ktFrontEnd(options: KtOptions): FrontEndFactory {
   return async (core) => {
@@ -76,8 +77,7 @@ export function ktFrontEnd(options: KtOptions): FrontEndFactory {
       })
       socket.on('error', () => socket.destroy())
       socket.setNoDelay(true)
-      if (idleMillis > 0) socket.setTimeout(idleMillis, () => socket.destroy())
-      const connection = new KtConnection(socket)
+      const connection = new KtConnection(socket, idleMillis)
       const context = {core, session: new RpcSession(), counters, records, script: runScript}
       connection.http = new HttpReader(connection, (request) => serveRequest(context, request), maxBody, SERVER_NAME)
       connection.binary = new BinaryReader(connection, core, counters, records, maxBody, runScript)
@@ -129,10 +129,12 @@ function serveRequest(context: Context, request: HttpRequest): HttpResponse | Pr
   return result instanceof Promise ? result.then(done, (error: unknown) => (core.endCall(), Promise.reject(error))) : done(result)
 }
 
+const REST_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE'])
+
 /** How the metrics name a request: kt_rpc and the procedure, or kt_rest and the method. */
 function operationOf(request: HttpRequest): {protocol: string; operation: string} {
   const target = request.target
-  if (!target.startsWith('/rpc/')) return {protocol: 'kt_rest', operation: request.method}
+  if (!target.startsWith('/rpc/')) return {protocol: 'kt_rest', operation: REST_METHODS.has(request.method) ? request.method : 'other'}
   const end = target.indexOf('?')
   const name = target.slice(5, end < 0 ? undefined : end)
   // Only names of procedures become labels: anything else is one label, so that junk cannot grow the series.

@@ -843,6 +843,28 @@ describe('WAIT and SIGNAL', () => {
     }
   })
 
+  it('a connection waiting in a WAIT is not idle: it outlives the idle timeout, and a silent one does not', async () => {
+    const {port: shortPort} = await startKt(['--idle_timeout', '1', '#dbm=tiny'])
+    const waiter = await Http.open(shortPort)
+    let signaler: Http | undefined
+    try {
+      const waiting = rpc(waiter, 'void', {WAIT: 'long', WAITTIME: '5'})
+      await sleep(2000)
+      signaler = await Http.open(shortPort)
+      assert.equal((await rpc(signaler, 'void', {SIGNAL: 'long'})).body, 'SIGNALED\t1\n')
+      assert.equal((await waiting).status, 200)
+      const silent = net.connect(shortPort, '127.0.0.1')
+      const closed = await new Promise<boolean>((resolve) => {
+        silent.on('close', () => resolve(true))
+        setTimeout(() => resolve(false), 4000)
+      })
+      assert.ok(closed, 'a silent connection is closed after the idle timeout')
+    } finally {
+      waiter.close()
+      signaler?.close()
+    }
+  })
+
   it('a WAIT that is not signaled times out with 503, and holds the requests behind it', async () => {
     const waiter = await Http.open(port)
     try {
