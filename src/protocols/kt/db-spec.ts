@@ -28,6 +28,15 @@ export function kyotoNumber(text: string): number | undefined {
   return Math.floor(Number(match[1]) * (UNITS[match[2].toLowerCase()] ?? 1))
 }
 
+/**
+ * The special path Kyoto Tycoon gives the kind of an on-memory kv configuration
+ * (`#dbm=baby,...` is `%`), if it has one.
+ */
+export function kyotoSpecialOf(config: string): string | undefined {
+  const dbmClass = /(?:^|[#,])dbm=([a-z]+)/i.exec(config)?.[1]?.toLowerCase()
+  return Object.keys(SPECIAL_CLASSES).find((special) => SPECIAL_CLASSES[special] === dbmClass)
+}
+
 /** Whether a database argument is written the Kyoto Tycoon way. */
 export function isKyotoSpec(spec: string): boolean {
   const path = spec.split('#')[0]

@@ -7,6 +7,7 @@ import {Code, StatusError} from '../../engine/status.js'
 import {logFileInfos, removeOldLogFiles} from '../../engine/ulog/files.js'
 import type {ServerCore} from '../../server/core.js'
 import {NoSuchDatabaseError} from '../../server/operations.js'
+import {kyotoSpecialOf} from './db-spec.js'
 import {INT64_MAX, INT64_MIN, formatReal} from './numbers.js'
 import {KtRecords, NO_RECORD, withXt, type StoreMode} from './records.js'
 import {RV, RpcFailure, type KtCounters} from './rpc-failure.js'
@@ -62,8 +63,10 @@ export function failureOf(error: unknown): RpcFailure {
 export function databaseName(core: ServerCore, index: number): string {
   const entry = core.registry.entries[index]
   const filePath = entry.dbm?.getFilePath() || entry.config.split('#')[0]
-  // An on-memory database without a file is named by its configuration.
-  return filePath === '' ? entry.config : path.basename(filePath)
+  if (filePath !== '') return path.basename(filePath)
+  // An on-memory database is named as Kyoto Tycoon names its kind (':', '*', '%', '-', '+'),
+  // or else by its configuration.
+  return kyotoSpecialOf(entry.config) ?? entry.config
 }
 
 /** The database a call names with `DB`: an index when it starts with a digit, otherwise a name; 0 by default. */

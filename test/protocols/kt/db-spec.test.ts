@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {isKyotoSpec, kyotoNumber, translateKyotoSpec} from '../../../src/protocols/kt/db-spec.js'
+import {isKyotoSpec, kyotoNumber, kyotoSpecialOf, translateKyotoSpec} from '../../../src/protocols/kt/db-spec.js'
 
 describe("Kyoto Tycoon's database specifications", () => {
   it('are told from kv configurations by their special paths and extensions', () => {
@@ -29,6 +29,13 @@ describe("Kyoto Tycoon's database specifications", () => {
     assert.throws(() => translateKyotoSpec('casket.kch#bnum=lots'), /bnum=lots is not a number/)
     assert.throws(() => translateKyotoSpec('casket.kch#frobnicate=1'), /unknown parameter "frobnicate"/)
     assert.throws(() => translateKyotoSpec('casket.kch#zcomp=lzo'), /zcomp=lzo/)
+  })
+
+  it('name on-memory databases as Kyoto Tycoon names their kinds', () => {
+    for (const special of [':', '*', '%', '-', '+']) assert.equal(kyotoSpecialOf(translateKyotoSpec(special)), special)
+    assert.equal(kyotoSpecialOf('#dbm=tiny'), ':')
+    assert.equal(kyotoSpecialOf('#dbm=skip'), undefined)
+    assert.equal(kyotoSpecialOf('casket.tkh'), undefined)
   })
 
   it('read numbers with binary units', () => {

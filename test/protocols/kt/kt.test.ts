@@ -450,6 +450,9 @@ describe('TSV-RPC procedures', () => {
     assert.equal((await rpc(main, 'get', {DB: '1', key: 'named'})).text('value'), 'in 1')
     assert.equal((await rpc(main, 'get', {key: 'named'})).body, NO_RECORD)
     assert.equal((await rpc(main, 'get', {DB: '0', key: 'named'})).status, 450)
+    // The on-memory B+ tree is named as Kyoto Tycoon names its kind: '%'.
+    assert.equal((await rpc(main, 'set', {DB: '%', key: 'in-zero', value: 'z'})).status, 200)
+    assert.equal((await rpc(main, 'get', {DB: '0', key: 'in-zero'})).text('value'), 'z')
     for (const db of ['2', '99', 'nosuch.tkh', 'casket']) {
       const answer = await rpc(main, 'get', {DB: db, key: 'named'})
       assert.deepEqual([answer.status, answer.body], [400, NO_DATABASE], db)
