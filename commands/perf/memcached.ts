@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../src/cli/base-command.js'
+import {chosenPhases} from '../../src/cli/phases.js'
 import {latencyText} from '../../src/cli/scenario-output.js'
 import {runMemcachedSequence, type MemcachedPhase, type MemcachedPhaseResult} from '../../src/perf/memcached.js'
 
@@ -34,13 +35,11 @@ prints its throughput, the answers that were errors or misses, and the latency o
 
   async run(): Promise<void> {
     const {flags} = await this.parse(PerfMemcached)
-    const chosen: [MemcachedPhase, boolean][] = [
+    const phases = chosenPhases<MemcachedPhase>([
       ['set', flags.set_only],
       ['get', flags.get_only],
       ['remove', flags.remove_only],
-    ]
-    const only = chosen.filter(([, wanted]) => wanted).map(([phase]) => phase)
-    const phases = only.length > 0 ? only : chosen.map(([phase]) => phase)
+    ])
     const setting = `address=${flags.address} num_iterations=${flags.iter} value_size=${flags.size} num_threads=${flags.threads} pipeline=${flags.pipeline}`
     const print = (result: MemcachedPhaseResult): void => {
       if (this.jsonEnabled()) return

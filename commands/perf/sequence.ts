@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {chosenPhases} from '../../src/cli/phases.js'
 import {KvCommand} from '../../src/cli/base-command.js'
 import {Progress} from '../../src/cli/progress.js'
 import {latencyText} from '../../src/cli/scenario-output.js'
@@ -40,15 +41,13 @@ and the latency of its calls (p50, p99, p99.9, max, in milliseconds).`
 
   async run(): Promise<void> {
     const {flags} = await this.parse(PerfSequence)
-    const chosen: [RemotePhase, boolean][] = [
+    const phases = chosenPhases<RemotePhase>([
       ['echo', flags.echo_only],
       ['set', flags.set_only],
       ['get', flags.get_only],
       ['iterate', flags.iter_only],
       ['remove', flags.remove_only],
-    ]
-    const only = chosen.filter(([, wanted]) => wanted).map(([phase]) => phase)
-    const phases: RemotePhase[] = only.length > 0 ? only : chosen.map(([phase]) => phase)
+    ])
     const setting = `address=${flags.address} num_iterations=${flags.iter} value_size=${flags.size} num_threads=${flags.threads}`
     let progress: Progress | undefined
     const print = (result: RemotePhaseResult): void => {

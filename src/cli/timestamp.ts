@@ -1,11 +1,7 @@
 import {Code, StatusError} from '../engine/status.js'
 
-const UNITS: [RegExp, number][] = [
-  [/[.\d]+ *d/, 86_400_000],
-  [/[.\d]+ *h/, 3_600_000],
-  [/[.\d]+ *m/, 60_000],
-  [/[.\d]+ *s/, 1000],
-]
+/** Milliseconds per unit. */
+const UNITS: {[unit: string]: number} = {d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000}
 
 /**
  * A timestamp in milliseconds from an expression as the update-log tools take it: a number
@@ -23,13 +19,6 @@ export function parseTimestampExpr(text: string, now = Date.now()): number {
       `invalid timestamp expression: "${text}" (milliseconds, or a number with s, m, h or d; + or - for relative to now)`,
     )
   const number = Number.parseFloat(expr.replace(/ *[dhms]$/, ''))
-  let scale = 1
-  for (const [pattern, factor] of UNITS) {
-    if (pattern.test(expr)) {
-      scale = factor
-      break
-    }
-  }
-  const value = number * scale
+  const value = number * (UNITS[match[3]] ?? 1)
   return Math.trunc(match[1] === '' ? value : now + value)
 }

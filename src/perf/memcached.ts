@@ -1,4 +1,4 @@
-import {AddressError, parseHostPort} from '../net/address.js'
+import {parseHostPort} from '../net/address.js'
 import * as net from 'node:net'
 import {Code, StatusError} from '../engine/status.js'
 import {makeRandom} from './local.js'
@@ -95,7 +95,7 @@ class Connection {
  * random ones), each on a connection of its own with `pipeline` requests in flight.
  */
 export async function runMemcachedSequence(options: MemcachedSequenceOptions): Promise<MemcachedPhaseResult[]> {
-  const {host, port} = hostPortOf(options.address)
+  const {host, port} = parseHostPort(options.address, 'memcached')
   const connections = await Promise.all(Array.from({length: options.threads}, () => Connection.open(host, port)))
   const value = 'x'.repeat(options.valueSize)
   const results: MemcachedPhaseResult[] = []
@@ -134,12 +134,4 @@ export async function runMemcachedSequence(options: MemcachedSequenceOptions): P
     for (const connection of connections) connection.close()
   }
   return results
-}
-
-function hostPortOf(address: string): {host: string; port: number} {
-  try {
-    return parseHostPort(address, 'memcached')
-  } catch (error) {
-    throw error instanceof AddressError ? new StatusError(Code.INVALID_ARGUMENT_ERROR, error.message) : error
-  }
 }

@@ -45,7 +45,6 @@ export interface CoreOptions {
 /** The server's update log: one queue for every database, one logger per database (tagged with its index). */
 export interface ServerUpdateLog {
   readonly queue: MessageQueue
-  readonly prefix: string
   /** By database index; undefined where the database did not open. */
   readonly loggers: (UpdateLogger | undefined)[]
 }
@@ -114,7 +113,7 @@ export class ServerCore implements OperationContext {
     })
     const core = new ServerCore(registry, logger, options)
     try {
-      if (options.ulog) core.updateLog = openServerUpdateLog(registry, options.ulog, options.serverId ?? 1, logger)
+      if (options.ulog) core.updateLog = openServerUpdateLog(registry, options.ulog, core.serverId, logger)
       for (const start of frontEnds) core.frontEnds.push(await start(core))
       core.components.push(new ExpirySweeper(registry, logger, options.sweepSeconds ?? 10))
       for (const start of components) core.components.push(start(core))
@@ -188,7 +187,7 @@ export class ServerCore implements OperationContext {
       ['running_time', (now - this.startedAt).toFixed(3)],
       // After the reference's keys, in their order: kv's own.
       ['server_id', String(this.serverId)],
-      ['ulog_prefix', this.updateLog?.prefix ?? ''],
+      ['ulog_prefix', this.updateLog?.queue.prefix ?? ''],
       ['ulog_timestamp', String(this.updateLog?.queue.timestamp ?? 0)],
       ...(this.replication?.attributes() ?? []),
       ...this.metrics.attributes(),
@@ -218,7 +217,7 @@ export class ServerCore implements OperationContext {
         try {
           this.updateLog.queue.close()
         } catch (error) {
-          errors.push(`the update log ${this.updateLog.prefix}: ${(error as Error).message}`)
+          errors.push(`the update log ${this.updateLog.queue.prefix}: ${(error as Error).message}`)
         }
       }
       for (const error of errors) this.logger.error(`cannot close ${error}`)
@@ -249,5 +248,5 @@ function openServerUpdateLog(registry: DatabaseRegistry, ulog: {prefix: string; 
     return updateLogger
   })
   logger.info(`update log: ${ulog.prefix} (file ${queue.fileId}, newest timestamp ${queue.timestamp})`)
-  return {queue, prefix: ulog.prefix, loggers}
+  return {queue, loggers}
 }

@@ -11,20 +11,18 @@ export class ExpirySweeper {
   private running: Promise<unknown> | undefined
   private stopped = false
 
+  /** The databases that keep expiry times, by index (the registry does not change). */
+  private readonly expiring: [number, ExpiringDBM][] = []
+
   constructor(
-    private readonly registry: DatabaseRegistry,
+    registry: DatabaseRegistry,
     private readonly logger: Logger,
     private readonly intervalSeconds: number,
   ) {
-    if (this.expiring().length > 0) this.schedule()
-  }
-
-  private expiring(): [number, ExpiringDBM][] {
-    const found: [number, ExpiringDBM][] = []
-    this.registry.entries.forEach((entry, index) => {
-      if (entry.dbm instanceof ExpiringDBM) found.push([index, entry.dbm])
+    registry.entries.forEach((entry, index) => {
+      if (entry.dbm instanceof ExpiringDBM) this.expiring.push([index, entry.dbm])
     })
-    return found
+    if (this.expiring.length > 0) this.schedule()
   }
 
   private schedule(): void {
@@ -41,7 +39,7 @@ export class ExpirySweeper {
   /** One pass over every expiring database; returns the records removed. */
   async sweepAll(): Promise<number> {
     let total = 0
-    for (const [index, dbm] of this.expiring()) {
+    for (const [index, dbm] of this.expiring) {
       if (this.stopped || !dbm.isOpen() || !dbm.isWritable()) continue
       try {
         const removed = await dbm.sweep()

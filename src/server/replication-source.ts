@@ -41,9 +41,9 @@ export async function* replicationStream(
 ): AsyncGenerator<ReplicationMessage> {
   if (!updateLog) throw new StatusError(Code.PRECONDITION_ERROR, 'disabled update logging')
   if (request.clientServerId === ownServerId) throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `the client has this server's own ID ${ownServerId}`)
-  const {queue, prefix} = updateLog
+  const {queue} = updateLog
   yield {status: 'ok', timestamp: 0, serverId: ownServerId, dbmIndex: 0, op: 'noop'}
-  const reader = new LogReader(prefix, Math.max(0, request.minTimestamp), queue)
+  const reader = new LogReader(queue.prefix, Math.max(0, request.minTimestamp), queue)
   try {
     while (!cancelled()) {
       let message

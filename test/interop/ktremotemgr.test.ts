@@ -90,9 +90,6 @@ const SEQUENCE: string[][] = [
   ['script', 'nosuch'],
 ]
 
-/** Report keys kv does not give: none. */
-const REPORT_KEYS_KV_LACKS = new Set<string>()
-
 const SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/kt-functions.lua')
 
 function findProgram(name: string): string | undefined {
@@ -245,11 +242,11 @@ describe('ktremotemgr against ktserver and kv serve --kt', () => {
     assert.equal(outcome('script failing').status, 1)
   })
 
-  it('report gives every key the reference gives, but for the few listed', {skip}, async () => {
+  it('report gives every key the reference gives', {skip}, async () => {
     await start()
     const theirs = reportKeys(reference)
     const mine = reportKeys(ours)
-    const missing = [...theirs].filter((key) => !mine.has(key) && !REPORT_KEYS_KV_LACKS.has(key))
+    const missing = [...theirs].filter((key) => !mine.has(key))
     assert.deepEqual(missing, [], `kv's report lacks ${missing.join(', ')}`)
     const extra = [...mine].filter((key) => !theirs.has(key))
     assert.deepEqual(extra, [], `kv's report has keys the reference lacks: ${extra.join(', ')}`)

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KvCommand} from '../../../src/cli/base-command.js'
+import {chosenPhases} from '../../../src/cli/phases.js'
 import {dbmPerfFlags, openPerfTarget} from '../../../src/cli/dbm-options.js'
 import {runSequence, type PhaseResult, type SequenceOptions} from '../../../src/perf/local.js'
 import {defaultThreads, runShardThreads} from '../../../src/perf/local-parallel.js'
@@ -33,10 +34,12 @@ export default class DbmPerfSequence extends KvCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(DbmPerfSequence)
-    const only = (['set', 'get', 'iterate', 'remove'] as const).filter(
-      (phase) => ({set: flags.set_only, get: flags.get_only, iterate: flags.iter_only, remove: flags.remove_only})[phase],
-    )
-    const phases = only.length > 0 ? [...only] : (['set', 'get', 'iterate', 'remove'] as ('set' | 'get' | 'iterate' | 'remove')[])
+    const phases = chosenPhases<'set' | 'get' | 'iterate' | 'remove'>([
+      ['set', flags.set_only],
+      ['get', flags.get_only],
+      ['iterate', flags.iter_only],
+      ['remove', flags.remove_only],
+    ])
     const threads = flags.threads === 0 ? defaultThreads() : flags.threads
     const setting = `impl=${flags.dbm} num_iterations=${flags.iter} value_size=${flags.size} num_threads=${threads}`
     const print = (result: PhaseResult): void => {

@@ -5,6 +5,7 @@ import {
   NOOP,
   REMOVE,
   nextTurn,
+  resolveResult,
   type InspectList,
   type OpenOptions,
   type ProcessResult,
@@ -88,7 +89,7 @@ export class ExpiringDBM extends DBM {
   wrap(processor: RecordProcessor): RecordProcessor {
     const stampResult = (result: ProcessResult, old: Buffer | undefined, oldXt: number): ProcessResult => {
       if (result === NOOP || result === REMOVE) return result
-      const value = result instanceof AppendTail ? Buffer.concat([old ?? Buffer.alloc(0), result.tail]) : result
+      const value = resolveResult(old ?? Buffer.alloc(0), result)
       // A read-modify-write (an append, an increment) keeps the expiry unless one was given.
       const xt = this.writeExpiry ?? (result instanceof AppendTail || !processor.ignoresValue ? oldXt : XT_NEVER)
       return stamp(xt, value)
@@ -137,23 +138,24 @@ export class ExpiringDBM extends DBM {
     const iterator = this.inner.makeIterator()
     iterator.first()
     let removed = 0
+    // Whether the last record visited was removed (the cursor then stands on the next one already).
+    let moved: boolean
+    const sweeper: RecordProcessor = {
+      walking: true,
+      processFull: (_key, stored) => {
+        if (this.live(stored)) return NOOP
+        removed++
+        moved = true
+        return REMOVE
+      },
+      processEmpty: () => NOOP,
+    }
+    const writable = this.isWritable()
     for (;;) {
       const deadline = performance.now() + sliceMillis
       for (let n = 0; n & 63 || performance.now() < deadline; n++) {
-        let moved = false
-        const present = iterator.process(
-          {
-            walking: true,
-            processFull: (_key, stored) => {
-              if (this.live(stored)) return NOOP
-              removed++
-              moved = true
-              return REMOVE
-            },
-            processEmpty: () => NOOP,
-          },
-          this.isWritable(),
-        )
+        moved = false
+        const present = iterator.process(sweeper, writable)
         if (!present) return removed
         if (!moved) iterator.next()
       }

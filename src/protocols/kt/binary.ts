@@ -13,13 +13,14 @@ import type {ByteMap} from './tsv.js'
  * the counts they claim; one larger than the body limit closes the connection.
  */
 const NOP = 0xb0
-const REPLICATION = 0xb1
 const PLAY_SCRIPT = 0xb4
 const SET_BULK = 0xb8
 const REMOVE_BULK = 0xb9
 const GET_BULK = 0xba
 const ERROR = 0xbf
 const NO_REPLY = 0x01
+/** The requests served. */
+const REQUESTS = new Set([PLAY_SCRIPT, SET_BULK, REMOVE_BULK, GET_BULK])
 
 /** One record of a bulk frame; fields a kind of frame does not carry stay at their defaults. */
 interface BinaryRecord {
@@ -87,8 +88,8 @@ export class BinaryReader implements ProtocolReader {
         this.input = this.input.subarray(1)
         return true
       }
-      if (magic === REPLICATION || ![PLAY_SCRIPT, SET_BULK, REMOVE_BULK, GET_BULK].includes(magic)) {
-        // Replication runs over gRPC in kv; anything else is no request at all.
+      if (!REQUESTS.has(magic)) {
+        // Replication (0xB1) runs over gRPC in kv; anything else is no request at all.
         this.fail()
         return false
       }
@@ -213,12 +214,6 @@ export class BinaryReader implements ProtocolReader {
       this.core.metrics.record('kt_binary', operation, (performance.now() - started) / 1000, failed)
       this.core.endCall()
     }
-  }
-
-  private database(index: number) {
-    if (index >= this.core.registry.size) return undefined
-    const entry = this.core.registry.entries[index]
-    return entry.dbm?.isOpen() ? entry.dbm : undefined
   }
 
   /** Whether the server has an open database at the index: records for others are passed over. */

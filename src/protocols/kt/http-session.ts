@@ -114,12 +114,9 @@ export class HttpReader implements ProtocolReader {
   private write(response: HttpResponse, keepAlive: boolean, headOnly = false): void {
     const body = response.body ?? Buffer.alloc(0)
     let head = `HTTP/1.1 ${response.status} ${REASONS[response.status] ?? 'Unknown'}\r\nServer: ${this.serverName}\r\nDate: ${httpDate()}\r\n`
-    let lengthGiven = false
-    for (const [name, value] of response.headers ?? []) {
-      if (name === 'Content-Length') lengthGiven = true
-      head += `${name}: ${value}\r\n`
-    }
-    if (!lengthGiven) head += `Content-Length: ${body.length}\r\n`
+    for (const [name, value] of response.headers ?? []) head += `${name}: ${value}\r\n`
+    // A HEAD answer tells the length of the body it leaves out.
+    head += `Content-Length: ${body.length}\r\n`
     if (!keepAlive) head += 'Connection: close\r\n'
     head += '\r\n'
     const data = headOnly || body.length === 0 ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body])

@@ -1,11 +1,10 @@
 import * as net from 'node:net'
-import {formatHostPort} from '../../net/address.js'
+import {formatHostPort, parseHostPort} from '../../net/address.js'
 import type {FrontEnd, FrontEndFactory} from '../../server/core.js'
-import {listenAddress} from '../../server/listen.js'
 import {prometheusText} from '../../server/prometheus.js'
 import {BinaryReader} from './binary.js'
 import {KtConnection} from './connection.js'
-import {KT_VERSION, RpcSession, callProcedure, isProcedure, type Output, type ScriptRunner} from './procedures.js'
+import {KT_VERSION, RpcSession, callProcedure, failureOf, isProcedure, type Output, type ProcedureContext, type ScriptRunner} from './procedures.js'
 import {KtScript} from './lua/script.js'
 import {KtRecords} from './records.js'
 import {HTTP_STATUS, KtCounters, RV, RpcFailure} from './rpc-failure.js'
@@ -46,7 +45,7 @@ function conditionChannel(name: string): string {
  */
 export function ktFrontEnd(options: KtOptions): FrontEndFactory {
   return async (core) => {
-    const {host, port} = listenAddress(options.address, 'Kyoto Tycoon')
+    const {host, port} = parseHostPort(options.address, 'Kyoto Tycoon')
     const counters = new KtCounters()
     const records = new KtRecords(core, counters)
     const script = options.scriptPath
@@ -106,7 +105,7 @@ export function ktFrontEnd(options: KtOptions): FrontEndFactory {
   }
 }
 
-type Context = Parameters<typeof callProcedure>[0]
+type Context = ProcedureContext
 
 /** One HTTP request: TSV-RPC under /rpc/, REST elsewhere; counted as a call while it runs, and recorded in the metrics. */
 function serveRequest(context: Context, request: HttpRequest): HttpResponse | Promise<HttpResponse> {
@@ -169,7 +168,7 @@ function tsvResponse(status: number, output: Output): HttpResponse {
 type RpcOutcome = {status: number; output: Output}
 
 function failed(error: unknown): RpcOutcome {
-  const failure = error instanceof RpcFailure ? error : new RpcFailure(RV.INTERNAL, (error as Error).message)
+  const failure = failureOf(error)
   return {status: HTTP_STATUS[failure.rv], output: [[Buffer.from('ERROR'), Buffer.from(failure.message, 'utf8')]]}
 }
 

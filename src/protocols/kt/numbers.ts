@@ -3,17 +3,16 @@
  * an integer is 8 bytes, big-endian two's complement; a real number is 16 bytes, the integral
  * part then the fraction in units of 10^-15, each a big-endian 64-bit integer.
  */
-export const INT64_MIN = -(1n << 63n)
+import {INT64_MIN} from '../../engine/dbm.js'
+
+export {INT64_MIN}
 export const INT64_MAX = (1n << 63n) - 1n
 
 /** 10^15: the fraction's unit. */
 const FRACTION_UNIT = 1_000_000_000_000_000n
 
-export function encodeInteger(value: bigint): Buffer {
-  const bytes = Buffer.allocUnsafe(8)
-  bytes.writeBigInt64BE(BigInt.asIntN(64, value))
-  return bytes
-}
+/** An integer as stored: the engine's own 8-byte encoding. */
+export {encodeInt64 as encodeInteger} from '../../engine/dbm.js'
 
 export function decodeInteger(bytes: Buffer): bigint | undefined {
   return bytes.length === 8 ? bytes.readBigInt64BE() : undefined

@@ -9,7 +9,7 @@ import type {ServerCore} from '../../server/core.js'
 import {NoSuchDatabaseError} from '../../server/operations.js'
 import {kyotoSpecialOf} from './db-spec.js'
 import {INT64_MAX, INT64_MIN, formatReal} from './numbers.js'
-import {KtRecords, NO_RECORD, withXt, type StoreMode} from './records.js'
+import {DUPLICATE, KtRecords, NO_RECORD, withXt, type StoreMode} from './records.js'
 import {RV, RpcFailure, type KtCounters} from './rpc-failure.js'
 import type {ByteMap} from './tsv.js'
 
@@ -45,7 +45,7 @@ export function failureOf(error: unknown): RpcFailure {
       case Code.NOT_FOUND_ERROR:
         return new RpcFailure(RV.LOGIC, NO_RECORD)
       case Code.DUPLICATION_ERROR:
-        return new RpcFailure(RV.LOGIC, 'DB: 6: record duplication: record duplication')
+        return new RpcFailure(RV.LOGIC, DUPLICATE)
       case Code.INFEASIBLE_ERROR:
         return new RpcFailure(RV.LOGIC, `DB: 8: logical inconsistency: ${error.detail || error.message}`)
       case Code.INVALID_ARGUMENT_ERROR:
@@ -435,7 +435,7 @@ function tuneReplication(call: Call): Output {
 function ulogList(call: Call): Output {
   const log = call.core.updateLog
   if (!log) throw new RpcFailure(RV.INVALID, 'no update log is kept (serve with --ulog_prefix)')
-  return logFileInfos(log.prefix).map((file): [Buffer, Buffer] => [text(file.path), text(`${fs.statSync(file.path).size}:${file.header.timestamp}`)])
+  return logFileInfos(log.queue.prefix).map((file): [Buffer, Buffer] => [text(file.path), text(`${fs.statSync(file.path).size}:${file.header.timestamp}`)])
 }
 
 function ulogRemove(call: Call): Output {
@@ -445,7 +445,7 @@ function ulogRemove(call: Call): Output {
   const limit = ts === undefined || ts === 'now' ? Number.MAX_SAFE_INTEGER : Number(ts)
   if (!Number.isFinite(limit)) throw new RpcFailure(RV.INVALID, 'invalid parameters')
   // The newest file is always kept: the server writes to it.
-  removeOldLogFiles(log.prefix, limit, true)
+  removeOldLogFiles(log.queue.prefix, limit, true)
   return []
 }
 

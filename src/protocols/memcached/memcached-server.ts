@@ -1,8 +1,7 @@
 import * as net from 'node:net'
 import {Code, StatusError} from '../../engine/status.js'
-import {formatHostPort} from '../../net/address.js'
+import {formatHostPort, parseHostPort} from '../../net/address.js'
 import {corked} from '../../server/corked.js'
-import {listenAddress} from '../../server/listen.js'
 import type {FrontEnd, FrontEndFactory, ServerCore} from '../../server/core.js'
 import {ItemStore, casOf, type Item, type StoreMode} from '../../server/items.js'
 
@@ -107,7 +106,7 @@ const U64 = (1n << 64n) - 1n
  */
 export function memcachedFrontEnd(options: MemcachedOptions): FrontEndFactory {
   return async (core) => {
-    const {host, port} = listenAddress(options.address, 'memcached')
+    const {host, port} = parseHostPort(options.address, 'memcached')
     const dbm = core.database(options.index)
     if (options.queue && !dbm.isOrdered())
       throw new StatusError(

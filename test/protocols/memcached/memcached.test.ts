@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import {after, describe, it} from 'node:test'
 import {hasProgram, kv, tempDir} from '../../helpers/cli.js'
 import {freePort, frontEndPort, startServer, type RunningServer} from '../../helpers/server.js'
-import {randomOf} from '../../helpers/fuzz.js'
+import {makeRandom} from '../../../src/perf/local.js'
 
 const {dir, cleanup} = tempDir()
 const servers: RunningServer[] = []
@@ -121,7 +121,7 @@ async function converse(port: number): Promise<string[]> {
 
 /** Lines a careless or hostile client sends: mutated commands, lying lengths, binary junk, half lines. */
 function junkRequests(count: number, seed: number): Buffer[] {
-  const random = randomOf(seed)
+  const random = makeRandom(seed)
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]
   const commands = [
     'set',

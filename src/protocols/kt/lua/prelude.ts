@@ -54,16 +54,19 @@ local DB = {OREADER = 1, OWRITER = 2, OCREATE = 4, OTRUNCATE = 8, OAUTOTRAN = 16
   MSET = 0, MADD = 1, MREPLACE = 2, MAPPEND = 3, XNOLOCK = 1, XNOCOMP = 256}
 local methods = {}
 
--- A native call: its results, or false after noting the error on the database.
-local function call(db, op, ...)
-  local result = table.pack(native_db(op, db.index_, ...))
+-- A native call's packed answer (true and the results, or false, a code and a message): the
+-- results, or false after noting the error on the owner (and on the database behind it).
+local function results_of(owner, result, database)
   if result[1] then
-    db.error_ = Error.new(0, 'no error')
+    owner.error_ = Error.new(0, 'no error')
     return table.unpack(result, 2, result.n)
   end
-  db.error_ = Error.new(result[2], result[3])
+  owner.error_ = Error.new(result[2], result[3])
+  if database then database.error_ = owner.error_ end
   return false
 end
+
+local function call(db, op, ...) return results_of(db, table.pack(native_db(op, db.index_, ...))) end
 
 function methods:error() return self.error_ end
 function methods:set(key, value, xt) return call(self, 'set', key, value, xt) end
@@ -162,16 +165,7 @@ end
 -- Cursor -------------------------------------------------------------------------------
 local Cursor = {}
 Cursor.__index = Cursor
-local function cursor_call(cur, op, ...)
-  local result = table.pack(native_cursor(op, cur.id_, ...))
-  if result[1] then
-    cur.error_ = Error.new(0, 'no error')
-    return table.unpack(result, 2, result.n)
-  end
-  cur.error_ = Error.new(result[2], result[3])
-  cur.db_.error_ = cur.error_
-  return false
-end
+local function cursor_call(cur, op, ...) return results_of(cur, table.pack(native_cursor(op, cur.id_, ...)), cur.db_) end
 function Cursor:jump(key) return cursor_call(self, 'jump', key) ~= false end
 function Cursor:jump_back(key) return cursor_call(self, 'jump_back', key) ~= false end
 function Cursor:step() return cursor_call(self, 'step') ~= false end

@@ -231,14 +231,6 @@ export class LuaRuntime {
     this.lua.lua_settop(state, top)
   }
 
-  /** Whether the script defines a global function of the name. */
-  hasFunction(name: string): boolean {
-    const state = this.state
-    const type = this.lua.lua_getglobal(state, name)
-    this.lua.lua_settop(state, -2)
-    return type === 6
-  }
-
   /** Calls a global function with arguments; its results, or a ScriptError with the message it raised. */
   call(name: string, args: LuaValue[]): LuaValue[] {
     if (this.closed) throw new ScriptError('the script is closed')

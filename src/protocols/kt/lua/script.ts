@@ -2,6 +2,7 @@ import * as fs from 'node:fs'
 import * as zlib from 'node:zlib'
 import type {DBMIterator} from '../../../engine/dbm.js'
 import {XT_NEVER, readWithExpiry} from '../../../engine/expiry/expiring-dbm.js'
+import {hashFnv, hashMurmur} from '../../../engine/io/hashing.js'
 import {encodeVarint, readVarint} from '../../../engine/io/varint.js'
 import type {ServerCore} from '../../../server/core.js'
 import {databaseName, failureOf, type Output} from '../procedures.js'
@@ -20,6 +21,15 @@ export interface ScriptOptions {
 
 const DEFAULT_TIMEOUT_MS = 10_000
 const DEFAULT_MEMORY = 256 << 20
+
+/** What a DB or cursor native answers the prelude: true and the results, or false, an error code and a message. */
+function answered(work: () => LuaValue[]): LuaValue[] {
+  try {
+    return [true, ...work()]
+  } catch (error) {
+    return [false, ...errorCodeOf(error)]
+  }
+}
 
 /** Kyoto Cabinet's error codes, by the failure messages of the record operations. */
 function errorCodeOf(error: unknown): [number, string] {
@@ -41,9 +51,6 @@ const numberOf = (value: LuaValue, fallback = 0): number => {
 const xtOf = (value: LuaValue): number | undefined => (value === undefined || value === null ? undefined : Math.trunc(numberOf(value)))
 const keysOf = (value: LuaValue): Buffer[] =>
   value instanceof LuaTable ? value.entries.map(([key, item]) => (typeof key === 'number' ? bytes(item) : key)) : []
-
-/** The Lua results of a list of keys: an array of byte strings. */
-const keyArray = (keys: Buffer[]): LuaValue => keys
 
 /**
  * A Kyoto Tycoon script: a Lua file whose global functions are called by play_script, with
@@ -139,23 +146,9 @@ export class KtScript {
       else core.logger.debug(text)
       return undefined
     })
-    runtime.defineFunction('__kv_db', (op, index, ...args) => {
-      try {
-        return [true, ...this.database(bytes(op).toString(), Number(index), args)]
-      } catch (error) {
-        const [code, message] = errorCodeOf(error)
-        return [false, code, message]
-      }
-    })
+    runtime.defineFunction('__kv_db', (op, index, ...args) => answered(() => this.database(bytes(op).toString(), Number(index), args)))
     runtime.defineFunction('__kv_util', (op, ...args) => [utility(bytes(op).toString(), args)])
-    runtime.defineFunction('__kv_cursor', (op, id, ...args) => {
-      try {
-        return [true, ...this.cursor(bytes(op).toString(), Number(id), args)]
-      } catch (error) {
-        const [code, message] = errorCodeOf(error)
-        return [false, code, message]
-      }
-    })
+    runtime.defineFunction('__kv_cursor', (op, id, ...args) => answered(() => this.cursor(bytes(op).toString(), Number(id), args)))
   }
 
   /**
@@ -294,9 +287,9 @@ export class KtScript {
         ]
       case 'match_prefix':
       case 'match_regex':
-        return [keyArray(records.match(index, op === 'match_prefix' ? 'prefix' : 'regex', bytes(a), Math.trunc(numberOf(b, -1))))]
+        return [records.match(index, op === 'match_prefix' ? 'prefix' : 'regex', bytes(a), Math.trunc(numberOf(b, -1)))]
       case 'match_similar':
-        return [keyArray(records.matchSimilar(index, bytes(a), Math.trunc(numberOf(b, 1)), c === true, Math.trunc(numberOf(d, -1))))]
+        return [records.matchSimilar(index, bytes(a), Math.trunc(numberOf(b, 1)), c === true, Math.trunc(numberOf(d, -1)))]
       default:
         throw new RpcFailure(RV.NOIMPL, `no such database method: ${op}`)
     }
@@ -314,10 +307,14 @@ function utility(op: string, args: LuaValue[]): LuaValue {
       if (a === undefined || a === null || numberOf(a) <= 0) return undefined
       throw new Error('kt.sleep is not available: the server has one event loop (a script that must wait answers, and is called again)')
     // The low 48 bits, as the reference gives them (a Lua 5.1 number holds them exactly).
-    case 'hash_fnv':
-      return Number(kyotoFnv(bytes(a)) & LOW_48)
+    case 'hash_fnv': {
+      // Kyoto Cabinet's FNV (its own multiplier, as the engine's hash has it).
+      const [high, low] = hashFnv(bytes(a))
+      return Number(((BigInt(high) << 32n) | BigInt(low)) & LOW_48)
+    }
     case 'hash_murmur':
-      return Number(murmurHash64A(bytes(a), 19780211n) & LOW_48)
+      // MurmurHash64A with Kyoto Cabinet's seed, the engine's default.
+      return Number(hashMurmur(bytes(a)) & LOW_48)
     case 'levdist':
       return levenshtein(bytes(a), bytes(b), c === true)
     case 'codec':
@@ -379,42 +376,7 @@ function utility(op: string, args: LuaValue[]): LuaValue {
   }
 }
 
-const MASK64 = (1n << 64n) - 1n
 const LOW_48 = (1n << 48n) - 1n
-
-/**
- * Kyoto Cabinet's FNV hash: FNV-1a's shape, but with the multiplier Kyoto Cabinet uses
- * (109951162811), so that hashes match the reference's scripts.
- */
-export function kyotoFnv(data: Buffer): bigint {
-  let hash = 14695981039346656037n
-  for (const byte of data) hash = ((hash ^ BigInt(byte)) * 109951162811n) & MASK64
-  return hash
-}
-
-/** MurmurHash64A (Austin Appleby's 64-bit MurmurHash2), little-endian blocks, with a seed. */
-export function murmurHash64A(data: Buffer, seed: bigint): bigint {
-  const m = 0xc6a4a7935bd1e995n
-  const r = 47n
-  let hash = (seed ^ ((BigInt(data.length) * m) & MASK64)) & MASK64
-  const blocks = Math.floor(data.length / 8)
-  for (let i = 0; i < blocks; i++) {
-    let k = data.readBigUInt64LE(i * 8)
-    k = (k * m) & MASK64
-    k ^= k >> r
-    k = (k * m) & MASK64
-    hash = ((hash * m) & MASK64) ^ k
-  }
-  const tail = data.length % 8
-  if (tail > 0) {
-    for (let i = tail - 1; i >= 0; i--) hash ^= BigInt(data[blocks * 8 + i]) << BigInt(8 * i)
-    hash = (hash * m) & MASK64
-  }
-  hash ^= hash >> r
-  hash = (hash * m) & MASK64
-  hash ^= hash >> r
-  return hash
-}
 
 /** kt.codec: url, base (Base64), hex, zlib, deflate, gzip; a leading ~ decodes. */
 function codec(mode: string, data: Buffer): Buffer | undefined {
