@@ -1,15 +1,13 @@
 import * as fs from 'node:fs'
-import * as grpc from '@grpc/grpc-js'
+import type * as grpc from '@grpc/grpc-js'
 import {ReflectionService} from '@grpc/reflection'
 import {HealthImplementation} from 'grpc-health-check'
 import {Code, StatusError} from '../../engine/status.js'
-import {parseAuth, type AuthFiles} from './auth.js'
-import {packageDefinition, protocol, SERVICE_NAME} from './protocol.js'
-import {defaultMaxConnections, guardConnections} from './connection-guard.js'
-import {applyGrpcFixes} from './grpc-fixes.js'
+import {parseAuth} from './auth.js'
+import {dbmServiceDefinition, packageDefinition, SERVICE_NAME} from './protocol.js'
 import type {FrontEndFactory} from '../../server/core.js'
-import {ReplyBudget} from './reply-budget.js'
 import {DBMServiceImpl} from './service.js'
+import {defaultMaxConnections, GrpcWireServer} from './wire-server.js'
 
 export interface GrpcOptions {
   /** host:port, [v6]:port or unix:/path. Port 0 picks a free port. */
@@ -33,35 +31,32 @@ export const DEFAULT_IDLE_TIMEOUT = 3600
  */
 export function grpcFrontEnd(options: GrpcOptions): FrontEndFactory {
   return async (core) => {
-    applyGrpcFixes()
     const {logger} = core
-    const credentials = serverCredentials(options.auth)
+    const tlsFiles = options.auth ? readTls(options.auth) : undefined
     const service = new DBMServiceImpl(core)
     const idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT
-    const server = new grpc.Server({
-      interceptors: [new ReplyBudget().interceptor()],
-      ...(idleTimeout > 0 ? {'grpc.max_connection_idle_ms': idleTimeout * 1000} : {}),
+    const maxConnections = options.maxConnections ?? defaultMaxConnections()
+    const server = new GrpcWireServer({
+      maxConnections,
+      handshakeMs: (options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT) * 1000,
+      idleMs: idleTimeout * 1000,
+      tls: tlsFiles,
+      onRefused: (count) => logger.warn(`refused ${count} connection${count === 1 ? '' : 's'}: ${maxConnections} are open (--max_connections)`),
     })
-    server.addService(protocol().tkrzw_rpc.DBMService.service, service.handlers())
+    server.addService(dbmServiceDefinition(), service.handlers() as unknown as grpc.UntypedServiceImplementation)
+    // The health and reflection services add themselves to a grpc-js server; this one takes the same calls.
+    const asGrpcServer = server as unknown as grpc.Server
     const health = new HealthImplementation({'': 'SERVING', [SERVICE_NAME]: 'SERVING'})
-    health.addToServer(server)
-    new ReflectionService(packageDefinition()).addToServer(server)
+    health.addToServer(asGrpcServer)
+    new ReflectionService(packageDefinition()).addToServer(asGrpcServer)
     const address = normalizeAddress(options.address)
     if (address.startsWith('unix:')) fs.rmSync(address.slice(5), {force: true})
     let port: number
     try {
-      port = await new Promise<number>((resolve, reject) => server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))))
+      port = await server.listen(address)
     } catch (error) {
       throw new StatusError(Code.NETWORK_ERROR, `cannot listen on ${options.address}: ${(error as Error).message}`)
     }
-    guardConnections(
-      server,
-      {
-        maxConnections: options.maxConnections ?? defaultMaxConnections(),
-        handshakeMs: (options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT) * 1000,
-      },
-      logger,
-    )
     const bound = address.startsWith('unix:') ? address : `${address.slice(0, address.lastIndexOf(':'))}:${port}`
     logger.info(`listening on ${bound}${options.auth ? ' with TLS' : ''}`)
     return {
@@ -70,10 +65,10 @@ export function grpcFrontEnd(options: GrpcOptions): FrontEndFactory {
       stopAccepting: () => {
         health.setStatus('', 'NOT_SERVING')
         health.setStatus(SERVICE_NAME, 'NOT_SERVING')
-        return new Promise<void>((resolve) => server.tryShutdown(() => resolve()))
+        return server.stopAccepting()
       },
       forceClose: () => {
-        server.forceShutdown()
+        server.forceClose()
         if (bound.startsWith('unix:')) fs.rmSync(bound.slice(5), {force: true})
       },
     }
@@ -96,9 +91,8 @@ export function normalizeAddress(address: string): string {
   return address
 }
 
-function serverCredentials(auth: string | undefined): grpc.ServerCredentials {
-  if (auth === undefined || auth === '') return grpc.ServerCredentials.createInsecure()
-  const files: AuthFiles = parseAuth(auth)
-  // Clients must present a certificate signed by the root: mutual TLS.
-  return grpc.ServerCredentials.createSsl(files.root, [{private_key: files.key, cert_chain: files.cert}], true)
+/** The files of ssl:key=FILE,cert=FILE,root=FILE; clients must present a certificate the root signed (mutual TLS). */
+function readTls(auth: string): {key: Buffer; cert: Buffer; ca: Buffer} {
+  const files = parseAuth(auth)
+  return {key: files.key, cert: files.cert, ca: files.root}
 }

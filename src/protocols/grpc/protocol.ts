@@ -3,6 +3,7 @@ import {fileURLToPath} from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import type {ProtoGrpcType} from './generated/tkrzw_rpc.js'
+import {DBMService_METHODS} from './generated/codecs.js'
 
 /**
  * The service definition, loaded from the project's .proto at run time. The options match
@@ -33,3 +34,28 @@ export function protocol(): ProtoGrpcType {
 }
 
 export const SERVICE_NAME = 'tkrzw_rpc.DBMService'
+
+/**
+ * The DBMService as a grpc-js service definition, on the generated codecs (no reflection
+ * per call), with an encoder that leaves room for the frame header in front of an answer.
+ */
+export function dbmServiceDefinition(): grpc.ServiceDefinition {
+  type AnyCodec = {decode(buf: Buffer): unknown; encode(message: unknown, prefix?: number): Buffer}
+  const methods: {[name: string]: object} = {}
+  for (const [name, method] of Object.entries(DBMService_METHODS)) {
+    const request = method.request as unknown as AnyCodec
+    const response = method.response as unknown as AnyCodec
+    methods[name] = {
+      path: method.path,
+      requestStream: method.requestStream,
+      responseStream: method.responseStream,
+      requestSerialize: (message: unknown) => request.encode(message),
+      requestDeserialize: (buf: Buffer) => request.decode(buf),
+      responseSerialize: (message: unknown) => response.encode(message),
+      responseDeserialize: (buf: Buffer) => response.decode(buf),
+      responseEncode: (message: unknown, prefix: number) => response.encode(message, prefix),
+      originalName: name,
+    }
+  }
+  return methods as grpc.ServiceDefinition
+}

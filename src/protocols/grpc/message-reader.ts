@@ -1,0 +1,112 @@
+import * as zlib from 'node:zlib'
+import {GrpcStatus} from './grpc-status.js'
+
+/** A call that must end with this status (a message too large, undecodable, compressed unknowingly). */
+export class CallFailure extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Cuts a stream's DATA into gRPC's length-prefixed messages (a flag byte, four bytes of
+ * length, the message). A message larger than `maxLength` fails the call before any of
+ * it is held. Each message is handed over in a buffer of its own, so that what the
+ * layer above keeps of it (keys, values) does not pin the socket's read buffers.
+ */
+export class MessageReader {
+  private prefix: Buffer | undefined
+  private prefixFilled = 0
+  private body: Buffer | undefined
+  private bodyFilled = 0
+  private compressed = false
+
+  constructor(
+    private readonly maxLength: number,
+    /** grpc-encoding of the stream: how a message with the compressed flag is compressed. */
+    private readonly encoding: string | undefined,
+  ) {}
+
+  push(chunk: Buffer, onMessage: (message: Buffer) => void): void {
+    let pos = 0
+    while (pos < chunk.length) {
+      if (this.body === undefined) {
+        // A whole prefix and message inside this chunk: one copy, straight out.
+        if (this.prefixFilled === 0 && chunk.length - pos >= 5) {
+          const length = chunk.readUInt32BE(pos + 1)
+          const flag = chunk[pos]
+          if (chunk.length - pos - 5 >= length) {
+            this.check(flag, length)
+            onMessage(this.finish(flag, Buffer.from(chunk.subarray(pos + 5, pos + 5 + length))))
+            pos += 5 + length
+            continue
+          }
+        }
+        const take = Math.min(5 - this.prefixFilled, chunk.length - pos)
+        this.prefix ??= Buffer.alloc(5)
+        chunk.copy(this.prefix, this.prefixFilled, pos, pos + take)
+        this.prefixFilled += take
+        pos += take
+        if (this.prefixFilled < 5) return
+        const length = this.prefix.readUInt32BE(1)
+        this.check(this.prefix[0], length)
+        this.compressed = this.prefix[0] === 1
+        this.body = Buffer.allocUnsafe(length)
+        this.bodyFilled = 0
+      }
+      const take = Math.min(this.body.length - this.bodyFilled, chunk.length - pos)
+      chunk.copy(this.body, this.bodyFilled, pos, pos + take)
+      this.bodyFilled += take
+      pos += take
+      if (this.bodyFilled === this.body.length) {
+        const body = this.body
+        this.body = undefined
+        this.prefixFilled = 0
+        onMessage(this.finish(this.compressed ? 1 : 0, body))
+      }
+    }
+  }
+
+  /** Whether a message is half read (a stream that ends now ends inside it). */
+  get partial(): boolean {
+    return this.prefixFilled > 0 || this.body !== undefined
+  }
+
+  private check(flag: number, length: number): void {
+    if (flag > 1) throw new CallFailure(GrpcStatus.INTERNAL, `a message with the unknown flags ${flag}`)
+    if (length > this.maxLength)
+      throw new CallFailure(GrpcStatus.RESOURCE_EXHAUSTED, `a message of ${length} bytes is larger than the ${this.maxLength} allowed`)
+  }
+
+  private finish(flag: number, body: Buffer): Buffer {
+    if (flag === 0) return body
+    const options = {maxOutputLength: this.maxLength}
+    try {
+      switch (this.encoding) {
+        case 'gzip':
+          return zlib.gunzipSync(body, options)
+        case 'deflate':
+          return zlib.inflateSync(body, options)
+        case undefined:
+        case 'identity':
+          throw new CallFailure(GrpcStatus.INTERNAL, 'a compressed message on a stream without an encoding')
+        default:
+          throw new CallFailure(GrpcStatus.UNIMPLEMENTED, `the encoding ${this.encoding} is not supported`)
+      }
+    } catch (error) {
+      if (error instanceof CallFailure) throw error
+      throw new CallFailure(GrpcStatus.RESOURCE_EXHAUSTED, `a compressed message does not inflate within ${this.maxLength} bytes`)
+    }
+  }
+}
+
+/** A message with its 5-byte prefix in front, leaving `headroom` bytes before it (a frame header). */
+export function frameMessage(encode: (prefix: number) => Buffer, headroom: number): Buffer {
+  const buf = encode(headroom + 5)
+  buf[headroom] = 0
+  buf.writeUInt32BE(buf.length - headroom - 5, headroom + 1)
+  return buf
+}
