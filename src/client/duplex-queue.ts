@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js'
+import type {ClientStream} from './grpc-channel.js'
 import {networkError} from './wire.js'
 
 /**
@@ -9,9 +9,9 @@ export class DuplexQueue<Req, Res> {
   private readonly pending: {resolve: (response: Res) => void; reject: (error: Error) => void}[] = []
   private failure: Error | undefined
 
-  constructor(private readonly call: grpc.ClientDuplexStream<Req, Res>) {
+  constructor(private readonly call: ClientStream) {
     call.on('data', (response: Res) => this.pending.shift()?.resolve(response))
-    call.on('error', (error: grpc.ServiceError) => this.fail(networkError(error)))
+    call.on('error', (error: Error) => this.fail(networkError(error)))
     call.on('end', () => this.fail(new Error('the server ended the call')))
   }
 

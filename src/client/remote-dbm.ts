@@ -1,9 +1,6 @@
-import * as net from 'node:net'
-import * as grpc from '@grpc/grpc-js'
 import {ANY_VALUE, toBuffer, type Bytes, type Expected, type Record} from '../engine/dbm.js'
 import {Code, StatusError} from '../engine/status.js'
 import {parseAuth} from '../protocols/grpc/auth.js'
-import type {DBMServiceClient} from '../protocols/grpc/generated/tkrzw_rpc/DBMService.js'
 import type {StatusProto__Output} from '../protocols/grpc/generated/tkrzw_rpc/StatusProto.js'
 import type {AppendResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/AppendResponse.js'
 import type {AppendMultiResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/AppendMultiResponse.js'
@@ -28,8 +25,9 @@ import type {SetResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/Se
 import type {SetMultiResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/SetMultiResponse.js'
 import type {ShouldBeRebuiltResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/ShouldBeRebuiltResponse.js'
 import type {SynchronizeResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/SynchronizeResponse.js'
-import {protocol} from '../protocols/grpc/protocol.js'
+import {DBMService_METHODS} from '../protocols/grpc/generated/codecs.js'
 import type {ChangeMasterResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/ChangeMasterResponse.js'
+import {CallError, ClientStream, GrpcChannel, isFinalConnectFailure} from './grpc-channel.js'
 import {RemoteIterator} from './remote-iterator.js'
 import {ReplicationSession} from './remote-replication.js'
 import {RemoteStream} from './remote-stream.js'
@@ -51,36 +49,39 @@ export interface ConnectOptions {
  */
 export class RemoteDBM {
   private index = 0
+  /** The DBMService's streaming calls, as grpc-js clients name them (for tests and tools that drive the protocol directly). */
+  readonly client: DBMClient
 
   private constructor(
-    readonly client: DBMServiceClient,
+    private readonly channel: GrpcChannel,
     private readonly timeout: number,
-  ) {}
+  ) {
+    this.client = dbmClient(channel, () => this.deadline())
+  }
 
-  /** Connects and waits until the channel is ready (or the timeout passes). */
+  /** Connects and waits until the server has answered the handshake (or the timeout passes). */
   static async connect(address: string, options: ConnectOptions = {}): Promise<RemoteDBM> {
     const target = /^\d+$/.test(address) ? `127.0.0.1:${address}` : address
     if (!target.startsWith('unix:') && !/^(\[[^\]]*\]|[^:]+):\d+$/.test(target)) {
       throw new StatusError(Code.INVALID_ARGUMENT_ERROR, `the address must be host:port, [v6]:port or unix:/path: "${address}"`)
     }
-    let credentials = grpc.credentials.createInsecure()
+    let tls: {key: Buffer; cert: Buffer; ca: Buffer} | undefined
     if (options.auth) {
       const files = parseAuth(options.auth)
-      credentials = grpc.credentials.createSsl(files.root, files.key, files.cert)
+      tls = {key: files.key, cert: files.cert, ca: files.root}
     }
-    const Client = protocol().tkrzw_rpc.DBMService
-    const client = new Client(target, credentials, {'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1})
+    const channel = new GrpcChannel(target, {tls})
     const timeout = options.timeout ?? -1
     const connectTimeout = options.connectTimeout ?? timeout
     // No limit is Infinity: a deadline past 2^31 ms from now overflows Node's timers, which then fire at once.
     const deadline = connectTimeout >= 0 && connectTimeout * 1000 < MAX_TIMER_MS ? Date.now() + connectTimeout * 1000 : Infinity
     try {
-      await waitUntilReady(client, target, deadline)
+      await connectWithin(channel, deadline)
     } catch (error) {
-      client.close()
-      throw new StatusError(Code.NETWORK_ERROR, `cannot connect to ${address}: ${(error as Error).message}`)
+      channel.close()
+      throw new StatusError(Code.NETWORK_ERROR, `cannot connect to ${address}: ${(error as CallError).details ?? (error as Error).message}`)
     }
-    return new RemoteDBM(client, timeout)
+    return new RemoteDBM(channel, timeout)
   }
 
   /** Which database later calls address, as on the server's command line. */
@@ -92,31 +93,23 @@ export class RemoteDBM {
     return this.index
   }
 
-  /** Options of one call: its deadline. */
-  callOptions(): grpc.CallOptions {
+  /** The deadline of a call starting now (ms since the epoch); Infinity without a timeout. */
+  deadline(): number {
     // A limit past what Node's timers hold is no limit (it would fire at once).
-    return this.timeout >= 0 && this.timeout * 1000 < MAX_TIMER_MS ? {deadline: Date.now() + this.timeout * 1000} : {}
+    return this.timeout >= 0 && this.timeout * 1000 < MAX_TIMER_MS ? Date.now() + this.timeout * 1000 : Infinity
   }
 
   /** One unary call by method name; resolves with the response, having checked its status unless told not to. */
-  private call<Res extends {status?: StatusProto__Output | null}>(name: string, request: object, check = true): Promise<Res> {
-    const method = (this.client as unknown as {[name: string]: (...args: unknown[]) => unknown})[name]
-    return new Promise((resolve, reject) => {
-      try {
-        method.call(this.client, request, this.callOptions(), (error: grpc.ServiceError | null, response?: Res) => {
-          if (error) return reject(networkError(error))
-          try {
-            if (check) checkStatus(response!.status)
-            resolve(response!)
-          } catch (statusError) {
-            reject(statusError)
-          }
-        })
-      } catch (error) {
-        // grpc-js throws at once on a closed channel.
-        reject(networkError(error as Error))
-      }
-    })
+  private async call<Res extends {status?: StatusProto__Output | null}>(name: keyof typeof DBMService_METHODS, request: object, check = true): Promise<Res> {
+    const method = DBMService_METHODS[name] as unknown as MethodCodecs
+    let response: Res
+    try {
+      response = (await this.channel.unary(method.path, method.request, method.response, request, this.deadline())) as Res
+    } catch (error) {
+      throw networkError(error as Error)
+    }
+    if (check) checkStatus(response.status)
+    return response
   }
 
   async echo(message: string): Promise<string> {
@@ -287,12 +280,12 @@ export class RemoteDBM {
 
   /** A stream of pipelined record operations on one call. */
   makeStream(): RemoteStream {
-    return new RemoteStream(this.client.Stream(this.callOptions()), this.index)
+    return new RemoteStream(this.client.Stream(), this.index)
   }
 
   /** A server-side cursor on one call. */
   makeIterator(): RemoteIterator {
-    return new RemoteIterator(this.client.Iterate(this.callOptions()), this.index)
+    return new RemoteIterator(this.client.Iterate(), this.index)
   }
 
   /**
@@ -302,7 +295,7 @@ export class RemoteDBM {
    */
   replicate(minTimestamp: number, serverId: number, waitSeconds: number): ReplicationSession {
     return new ReplicationSession(
-      this.client.Replicate({min_timestamp: String(Math.max(0, Math.trunc(minTimestamp))), server_id: serverId, wait_time: waitSeconds}),
+      this.client.Replicate({min_timestamp: String(Math.max(0, Math.trunc(minTimestamp))), server_id: serverId, wait_time: waitSeconds}, Infinity),
     )
   }
 
@@ -312,89 +305,58 @@ export class RemoteDBM {
   }
 
   close(): void {
-    this.client.close()
+    this.channel.close()
   }
 }
 
 /** The longest delay Node's timers take. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-/**
- * Waits until the channel is ready. When an attempt fails, a plain connection tells why:
- * nobody listening (refused, no socket file, unknown host) ends the wait at once, as with
- * the reference tools; a server that accepted and then dropped the connection (busy at
- * its connection limit, or a handshake that failed) is given until the deadline to come
- * round, the channel trying again meanwhile.
- */
-function waitUntilReady(client: grpc.Client, target: string, deadline: number): Promise<void> {
-  const channel = client.getChannel()
-  let lastReason = 'no answer before the deadline'
-  let probing = false
-  // The channel's watch does not keep the process alive by itself: without a deadline (and
-  // nothing else to do) the process would end while connecting. A timer holds it meanwhile.
-  const hold = setInterval(() => undefined, 60_000)
-  return new Promise<void>((resolve, reject) => {
-    const check = () => {
-      const state = channel.getConnectivityState(true)
-      if (state === grpc.connectivityState.READY) return resolve()
-      if (state === grpc.connectivityState.SHUTDOWN) return reject(new Error('the channel was closed'))
-      if (state === grpc.connectivityState.TRANSIENT_FAILURE && !probing) {
-        probing = true
-        void whyNoConnection(target).then(({reason, final}) => {
-          probing = false
-          if (final) return reject(new Error(reason))
-          lastReason = `${reason}, and no answer before the deadline`
-        })
-      }
-      channel.watchConnectivityState(state, deadline, (error?: Error) => (error ? reject(new Error(lastReason)) : check()))
-    }
-    check()
-  }).finally(() => clearInterval(hold))
+interface MethodCodecs {
+  path: string
+  request: {decode(buf: Buffer): unknown; encode(message: unknown, prefix?: number): Buffer}
+  response: {decode(buf: Buffer): unknown; encode(message: unknown, prefix?: number): Buffer}
 }
 
-/**
- * Tries a plain connection to tell why the channel failed, and whether that is final
- * (nobody listens there) or may pass (the server accepted: busy, or a failed handshake).
- */
-function whyNoConnection(target: string): Promise<{reason: string; final: boolean}> {
-  let options: net.NetConnectOpts
-  if (target.startsWith('unix:')) {
-    options = {path: target.slice(5)}
-  } else {
-    const colon = target.lastIndexOf(':')
-    const host = target.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
-    options = {host: host === '' ? '127.0.0.1' : host, port: Number(target.slice(colon + 1))}
+/** The DBMService's streaming calls. */
+export interface DBMClient {
+  Stream(): ClientStream
+  Iterate(): ClientStream
+  /** Server-streaming: the request, and the deadline (Infinity by default: replication runs until cancelled). */
+  Replicate(request: object, deadline?: number): ClientStream
+}
+
+function dbmClient(channel: GrpcChannel, deadline: () => number): DBMClient {
+  const codecs = (name: keyof typeof DBMService_METHODS) => DBMService_METHODS[name] as unknown as MethodCodecs
+  const open = (name: keyof typeof DBMService_METHODS, until: number, single?: object) => {
+    const method = codecs(name)
+    return channel.stream(method.path, method.request, method.response, until, single)
   }
-  return new Promise((resolve) => {
-    const socket = net.connect(options)
-    const finish = (reason: string, final: boolean) => {
-      clearTimeout(timer)
-      socket.destroy()
-      resolve({reason, final})
-    }
-    const timer = setTimeout(() => finish('no answer to a plain connection either', false), 2000)
-    socket.once('connect', () =>
-      finish(
-        'the server accepted the connection but the handshake failed or it closed it (TLS on one side only, a server at its connection limit, or not a gRPC server?)',
-        false,
-      ),
-    )
-    socket.once('error', (error: NodeJS.ErrnoException) =>
-      finish(describeSocketError(error), ['ECONNREFUSED', 'ENOENT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(error.code ?? '')),
-    )
-  })
+  return {
+    Stream: () => open('Stream', deadline()),
+    Iterate: () => open('Iterate', deadline()),
+    Replicate: (request, until = Infinity) => open('Replicate', until, request),
+  }
 }
 
-function describeSocketError(error: NodeJS.ErrnoException): string {
-  switch (error.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused (is the server running?)'
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'unknown host'
-    case 'ENOENT':
-      return 'no such socket file'
-    default:
-      return error.message
+/**
+ * Connects before the deadline. Nobody listening (refused, no socket file, unknown host)
+ * ends the wait at once, as with the reference tools; a server that accepted and then
+ * dropped the connection (busy at its connection limit, or a handshake that failed) is
+ * given until the deadline to come round, with a new attempt every 200 ms.
+ */
+async function connectWithin(channel: GrpcChannel, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      await channel.connect(deadline)
+      return
+    } catch (error) {
+      const failure = error as CallError
+      if (isFinalConnectFailure(failure) || Date.now() + 200 >= deadline) {
+        if (failure.code === 4 || isFinalConnectFailure(failure)) throw failure
+        throw new CallError(failure.code, `${failure.details}, and no answer before the deadline`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
   }
 }

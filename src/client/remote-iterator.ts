@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js'
+import type {ClientStream} from './grpc-channel.js'
 import {toBuffer, type Bytes, type Record} from '../engine/dbm.js'
 import {Code, StatusError} from '../engine/status.js'
 import type {IterateRequest} from '../protocols/grpc/generated/tkrzw_rpc/IterateRequest.js'
@@ -13,7 +13,7 @@ export class RemoteIterator {
   private readonly queue: DuplexQueue<IterateRequest, IterateResponse__Output>
 
   constructor(
-    call: grpc.ClientDuplexStream<IterateRequest, IterateResponse__Output>,
+    call: ClientStream,
     private readonly index: number,
   ) {
     this.queue = new DuplexQueue(call)

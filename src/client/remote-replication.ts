@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js'
+import type {ClientStream} from './grpc-channel.js'
 import type {Change} from '../engine/dbm.js'
 import {Code, StatusError} from '../engine/status.js'
 import type {ReplicateResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/ReplicateResponse.js'
@@ -27,7 +27,7 @@ const OPS = {OP_NOOP: 'noop', OP_SET: 'set', OP_REMOVE: 'remove', OP_CLEAR: 'cle
 export class ReplicationSession implements AsyncIterable<ReplicatedMessage> {
   private first = true
 
-  constructor(private readonly call: grpc.ClientReadableStream<ReplicateResponse__Output>) {}
+  constructor(private readonly call: ClientStream) {}
 
   async *[Symbol.asyncIterator](): AsyncIterator<ReplicatedMessage> {
     try {
@@ -50,7 +50,7 @@ export class ReplicationSession implements AsyncIterable<ReplicatedMessage> {
       }
     } catch (error) {
       if (error instanceof StatusError) throw error
-      throw networkError(error as grpc.ServiceError)
+      throw networkError(error as Error)
     }
   }
 

@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js'
+import type {ClientStream} from './grpc-channel.js'
 import {toBuffer, type ANY_VALUE, type Bytes, type Expected} from '../engine/dbm.js'
 import {Code} from '../engine/status.js'
 import type {StreamRequest} from '../protocols/grpc/generated/tkrzw_rpc/StreamRequest.js'
@@ -14,7 +14,7 @@ export class RemoteStream {
   private readonly queue: DuplexQueue<StreamRequest, StreamResponse__Output>
 
   constructor(
-    call: grpc.ClientDuplexStream<StreamRequest, StreamResponse__Output>,
+    call: ClientStream,
     private readonly index: number,
   ) {
     this.queue = new DuplexQueue(call)

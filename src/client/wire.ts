@@ -1,7 +1,7 @@
-import * as grpc from '@grpc/grpc-js'
 import {ANY_VALUE, toBuffer, type Bytes, type Expected} from '../engine/dbm.js'
 import {Code, StatusError} from '../engine/status.js'
 import type {StatusProto__Output} from '../protocols/grpc/generated/tkrzw_rpc/StatusProto.js'
+import {STATUS_NAMES} from './grpc-channel.js'
 
 // What the client's pieces share about the wire: statuses, transport errors, requests
 // built the same way for unary calls and streams.
@@ -12,10 +12,10 @@ export function checkStatus(status: StatusProto__Output | null | undefined): voi
 }
 
 /** A gRPC failure as the status a client reports: NETWORK_ERROR with the gRPC code's name. */
-export function networkError(error: grpc.ServiceError | Error): StatusError {
-  const code = (error as grpc.ServiceError).code
-  const name = code === undefined ? 'UNKNOWN' : (grpc.status[code] ?? String(code))
-  const details = (error as grpc.ServiceError).details ?? error.message
+export function networkError(error: Error & {code?: number | string; details?: string}): StatusError {
+  const code = typeof error.code === 'number' ? error.code : undefined
+  const name = code === undefined ? 'UNKNOWN' : (STATUS_NAMES[code] ?? String(code))
+  const details = error.details ?? error.message
   return new StatusError(Code.NETWORK_ERROR, `${name}: ${details}`)
 }
 
