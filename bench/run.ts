@@ -1,6 +1,7 @@
-// `npm run bench`: measures the local engine (kv dbm perf, next to tkrzw_dbm_perf when it is
-// installed) and the server (kv perf against kv serve, and against tkrzw_server when it is
-// on the PATH), then writes bench-report.md and bench-report.json.
+// `npm run bench`: measures kv side by side with Tkrzw's programs where they are on the PATH
+// (see side-by-side.ts: the engine next to tkrzw_dbm_perf; the call path under
+// tkrzw_dbm_remote_perf, next to tkrzw_server; kv's client; start-up), then the server under
+// kv perf, and writes bench-report.md and bench-report.json.
 // Sizes: BENCH_ITER (local, default 1000000), BENCH_REMOTE_ITER (per worker, default 10000),
 // BENCH_THREADS (server workers, default 4); BENCH_OUT, the directory for the report.
 import {spawn, spawnSync} from 'node:child_process'
@@ -8,6 +9,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {callPathRows, engineRows, has, sideBySideMarkdown, type SideBySideRow} from './side-by-side.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const KV = path.join(ROOT, 'bin', 'run.js')
@@ -15,18 +17,6 @@ const ITER = Number(process.env.BENCH_ITER ?? 1_000_000)
 const REMOTE_ITER = Number(process.env.BENCH_REMOTE_ITER ?? 10_000)
 const THREADS = Number(process.env.BENCH_THREADS ?? 4)
 const OUT = path.resolve(process.env.BENCH_OUT ?? '.')
-
-interface Phases {
-  [phase: string]: number
-}
-
-interface LocalRow {
-  dbm: string
-  kv: Phases
-  kvPeak: number
-  tkrzw?: Phases
-  tkrzwPeak?: number
-}
 
 interface ServerRow {
   server: string
@@ -38,53 +28,8 @@ interface ServerRow {
   errors: number
 }
 
-function has(program: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${program}`]).status === 0
-}
-
 function note(text: string): void {
   process.stderr.write(`${text}\n`)
-}
-
-/** Runs a program under /usr/bin/time when present, returning its output and peak memory in bytes. */
-function measure(program: string, args: string[]): {stdout: string; peak: number} {
-  const timed = fs.existsSync('/usr/bin/time')
-  const result = timed
-    ? spawnSync('/usr/bin/time', ['-f', 'PEAK_KB=%M', program, ...args], {encoding: 'utf8', maxBuffer: 64 << 20})
-    : spawnSync(program, args, {encoding: 'utf8', maxBuffer: 64 << 20})
-  if (result.status !== 0) throw new Error(`${program} ${args.join(' ')} failed: ${result.stderr}`)
-  const peak = Number(/PEAK_KB=(\d+)/.exec(result.stderr)?.[1] ?? 0) * 1024
-  return {stdout: result.stdout, peak}
-}
-
-/** Phase throughputs from tkrzw_dbm_perf-shaped output ("Setting done: ... qps=N"). */
-function parsePhases(text: string): Phases {
-  const names: {[label: string]: string} = {Setting: 'set', Getting: 'get', Iterating: 'iterate', Removing: 'remove'}
-  const phases: Phases = {}
-  for (const match of text.matchAll(/^(\w+) done: .*?qps=(\d+)/gm)) if (names[match[1]]) phases[names[match[1]]] = Number(match[2])
-  return phases
-}
-
-function benchLocal(dir: string): LocalRow[] {
-  const rows: LocalRow[] = []
-  const oracle = has('tkrzw_dbm_perf')
-  for (const dbm of ['tiny', 'baby', 'cache', 'hash']) {
-    note(`local: ${dbm}, ${ITER} records`)
-    const file = path.join(dir, `kv-${dbm}.tkh`)
-    const kvArgs = ['dbm', 'perf', 'sequence', '--dbm', dbm, '--iter', String(ITER), ...(dbm === 'hash' ? ['--path', file] : [])]
-    const kv = measure(KV, kvArgs)
-    const row: LocalRow = {dbm, kv: parsePhases(kv.stdout), kvPeak: kv.peak}
-    if (oracle) {
-      // Tkrzw's cache benchmark never finishes its iterate phase; it runs set only.
-      const extra = dbm === 'cache' ? ['--set_only'] : dbm === 'hash' ? ['--path', path.join(dir, 'tkrzw.tkh')] : []
-      const tkrzw = measure('tkrzw_dbm_perf', ['sequence', '--dbm', dbm, '--iter', String(ITER), ...extra])
-      row.tkrzw = parsePhases(tkrzw.stdout)
-      row.tkrzwPeak = tkrzw.peak
-    }
-    rows.push(row)
-    fs.rmSync(file, {force: true})
-  }
-  return rows
 }
 
 /** Starts a server and resolves with its address once it listens. */
@@ -160,25 +105,17 @@ async function benchServer(
   return rows
 }
 
-const ratio = (a?: number, b?: number): string => (a && b ? (a / b).toFixed(2) : '')
 const count = (n?: number): string => (n === undefined ? '' : Math.round(n).toLocaleString('en-US'))
-const mb = (n?: number): string => (n ? `${(n / 1e6).toFixed(0)} MB` : '')
 
-function markdown(local: LocalRow[], server: ServerRow[]): string {
+function markdown(sideBySide: SideBySideRow[], server: ServerRow[]): string {
   const lines = [
     `# kv benchmark, ${new Date().toISOString()}`,
     '',
     `Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.cpus()[0]?.model ?? ''}`,
     '',
   ]
-  lines.push(`## Local engine: \`kv dbm perf sequence --iter ${ITER}\` next to \`tkrzw_dbm_perf sequence\``, '')
-  lines.push('| class | phase | kv ops/s | Tkrzw ops/s | ratio |', '|---|---|---|---|---|')
-  for (const row of local) {
-    for (const phase of ['set', 'get', 'remove']) {
-      lines.push(`| ${row.dbm} | ${phase} | ${count(row.kv[phase])} | ${count(row.tkrzw?.[phase])} | ${ratio(row.kv[phase], row.tkrzw?.[phase])} |`)
-    }
-    lines.push(`| ${row.dbm} | peak memory | ${mb(row.kvPeak)} | ${mb(row.tkrzwPeak)} | ${ratio(row.kvPeak, row.tkrzwPeak)} |`)
-  }
+  lines.push(`## Side by side (engine: ${ITER} records; calls: ${REMOTE_ITER} per worker, ${THREADS} workers)`, '')
+  lines.push(...sideBySideMarkdown(sideBySide))
   lines.push('', `## Server: \`kv perf\`, ${REMOTE_ITER} calls per worker`, '')
   lines.push('| server | database | scenario | calls/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|---|')
   for (const row of server)
@@ -188,7 +125,7 @@ function markdown(local: LocalRow[], server: ServerRow[]): string {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-bench-'))
 try {
-  const local = benchLocal(dir)
+  const sideBySide = [...engineRows(KV, dir, ITER, note), ...(await callPathRows(KV, dir, REMOTE_ITER, THREADS, note))]
   const server = await benchServer('kv serve', KV, (address, where) => ['serve', '--address', address, '#dbm=tiny', path.join(where, 'server.tkh')], dir, 19781)
   if (has('tkrzw_server')) {
     server.push(
@@ -206,9 +143,9 @@ try {
   fs.mkdirSync(OUT, {recursive: true})
   fs.writeFileSync(
     path.join(OUT, 'bench-report.json'),
-    `${JSON.stringify({iterations: ITER, remoteIterations: REMOTE_ITER, threads: THREADS, local, server}, null, 2)}\n`,
+    `${JSON.stringify({iterations: ITER, remoteIterations: REMOTE_ITER, threads: THREADS, sideBySide, server}, null, 2)}\n`,
   )
-  const report = markdown(local, server)
+  const report = markdown(sideBySide, server)
   fs.writeFileSync(path.join(OUT, 'bench-report.md'), report)
   process.stdout.write(report)
 } finally {

@@ -14,13 +14,17 @@ export class CallFailure extends Error {
 /**
  * Cuts a stream's DATA into gRPC's length-prefixed messages (a flag byte, four bytes of
  * length, the message). A message larger than `maxLength` fails the call before any of
- * it is held. Each message is handed over in a buffer of its own, so that what the
- * layer above keeps of it (keys, values) does not pin the socket's read buffers.
+ * it is held, and a message is gathered as its bytes arrive, never allocated by the
+ * length it claims (flow control bounds what has arrived). Each message is handed over
+ * in a buffer of its own, so that what the layer above keeps of it (keys, values) does
+ * not pin the socket's read buffers.
  */
 export class MessageReader {
   private prefix: Buffer | undefined
   private prefixFilled = 0
-  private body: Buffer | undefined
+  /** The message being gathered: its length, and the pieces so far. */
+  private bodyLength = -1
+  private pieces: Buffer[] = []
   private bodyFilled = 0
   private compressed = false
 
@@ -33,7 +37,7 @@ export class MessageReader {
   push(chunk: Buffer, onMessage: (message: Buffer) => void): void {
     let pos = 0
     while (pos < chunk.length) {
-      if (this.body === undefined) {
+      if (this.bodyLength < 0) {
         // A whole prefix and message inside this chunk: one copy, straight out.
         if (this.prefixFilled === 0 && chunk.length - pos >= 5) {
           const length = chunk.readUInt32BE(pos + 1)
@@ -53,18 +57,24 @@ export class MessageReader {
         if (this.prefixFilled < 5) return
         const length = this.prefix.readUInt32BE(1)
         this.check(this.prefix[0], length)
+        this.prefixFilled = 0
+        if (length === 0) {
+          onMessage(this.finish(this.prefix[0], Buffer.alloc(0)))
+          continue
+        }
         this.compressed = this.prefix[0] === 1
-        this.body = Buffer.allocUnsafe(length)
+        this.bodyLength = length
         this.bodyFilled = 0
+        this.pieces = []
       }
-      const take = Math.min(this.body.length - this.bodyFilled, chunk.length - pos)
-      chunk.copy(this.body, this.bodyFilled, pos, pos + take)
+      const take = Math.min(this.bodyLength - this.bodyFilled, chunk.length - pos)
+      if (take > 0) this.pieces.push(Buffer.from(chunk.subarray(pos, pos + take)))
       this.bodyFilled += take
       pos += take
-      if (this.bodyFilled === this.body.length) {
-        const body = this.body
-        this.body = undefined
-        this.prefixFilled = 0
+      if (this.bodyFilled === this.bodyLength) {
+        const body = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces, this.bodyLength)
+        this.pieces = []
+        this.bodyLength = -1
         onMessage(this.finish(this.compressed ? 1 : 0, body))
       }
     }
@@ -72,7 +82,7 @@ export class MessageReader {
 
   /** Whether a message is half read (a stream that ends now ends inside it). */
   get partial(): boolean {
-    return this.prefixFilled > 0 || this.body !== undefined
+    return this.prefixFilled > 0 || this.bodyLength >= 0
   }
 
   private check(flag: number, length: number): void {

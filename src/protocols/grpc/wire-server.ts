@@ -296,15 +296,28 @@ export class GrpcWireServer {
       maxMessageLength: this.maxMessageLength,
     }
     if (entry.kind === 'unary') {
-      const call = new UnaryCall(context, entry.request, entry.response, (ready) => entry.handler(ready, ready.callback))
+      const call = new UnaryCall(context, entry.request, entry.response, (ready) => {
+        try {
+          entry.handler(ready, ready.callback)
+        } catch (error) {
+          ready.finish(GrpcStatus.INTERNAL, (error as Error).message)
+        }
+      })
       stream.handler = call
       if (endStream) call.onHeaders(headers, true)
       return
     }
     const call = new StreamCall(context, entry.request, entry.response)
     stream.handler = call
+    const start = () => {
+      try {
+        entry.handler(call)
+      } catch (error) {
+        call.finish(GrpcStatus.INTERNAL, (error as Error).message)
+      }
+    }
     if (entry.kind === 'bidi') {
-      entry.handler(call)
+      start()
       if (endStream) call.onHeaders(headers, true)
       return
     }
@@ -313,7 +326,7 @@ export class GrpcWireServer {
       ready.handOff()
       call.request = ready.request
       stream.handler = call
-      entry.handler(call)
+      start()
     })
     stream.handler = gather
     if (endStream) gather.onHeaders(headers, true)

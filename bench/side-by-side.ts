@@ -1,0 +1,349 @@
+// The side-by-side rows of `npm run bench`: kv next to Tkrzw-RPC's server and tools, the same
+// driver for both, one at a time. Each row says what ran; a reference that is not on the
+// PATH leaves its column empty.
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+
+export interface SideBySideRow {
+  /** What was measured, and with what driver. */
+  workload: string
+  /** The unit of both figures. */
+  unit: string
+  kv?: number
+  reference?: number
+  /** Which program the reference figure is. */
+  referenceName: string
+  /** Whether more is better (throughput) or less (time, CPU, memory). */
+  higherIsBetter: boolean
+}
+
+export function has(program: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${program}`]).status === 0
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).stdout.trim()) || 100
+
+/** CPU seconds a process has used so far (user and system). */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+}
+
+/** Starts a server and resolves once `probe` succeeds against it. */
+async function startServer(program: string, args: string[], probe: () => boolean): Promise<{child: ChildProcess; stop: () => Promise<void>}> {
+  const child = spawn(program, args, {stdio: 'ignore'})
+  const deadline = Date.now() + 20000
+  while (!probe()) {
+    if (child.exitCode !== null) throw new Error(`${program} exited with ${child.exitCode} before answering`)
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`${program} did not answer within 20 s`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  return {
+    child,
+    stop: () =>
+      new Promise((done) => {
+        if (child.exitCode !== null) return done()
+        child.on('exit', () => done())
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+/** "Setting done: ... qps=N" of Tkrzw's perf tools (and kv's, which print the same lines). */
+function qpsOf(text: string, label: string): number | undefined {
+  const match = new RegExp(`^${label} done: .*?qps=(\\d+)`, 'm').exec(text)
+  return match ? Number(match[1]) : undefined
+}
+
+function run(program: string, args: string[]): string {
+  const result = spawnSync(program, args, {encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000})
+  if (result.status !== 0) throw new Error(`${program} ${args.join(' ')} failed: ${result.stderr || result.error?.message}`)
+  return result.stdout
+}
+
+/** Runs a perf driver, reading the server's CPU time as each phase reports: phase label to throughput and CPU seconds. */
+function phaseCpu(program: string, args: string[], serverPid: number): Promise<Map<string, {qps: number; cpu: number}>> {
+  return new Promise((resolve, reject) => {
+    const phases = new Map<string, {qps: number; cpu: number}>()
+    let last = cpuSeconds(serverPid)
+    const child = spawn(program, args, {stdio: ['ignore', 'pipe', 'pipe']})
+    let pending = ''
+    let errors = ''
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()))
+    child.stdout.on('data', (chunk: Buffer) => {
+      pending += chunk.toString()
+      let newline: number
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline)
+        pending = pending.slice(newline + 1)
+        const match = /^(\w+) done: .*?qps=(\d+)/.exec(line)
+        if (!match) continue
+        const now = cpuSeconds(serverPid)
+        phases.set(match[1], {qps: Number(match[2]), cpu: now - last})
+        last = now
+      }
+    })
+    child.on('exit', (code) => (code === 0 ? resolve(phases) : reject(new Error(`${program} ${args.join(' ')} failed: ${errors}`))))
+  })
+}
+
+/** Milliseconds a command takes, the median of `runs` (after one to warm the caches). */
+function medianMillis(program: string, args: string[], runs = 7): number {
+  const times: number[] = []
+  for (let i = 0; i <= runs; i++) {
+    const started = performance.now()
+    const result = spawnSync(program, args, {stdio: 'ignore'})
+    if (result.status !== 0) throw new Error(`${program} ${args.join(' ')} failed`)
+    if (i > 0) times.push(performance.now() - started)
+  }
+  times.sort((a, b) => a - b)
+  return times[Math.floor(times.length / 2)]
+}
+
+interface ServerUnderTest {
+  name: string
+  start(port: number, dir: string): Promise<{child: ChildProcess; stop: () => Promise<void>}>
+}
+
+/**
+ * The rows of the unary and streamed call path, the client and start-up: the reference
+ * driver (tkrzw_dbm_remote_perf) against kv serve and tkrzw_server --threads 2, server CPU
+ * per call, kv's own client against tkrzw_server, `kv remote get` and `kv --help`.
+ */
+export async function callPathRows(kv: string, dir: string, iterations: number, threads: number, note: (text: string) => void): Promise<SideBySideRow[]> {
+  const rows: SideBySideRow[] = []
+  const driver = has('tkrzw_dbm_remote_perf') ? 'tkrzw_dbm_remote_perf' : undefined
+  const reference = has('tkrzw_server') ? 'tkrzw_server' : undefined
+  const echo = (port: number) => () =>
+    spawnSync(kv, ['remote', 'echo', '--address', `127.0.0.1:${port}`, '--timeout', '1', 'ping'], {stdio: 'ignore'}).status === 0
+  const servers: ServerUnderTest[] = [
+    {
+      name: 'kv',
+      start: (port, where) => startServer(kv, ['serve', '--address', `127.0.0.1:${port}`, `${path.join(where, 'calls.tkh')}#num_buckets=1000000`], echo(port)),
+    },
+  ]
+  if (reference) {
+    servers.push({
+      name: 'tkrzw_server',
+      start: (port, where) =>
+        startServer(
+          'tkrzw_server',
+          ['--address', `127.0.0.1:${port}`, '--threads', '2', `${path.join(where, 'calls-ref.tkh')}#num_buckets=1000000`],
+          echo(port),
+        ),
+    })
+  } else {
+    note('tkrzw_server is not on the PATH: the call-path rows show kv alone')
+  }
+  const figures: {[server: string]: {[metric: string]: number}} = {}
+  let port = 19790
+  for (const server of servers) {
+    const running = await server.start(port, dir)
+    const address = `127.0.0.1:${port}`
+    port++
+    const mine: {[metric: string]: number} = {}
+    figures[server.name] = mine
+    try {
+      if (driver) {
+        note(`calls: ${driver} against ${server.name}`)
+        const common = ['sequence', '--address', address, '--iter', String(iterations), '--threads', String(threads)]
+        // The driver clears the database first, so set and get run in one sequence; the
+        // server's CPU is read as each phase reports.
+        const phases = await phaseCpu(driver, common, running.child.pid!)
+        for (const label of ['Setting', 'Getting']) {
+          const phase = phases.get(label)
+          if (!phase) continue
+          mine[`unary ${label}`] = phase.qps
+          mine[`cpu ${label}`] = (phase.cpu / (iterations * threads)) * 1e6
+        }
+        const streamed = await phaseCpu(driver, [...common, '--stream'], running.child.pid!)
+        for (const label of ['Setting', 'Getting']) {
+          const phase = streamed.get(label)
+          if (phase) mine[`stream ${label}`] = phase.qps
+        }
+      }
+      if (server.name === 'tkrzw_server') {
+        note('calls: kv perf (kv client) against tkrzw_server')
+        const report = JSON.parse(
+          run(kv, ['perf', 'sequence', '--address', address, '--iter', String(iterations), '--threads', String(threads), '--json']),
+        ) as {
+          phases: {name: string; qps: number}[]
+        }
+        for (const phase of report.phases) mine[`kv client ${phase.name}`] = phase.qps
+        if (driver) {
+          const text = run(driver, ['sequence', '--address', address, '--iter', String(iterations), '--threads', String(threads)])
+          mine['reference client set'] = qpsOf(text, 'Setting') ?? 0
+          mine['reference client get'] = qpsOf(text, 'Getting') ?? 0
+        }
+      }
+      run(kv, ['remote', 'set', '--address', address, 'bench-key', 'bench-value'])
+      mine['remote get ms'] = medianMillis(kv, ['remote', 'get', '--address', address, 'bench-key'])
+      if (has('tkrzw_dbm_remote_util') && server.name === 'tkrzw_server') {
+        mine['reference remote get ms'] = medianMillis('tkrzw_dbm_remote_util', ['get', '--address', address, 'bench-key'])
+      }
+    } finally {
+      await running.stop()
+    }
+  }
+  const kvFigures = figures.kv ?? {}
+  const ref = figures.tkrzw_server ?? {}
+  const threadsText = `--threads ${threads}`
+  if (driver) {
+    rows.push({
+      workload: `${driver} sequence ${threadsText}, unary set`,
+      unit: 'calls/s',
+      kv: kvFigures['unary Setting'],
+      reference: ref['unary Setting'],
+      referenceName: 'tkrzw_server --threads 2',
+      higherIsBetter: true,
+    })
+    rows.push({
+      workload: `${driver} sequence ${threadsText}, unary get`,
+      unit: 'calls/s',
+      kv: kvFigures['unary Getting'],
+      reference: ref['unary Getting'],
+      referenceName: 'tkrzw_server --threads 2',
+      higherIsBetter: true,
+    })
+    rows.push({
+      workload: `${driver} sequence ${threadsText} --stream, set`,
+      unit: 'calls/s',
+      kv: kvFigures['stream Setting'],
+      reference: ref['stream Setting'],
+      referenceName: 'tkrzw_server --threads 2',
+      higherIsBetter: true,
+    })
+    rows.push({
+      workload: `${driver} sequence ${threadsText} --stream, get`,
+      unit: 'calls/s',
+      kv: kvFigures['stream Getting'],
+      reference: ref['stream Getting'],
+      referenceName: 'tkrzw_server --threads 2',
+      higherIsBetter: true,
+    })
+    rows.push({
+      workload: 'server CPU per unary set',
+      unit: 'µs',
+      kv: kvFigures['cpu Setting'],
+      reference: ref['cpu Setting'],
+      referenceName: 'tkrzw_server --threads 2',
+      higherIsBetter: false,
+    })
+    rows.push({
+      workload: 'server CPU per unary get',
+      unit: 'µs',
+      kv: kvFigures['cpu Getting'],
+      reference: ref['cpu Getting'],
+      referenceName: 'tkrzw_server --threads 2',
+      higherIsBetter: false,
+    })
+  } else {
+    note('tkrzw_dbm_remote_perf is not on the PATH: no rows of the reference driver')
+  }
+  if (reference) {
+    rows.push({
+      workload: `kv perf sequence ${threadsText} against tkrzw_server, set`,
+      unit: 'calls/s',
+      kv: ref['kv client set'],
+      reference: ref['reference client set'],
+      referenceName: `${driver ?? '-'}`,
+      higherIsBetter: true,
+    })
+    rows.push({
+      workload: `kv perf sequence ${threadsText} against tkrzw_server, get`,
+      unit: 'calls/s',
+      kv: ref['kv client get'],
+      reference: ref['reference client get'],
+      referenceName: `${driver ?? '-'}`,
+      higherIsBetter: true,
+    })
+  }
+  rows.push({
+    workload: 'kv remote get, end to end (median of 7)',
+    unit: 'ms',
+    kv: kvFigures['remote get ms'],
+    reference: ref['reference remote get ms'],
+    referenceName: 'tkrzw_dbm_remote_util get',
+    higherIsBetter: false,
+  })
+  rows.push({workload: 'kv --help (median of 7)', unit: 'ms', kv: medianMillis(kv, ['--help']), referenceName: '', higherIsBetter: false})
+  return rows
+}
+
+/** The engine rows: kv dbm perf sequence next to tkrzw_dbm_perf sequence, throughput and peak memory. */
+export function engineRows(kv: string, dir: string, iterations: number, note: (text: string) => void): SideBySideRow[] {
+  const rows: SideBySideRow[] = []
+  const oracle = has('tkrzw_dbm_perf')
+  if (!oracle) note('tkrzw_dbm_perf is not on the PATH: the engine rows show kv alone')
+  const cases: [string, string[]][] = [
+    ['hash', []],
+    ['baby', []],
+    ['baby', ['--random_key']],
+    ['tiny', []],
+    ['cache', []],
+  ]
+  for (const [dbm, extra] of cases) {
+    const label = `${dbm}${extra.length ? ` ${extra.join(' ')}` : ''}`
+    note(`engine: ${label}, ${iterations} records`)
+    const file = (name: string) => (dbm === 'hash' ? ['--path', path.join(dir, name)] : [])
+    const common = ['sequence', '--dbm', dbm, '--iter', String(iterations), ...extra]
+    const mine = timed(kv, ['dbm', 'perf', ...common, ...file('kv.tkh')])
+    // Tkrzw's cache benchmark does not finish the phases after get: it is cut after 30 s, its set and get kept.
+    const theirs = oracle ? timed('timeout', ['-s', 'KILL', '30', 'tkrzw_dbm_perf', ...common, ...file('ref.tkh')], dbm === 'cache') : undefined
+    for (const name of ['kv.tkh', 'ref.tkh']) fs.rmSync(path.join(dir, name), {force: true})
+    // Cut by the timeout, the cache run's peak is the timeout program's own: a set-only run gives the real one.
+    if (theirs && dbm === 'cache') theirs.peak = timed('tkrzw_dbm_perf', [...common, '--set_only']).peak
+    const reference = theirs?.stdout
+    rows.push({
+      workload: `${label}: set`,
+      unit: 'ops/s',
+      kv: qpsOf(mine.stdout, 'Setting'),
+      reference: reference === undefined ? undefined : qpsOf(reference, 'Setting'),
+      referenceName: 'tkrzw_dbm_perf',
+      higherIsBetter: true,
+    })
+    rows.push({
+      workload: `${label}: get`,
+      unit: 'ops/s',
+      kv: qpsOf(mine.stdout, 'Getting'),
+      reference: reference === undefined ? undefined : qpsOf(reference, 'Getting'),
+      referenceName: 'tkrzw_dbm_perf',
+      higherIsBetter: true,
+    })
+    rows.push({
+      workload: `${label}: peak memory`,
+      unit: 'MB',
+      kv: mine.peak / 1e6,
+      reference: theirs && theirs.peak / 1e6,
+      referenceName: 'tkrzw_dbm_perf',
+      higherIsBetter: false,
+    })
+  }
+  return rows
+}
+
+/** Runs a program under /usr/bin/time when present: its output and peak memory in bytes. */
+function timed(program: string, args: string[], mayBeCut = false): {stdout: string; peak: number} {
+  const withTime = fs.existsSync('/usr/bin/time')
+  const result = withTime
+    ? spawnSync('/usr/bin/time', ['-f', 'PEAK_KB=%M', program, ...args], {encoding: 'utf8', maxBuffer: 64 << 20})
+    : spawnSync(program, args, {encoding: 'utf8', maxBuffer: 64 << 20})
+  if (result.status !== 0 && !mayBeCut) throw new Error(`${program} ${args.join(' ')} failed: ${result.stderr}`)
+  return {stdout: result.stdout, peak: Number(/PEAK_KB=(\d+)/.exec(result.stderr)?.[1] ?? 0) * 1024}
+}
+
+/** The rows as a Markdown table, with kv/reference ratios. */
+export function sideBySideMarkdown(rows: SideBySideRow[]): string[] {
+  const figure = (n: number | undefined, unit: string) =>
+    n === undefined ? '' : unit === 'ms' || unit === 'µs' || unit === 'MB' ? n.toFixed(1) : Math.round(n).toLocaleString('en-US')
+  const lines = ['| workload | unit | kv | reference | reference program | kv / reference |', '|---|---|---|---|---|---|']
+  for (const row of rows) {
+    const ratio = row.kv !== undefined && row.reference ? (row.kv / row.reference).toFixed(2) : ''
+    lines.push(`| ${row.workload} | ${row.unit} | ${figure(row.kv, row.unit)} | ${figure(row.reference, row.unit)} | ${row.referenceName} | ${ratio} |`)
+  }
+  return lines
+}
