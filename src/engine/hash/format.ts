@@ -348,9 +348,16 @@ export function encodeRecord(
   let pos = start
   target[pos++] = op | magicChecksum(key, 0, keySize, value, 0, valueSize)
   let rest = child / alignment
-  for (let i = offsetWidth - 1; i >= 0; i--) {
-    target[pos + i] = rest % 256
-    rest = Math.floor(rest / 256)
+  if (rest <= 0xffffffff) {
+    for (let i = offsetWidth - 1; i >= 0; i--) {
+      target[pos + i] = rest & 0xff
+      rest >>>= 8
+    }
+  } else {
+    for (let i = offsetWidth - 1; i >= 0; i--) {
+      target[pos + i] = rest % 256
+      rest = Math.floor(rest / 256)
+    }
   }
   pos += offsetWidth
   pos = keySize < 128 ? ((target[pos] = keySize), pos + 1) : writeVarint(target, pos, keySize)

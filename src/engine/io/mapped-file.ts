@@ -413,6 +413,14 @@ export class MappedFile {
       if (this.snapshots.length > 0) this.preserve(offset, width)
       this.extendTo(offset + width)
       const data = this.segment(index)
+      // Offsets below 2^32 (nearly all) take shifts; wider ones, arithmetic.
+      if (value <= 0xffffffff) {
+        for (let pos = within + width - 1; pos >= within; pos--) {
+          data[pos] = value & 0xff
+          value >>>= 8
+        }
+        return
+      }
       for (let pos = within + width - 1; pos >= within; pos--) {
         data[pos] = value % 256
         value = Math.floor(value / 256)
