@@ -192,85 +192,33 @@ export async function callPathRows(kv: string, dir: string, iterations: number, 
   const kvFigures = figures.kv ?? {}
   const ref = figures.tkrzw_server ?? {}
   const threadsText = `--threads ${threads}`
+  const add = (workload: string, unit: string, kv: number | undefined, reference: number | undefined, referenceName: string, higherIsBetter: boolean) =>
+    rows.push({workload, unit, kv, reference, referenceName, higherIsBetter})
   if (driver) {
-    rows.push({
-      workload: `${driver} sequence ${threadsText}, unary set`,
-      unit: 'calls/s',
-      kv: kvFigures['unary Setting'],
-      reference: ref['unary Setting'],
-      referenceName: 'tkrzw_server --threads 2',
-      higherIsBetter: true,
-    })
-    rows.push({
-      workload: `${driver} sequence ${threadsText}, unary get`,
-      unit: 'calls/s',
-      kv: kvFigures['unary Getting'],
-      reference: ref['unary Getting'],
-      referenceName: 'tkrzw_server --threads 2',
-      higherIsBetter: true,
-    })
-    rows.push({
-      workload: `${driver} sequence ${threadsText} --stream, set`,
-      unit: 'calls/s',
-      kv: kvFigures['stream Setting'],
-      reference: ref['stream Setting'],
-      referenceName: 'tkrzw_server --threads 2',
-      higherIsBetter: true,
-    })
-    rows.push({
-      workload: `${driver} sequence ${threadsText} --stream, get`,
-      unit: 'calls/s',
-      kv: kvFigures['stream Getting'],
-      reference: ref['stream Getting'],
-      referenceName: 'tkrzw_server --threads 2',
-      higherIsBetter: true,
-    })
-    rows.push({
-      workload: 'server CPU per unary set',
-      unit: 'µs',
-      kv: kvFigures['cpu Setting'],
-      reference: ref['cpu Setting'],
-      referenceName: 'tkrzw_server --threads 2',
-      higherIsBetter: false,
-    })
-    rows.push({
-      workload: 'server CPU per unary get',
-      unit: 'µs',
-      kv: kvFigures['cpu Getting'],
-      reference: ref['cpu Getting'],
-      referenceName: 'tkrzw_server --threads 2',
-      higherIsBetter: false,
-    })
+    const server = 'tkrzw_server --threads 2'
+    add(`${driver} sequence ${threadsText}, unary set`, 'calls/s', kvFigures['unary Setting'], ref['unary Setting'], server, true)
+    add(`${driver} sequence ${threadsText}, unary get`, 'calls/s', kvFigures['unary Getting'], ref['unary Getting'], server, true)
+    add(`${driver} sequence ${threadsText} --stream, set`, 'calls/s', kvFigures['stream Setting'], ref['stream Setting'], server, true)
+    add(`${driver} sequence ${threadsText} --stream, get`, 'calls/s', kvFigures['stream Getting'], ref['stream Getting'], server, true)
+    add('server CPU per unary set', 'µs', kvFigures['cpu Setting'], ref['cpu Setting'], server, false)
+    add('server CPU per unary get', 'µs', kvFigures['cpu Getting'], ref['cpu Getting'], server, false)
   } else {
     note('tkrzw_dbm_remote_perf is not on the PATH: no rows of the reference driver')
   }
   if (reference) {
-    rows.push({
-      workload: `kv perf sequence ${threadsText} against tkrzw_server, set`,
-      unit: 'calls/s',
-      kv: ref['kv client set'],
-      reference: ref['reference client set'],
-      referenceName: `${driver ?? '-'}`,
-      higherIsBetter: true,
-    })
-    rows.push({
-      workload: `kv perf sequence ${threadsText} against tkrzw_server, get`,
-      unit: 'calls/s',
-      kv: ref['kv client get'],
-      reference: ref['reference client get'],
-      referenceName: `${driver ?? '-'}`,
-      higherIsBetter: true,
-    })
+    for (const phase of ['set', 'get']) {
+      add(
+        `kv perf sequence ${threadsText} against tkrzw_server, ${phase}`,
+        'calls/s',
+        ref[`kv client ${phase}`],
+        ref[`reference client ${phase}`],
+        driver ?? '-',
+        true,
+      )
+    }
   }
-  rows.push({
-    workload: 'kv remote get, end to end (median of 7)',
-    unit: 'ms',
-    kv: kvFigures['remote get ms'],
-    reference: ref['reference remote get ms'],
-    referenceName: 'tkrzw_dbm_remote_util get',
-    higherIsBetter: false,
-  })
-  rows.push({workload: 'kv --help (median of 7)', unit: 'ms', kv: medianMillis(kv, ['--help']), referenceName: '', higherIsBetter: false})
+  add('kv remote get, end to end (median of 7)', 'ms', kvFigures['remote get ms'], ref['reference remote get ms'], 'tkrzw_dbm_remote_util get', false)
+  add('kv --help (median of 7)', 'ms', medianMillis(kv, ['--help']), undefined, '', false)
   return rows
 }
 

@@ -45,6 +45,37 @@ function metadataOf(headers: HeaderList): Metadata {
   return metadata
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Constructor = new (...args: any[]) => object
+
+/**
+ * What grpc-js's calls tell handlers about themselves (metadata, peer, deadline, path),
+ * for both kinds of call here: a unary call is an EventEmitter, a streaming one a Duplex.
+ */
+function withCallInfo<Base extends Constructor>(base: Base) {
+  return class extends base {
+    declare readonly context: CallContext
+
+    get metadata(): Metadata {
+      return metadataOf(this.context.headers)
+    }
+
+    getPeer(): string {
+      return this.context.peer
+    }
+
+    getDeadline(): number {
+      return this.context.deadline
+    }
+
+    getPath(): string {
+      return this.context.headers[this.context.headers.indexOf(':path') + 1]
+    }
+
+    sendMetadata(): void {}
+  }
+}
+
 /** Sends the answer headers once, then a message framed in place. */
 function sendMessage(context: CallContext, codec: MethodCodec, value: unknown, headersSent: boolean): void {
   const stream = context.stream
@@ -60,7 +91,7 @@ function sendMessage(context: CallContext, codec: MethodCodec, value: unknown, h
  * A unary or server-streaming call before its one request is whole: gathers it, then
  * hands it on. Also the unary call itself, in the shape grpc-js gives handlers.
  */
-export class UnaryCall extends EventEmitter implements StreamHandler {
+export class UnaryCall extends withCallInfo(EventEmitter) implements StreamHandler {
   request: unknown
   cancelled = false
   private reader: MessageReader | undefined
@@ -70,7 +101,7 @@ export class UnaryCall extends EventEmitter implements StreamHandler {
   private timer: NodeJS.Timeout | undefined
 
   constructor(
-    private readonly context: CallContext,
+    override readonly context: CallContext,
     private readonly requestCodec: MethodCodec,
     private readonly responseCodec: MethodCodec,
     /** Runs the handler once the request is read. */
@@ -79,24 +110,6 @@ export class UnaryCall extends EventEmitter implements StreamHandler {
     super()
     this.timer = deadlineTimer(context.deadline, () => this.expire())
   }
-
-  get metadata(): Metadata {
-    return metadataOf(this.context.headers)
-  }
-
-  getPeer(): string {
-    return this.context.peer
-  }
-
-  getDeadline(): number {
-    return this.context.deadline
-  }
-
-  getPath(): string {
-    return this.context.headers[this.context.headers.indexOf(':path') + 1]
-  }
-
-  sendMetadata(): void {}
 
   onData(chunk: Buffer, endStream: boolean): void {
     if (this.done) return
@@ -202,7 +215,7 @@ export class UnaryCall extends EventEmitter implements StreamHandler {
  * OK. Requests are read only as fast as the handler takes them, and writes wait while
  * the stream's client is not reading its answers.
  */
-export class StreamCall extends Duplex implements StreamHandler {
+export class StreamCall extends withCallInfo(Duplex) implements StreamHandler {
   request: unknown
   cancelled = false
   private readonly reader: MessageReader
@@ -214,7 +227,7 @@ export class StreamCall extends Duplex implements StreamHandler {
   private timer: NodeJS.Timeout | undefined
 
   constructor(
-    private readonly context: CallContext,
+    override readonly context: CallContext,
     private readonly requestCodec: MethodCodec,
     private readonly responseCodec: MethodCodec,
   ) {
@@ -230,24 +243,6 @@ export class StreamCall extends Duplex implements StreamHandler {
       this.finish(code, message)
     })
   }
-
-  get metadata(): Metadata {
-    return metadataOf(this.context.headers)
-  }
-
-  getPeer(): string {
-    return this.context.peer
-  }
-
-  getDeadline(): number {
-    return this.context.deadline
-  }
-
-  getPath(): string {
-    return this.context.headers[this.context.headers.indexOf(':path') + 1]
-  }
-
-  sendMetadata(): void {}
 
   onData(chunk: Buffer, endStream: boolean): void {
     if (this.done) return
