@@ -246,22 +246,20 @@ export function engineRows(kv: string, dir: string, iterations: number, note: (t
     // Cut by the timeout, the cache run's peak is the timeout program's own: a set-only run gives the real one.
     if (theirs && dbm === 'cache') theirs.peak = timed('tkrzw_dbm_perf', [...common, '--set_only']).peak
     const reference = theirs?.stdout
-    rows.push({
-      workload: `${label}: set`,
-      unit: 'ops/s',
-      kv: qpsOf(mine.stdout, 'Setting'),
-      reference: reference === undefined ? undefined : qpsOf(reference, 'Setting'),
-      referenceName: 'tkrzw_dbm_perf',
-      higherIsBetter: true,
-    })
-    rows.push({
-      workload: `${label}: get`,
-      unit: 'ops/s',
-      kv: qpsOf(mine.stdout, 'Getting'),
-      reference: reference === undefined ? undefined : qpsOf(reference, 'Getting'),
-      referenceName: 'tkrzw_dbm_perf',
-      higherIsBetter: true,
-    })
+    for (const [phase, line] of [
+      ['set', 'Setting'],
+      ['get', 'Getting'],
+    ]) {
+      const theirQps = reference === undefined ? undefined : qpsOf(reference, line)
+      rows.push({
+        workload: `${label}: ${phase}`,
+        unit: 'ops/s',
+        kv: qpsOf(mine.stdout, line),
+        reference: theirQps,
+        referenceName: 'tkrzw_dbm_perf',
+        higherIsBetter: true,
+      })
+    }
     rows.push({
       workload: `${label}: peak memory`,
       unit: 'MB',
