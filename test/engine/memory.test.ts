@@ -12,6 +12,36 @@ describe('on-memory classes', () => {
   before(() => ({dir, cleanup} = tempDir()))
   after(() => cleanup())
 
+  it('baby keeps key order when runs of ascending keys (its fast path) mix with keys that go before them', () => {
+    const dbm = openDBM('', new Map([['dbm', 'baby']]))
+    const expected = new Map<string, string>()
+    const put = (key: string) => {
+      dbm.set(key, `v${key}`)
+      expected.set(key, `v${key}`)
+    }
+    // Ascending runs long enough to split leaves and inner nodes, each followed by keys that
+    // land in the middle, at the front, and on an existing key.
+    for (let run = 0; run < 6; run++) {
+      for (let i = 0; i < 5000; i++) put(`k${String(run * 10000 + i * 2).padStart(8, '0')}`)
+      put(`k${String(run * 10000 + 1).padStart(8, '0')}`)
+      put('a')
+      put(`k${String(run * 10000).padStart(8, '0')}`)
+    }
+    assert.equal(dbm.count(), expected.size)
+    const sorted = [...expected.keys()].sort()
+    const iter = dbm.makeIterator()
+    iter.first()
+    for (const key of sorted) {
+      const record = iter.get()
+      assert.equal(record?.[0].toString(), key)
+      assert.equal(record?.[1].toString(), expected.get(key))
+      iter.next()
+    }
+    assert.equal(iter.get(), undefined)
+    for (const key of sorted) assert.equal(dbm.get(key)?.toString(), expected.get(key))
+    dbm.close()
+  })
+
   it('cache evicts the least recently used record', () => {
     const dbm = openDBM(
       '',

@@ -263,6 +263,8 @@ export class BPlusTree {
   private pathIndexes: number[] = []
   // How much of the path arrays the last descent filled (they are reused, never shrunk).
   private depth = 0
+  /** Whether the last key located went past the last record (keys are arriving in order). */
+  private appending = false
 
   constructor(readonly order: KeyOrder) {}
 
@@ -301,6 +303,21 @@ export class BPlusTree {
     return node
   }
 
+  /** The last leaf, remembering the path to it along the rightmost children. */
+  private descendRightmost(): Leaf {
+    let depth = 0
+    let node = this.root
+    while (!node.leaf) {
+      const last = node.children.length - 1
+      this.pathNodes[depth] = node
+      this.pathIndexes[depth] = last
+      depth++
+      node = node.children[last]
+    }
+    this.depth = depth
+    return node
+  }
+
   /** First index in the leaf whose key is not below the key. */
   private leafLowerBound(leaf: Leaf, key: Buffer): number {
     let lo = 0
@@ -313,10 +330,20 @@ export class BPlusTree {
     return lo
   }
 
-  /** Locates a key: its leaf, the index where it is or would go, and whether it is there. */
+  /**
+   * Locates a key: its leaf, the index where it is or would go, and whether it is there.
+   * Keys arriving in order land past the last record every time: while they do, one
+   * comparison with the last key finds the place, instead of a search at every level.
+   */
   locate(key: Buffer): {leaf: Leaf; index: number; found: boolean} {
+    if (this.appending) {
+      const last = this.descendRightmost()
+      if (last.count > 0 && last.compareAt(this.order, key, last.count - 1) > 0) return {leaf: last, index: last.count, found: false}
+      this.appending = false
+    }
     const leaf = this.descend(key)
     const index = this.leafLowerBound(leaf, key)
+    if (index === leaf.count && leaf.next === null) this.appending = true
     return {leaf, index, found: index < leaf.count && leaf.compareAt(this.order, key, index) === 0}
   }
 
