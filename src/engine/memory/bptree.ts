@@ -265,6 +265,14 @@ export class BPlusTree {
   private depth = 0
   /** Whether the last key located went past the last record (keys are arriving in order). */
   private appending = false
+  /** Bumped whenever nodes split, merge or go: a remembered path is good only within one shape. */
+  private shape = 0
+  private hint: Leaf | null = null
+  private hintShape = -1
+  private hintDepth = 0
+  private readonly hintNodes: Inner[] = []
+  private readonly hintIndexes: number[] = []
+  private lastDescended: Leaf | null = null
 
   constructor(readonly order: KeyOrder) {}
 
@@ -275,6 +283,7 @@ export class BPlusTree {
   }
 
   clear(): void {
+    this.shape++
     this.root = new Leaf()
     this.size = 0
     this.version++
@@ -301,6 +310,42 @@ export class BPlusTree {
     }
     this.depth = depth
     return node
+  }
+
+  /**
+   * The leaf of the last full descent, when the key falls between its first and last
+   * records and the tree's shape has not changed since: keys that come near each other
+   * (in order, or in clusters) skip the inner levels. The path to it is restored too,
+   * for a split or a removal that follows. Two misses in a row turn the hint off until
+   * a descent lands in the same leaf twice.
+   */
+  private hintedLeaf(key: Buffer): Leaf | undefined {
+    const leaf = this.hint
+    if (leaf === null || this.hintShape !== this.shape || leaf.count === 0) return undefined
+    if (leaf.compareAt(this.order, key, 0) < 0 || leaf.compareAt(this.order, key, leaf.count - 1) > 0) {
+      this.hint = null
+      return undefined
+    }
+    for (let depth = 0; depth < this.hintDepth; depth++) {
+      this.pathNodes[depth] = this.hintNodes[depth]
+      this.pathIndexes[depth] = this.hintIndexes[depth]
+    }
+    this.depth = this.hintDepth
+    return leaf
+  }
+
+  /** Keeps a descent's leaf and path as the hint when the descent before reached it too. */
+  private remember(leaf: Leaf): void {
+    const again = leaf === this.lastDescended
+    this.lastDescended = leaf
+    if (!again) return
+    this.hint = leaf
+    this.hintShape = this.shape
+    this.hintDepth = this.depth
+    for (let depth = 0; depth < this.depth; depth++) {
+      this.hintNodes[depth] = this.pathNodes[depth]
+      this.hintIndexes[depth] = this.pathIndexes[depth]
+    }
   }
 
   /** The last leaf, remembering the path to it along the rightmost children. */
@@ -341,9 +386,11 @@ export class BPlusTree {
       if (last.count > 0 && last.compareAt(this.order, key, last.count - 1) > 0) return {leaf: last, index: last.count, found: false}
       this.appending = false
     }
-    const leaf = this.descend(key)
+    const hinted = this.hintedLeaf(key)
+    const leaf = hinted ?? this.descend(key)
     const index = this.leafLowerBound(leaf, key)
     if (index === leaf.count && leaf.next === null) this.appending = true
+    if (!hinted) this.remember(leaf)
     return {leaf, index, found: index < leaf.count && leaf.compareAt(this.order, key, index) === 0}
   }
 
@@ -356,6 +403,7 @@ export class BPlusTree {
   }
 
   private splitLeaf(leaf: Leaf, insertedAt: number): void {
+    this.shape++
     // Keys arriving in order fill leaves completely instead of leaving them half empty.
     const appending = insertedAt === leaf.count - 1 && leaf.next === null
     const cut = appending ? leaf.count - 1 : leaf.count >>> 1
@@ -391,6 +439,7 @@ export class BPlusTree {
   }
 
   private unlinkLeaf(leaf: Leaf): void {
+    this.shape++
     if (leaf.prev) leaf.prev.next = leaf.next
     if (leaf.next) leaf.next.prev = leaf.prev
     for (let depth = this.depth - 1; depth >= 0; depth--) {
