@@ -12,7 +12,6 @@ import type {ByteMap} from './tsv.js'
  * (nothing with the no-reply flag). Frames are read as they arrive, without allocating by
  * the counts they claim; one larger than the body limit closes the connection.
  */
-const NOP = 0xb0
 const PLAY_SCRIPT = 0xb4
 const SET_BULK = 0xb8
 const REMOVE_BULK = 0xb9
@@ -84,12 +83,8 @@ export class BinaryReader implements ProtocolReader {
   step(): boolean {
     if (!this.frame) {
       const magic = this.input[0]
-      if (magic === NOP) {
-        this.input = this.input.subarray(1)
-        return true
-      }
       if (!REQUESTS.has(magic)) {
-        // Replication (0xB1) runs over gRPC in kv; anything else is no request at all.
+        // Replication (0xB1) runs over gRPC in kv; anything else (0xB0 included: a client never sends it) is no request at all.
         this.fail()
         return false
       }

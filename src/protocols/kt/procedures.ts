@@ -300,7 +300,8 @@ function cursorRemove(call: Call): Output {
 
 function cursorDelete(call: Call): Output {
   const id = call.string('CUR')
-  if (id === undefined || !call.context.session.cursors.delete(id)) throw new RpcFailure(RV.INVALID, 'no such cursor')
+  // As ktserver: deleting a cursor the connection does not hold is not implemented.
+  if (id === undefined || !call.context.session.cursors.delete(id)) throw new RpcFailure(RV.NOIMPL, 'not implemented: cur_delete')
   return []
 }
 
