@@ -1,7 +1,8 @@
 import * as net from 'node:net'
 import {Duplex} from 'node:stream'
 import * as tls from 'node:tls'
-import {FRAME_HEADER_SIZE, Http2Connection, type Http2Stream, type StreamHandler} from '../net/http2/connection.js'
+import {CONNECTION_LOST, FRAME_HEADER_SIZE, Http2Connection, type Http2Stream, type StreamHandler} from '../net/http2/connection.js'
+import {ErrorCode} from '../net/http2/errors.js'
 import {encodeHeaders, type HeaderList} from '../net/http2/hpack.js'
 import {formatTimeout, GrpcStatus, percentDecode} from '../protocols/grpc/grpc-status.js'
 import {frameMessage, MessageReader} from '../protocols/grpc/message-reader.js'
@@ -254,7 +255,9 @@ class ClientCall implements StreamHandler {
   }
 
   onReset(code: number): void {
-    this.end(new CallError(code === 7 ? GrpcStatus.UNAVAILABLE : GrpcStatus.CANCELLED, code === 7 ? 'the server refused the call' : 'the call was reset'))
+    if (code === CONNECTION_LOST) this.end(new CallError(GrpcStatus.UNAVAILABLE, 'the connection to the server was lost'))
+    else if (code === ErrorCode.REFUSED_STREAM) this.end(new CallError(GrpcStatus.UNAVAILABLE, 'the server refused the call'))
+    else this.end(new CallError(GrpcStatus.CANCELLED, `the server reset the call (HTTP/2 error ${code})`))
   }
 
   onDrain?: () => void

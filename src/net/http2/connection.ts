@@ -60,12 +60,15 @@ export const DEFAULT_SETTINGS: Http2Settings = {
   maxUnsentBytes: 16 << 20,
 }
 
+/** The code onReset gets when the connection itself ended under the stream. */
+export const CONNECTION_LOST = -1
+
 /** What the layer above hears about one stream. */
 export interface StreamHandler {
   /** A header block after the first (trailers). */
   onHeaders(headers: HeaderList, endStream: boolean): void
   onData(chunk: Buffer, endStream: boolean): void
-  /** The peer reset the stream, or the connection ended under it. */
+  /** The peer reset the stream (an HTTP/2 error code), or the connection ended under it (CONNECTION_LOST). */
   onReset(code: number): void
   /** Everything the stream queued has been handed to the socket. */
   onDrain?(): void
@@ -355,7 +358,7 @@ export class Http2Connection {
     for (const stream of this.streams.values()) {
       stream.localClosed = true
       stream.remoteClosed = true
-      stream.handler?.onReset(ErrorCode.CANCEL)
+      stream.handler?.onReset(CONNECTION_LOST)
     }
     this.streams.clear()
     this.blocked.clear()
@@ -431,7 +434,7 @@ export class Http2Connection {
     this.socket.end()
     // A peer that does not close its side within a while is cut off.
     setTimeout(() => this.socket.destroy(), 1000).unref()
-    for (const stream of this.streams.values()) stream.handler?.onReset(ErrorCode.CANCEL)
+    for (const stream of this.streams.values()) stream.handler?.onReset(CONNECTION_LOST)
     this.streams.clear()
     this.events.onClose?.()
   }
@@ -442,7 +445,7 @@ export class Http2Connection {
     if (!this.goawaySent) this.sendGoaway(error.code, error.message)
     this.flushNow()
     this.closed = true
-    for (const stream of this.streams.values()) stream.handler?.onReset(ErrorCode.CANCEL)
+    for (const stream of this.streams.values()) stream.handler?.onReset(CONNECTION_LOST)
     this.streams.clear()
     this.socket.end()
     setTimeout(() => this.socket.destroy(), 1000).unref()
