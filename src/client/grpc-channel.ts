@@ -12,6 +12,8 @@ export class CallError extends Error {
   constructor(
     readonly code: number,
     readonly details: string,
+    /** The server refused the call before processing it: safe to send again. */
+    readonly refused = false,
   ) {
     super(`${code} ${STATUS_NAMES[code] ?? ''}: ${details}`)
   }
@@ -54,6 +56,10 @@ export class GrpcChannel {
   connect(deadline = Infinity): Promise<Http2Connection> {
     if (this.closed) return Promise.reject(new CallError(GrpcStatus.UNAVAILABLE, 'the channel is closed'))
     if (this.connection && !this.connection.isClosed && this.connection.canRequest) return Promise.resolve(this.connection)
+    // A connection that takes no more calls (at its stream limit, or told to go away)
+    // finishes the ones it has and closes; the next calls go to a new one.
+    this.connection?.shutdown()
+    this.connection = undefined
     this.connecting ??= this.open(deadline).finally(() => (this.connecting = undefined))
     return this.connecting
   }
@@ -86,6 +92,11 @@ export class GrpcChannel {
           if (settled) return
           settled = true
           clearTimeout(timer)
+          if (this.closed) {
+            connection.shutdown()
+            reject(new CallError(GrpcStatus.UNAVAILABLE, 'the channel is closed'))
+            return
+          }
           socket.setNoDelay(true)
           this.connection = connection
           resolve(connection)
@@ -136,8 +147,21 @@ export class GrpcChannel {
     return Buffer.concat([block, encodeHeaders(['grpc-timeout', formatTimeout(deadline - Date.now())])])
   }
 
-  /** One unary call. */
+  /**
+   * One unary call. A call the server refused unprocessed (REFUSED_STREAM, or above the
+   * last stream a GOAWAY let through: a connection closing for idleness as the call went
+   * out) is sent once more, on a new connection.
+   */
   async unary(path: string, request: Codec, response: Codec, message: unknown, deadline = Infinity): Promise<unknown> {
+    try {
+      return await this.unaryOnce(path, request, response, message, deadline)
+    } catch (error) {
+      if (!(error instanceof CallError) || !error.refused) throw error
+      return this.unaryOnce(path, request, response, message, deadline)
+    }
+  }
+
+  private async unaryOnce(path: string, request: Codec, response: Codec, message: unknown, deadline: number): Promise<unknown> {
     const connection = await this.connect(deadline)
     const body = frameMessage((prefix) => request.encode(message, prefix), FRAME_HEADER_SIZE)
     return new Promise((resolve, reject) => {
@@ -252,15 +276,18 @@ class ClientCall implements StreamHandler {
       return
     }
     if (endStream) this.end(new CallError(GrpcStatus.INTERNAL, 'the call ended without a status'))
+    else this.afterData?.(chunk.length)
   }
 
   onReset(code: number): void {
     if (code === CONNECTION_LOST) this.end(new CallError(GrpcStatus.UNAVAILABLE, 'the connection to the server was lost'))
-    else if (code === ErrorCode.REFUSED_STREAM) this.end(new CallError(GrpcStatus.UNAVAILABLE, 'the server refused the call'))
+    else if (code === ErrorCode.REFUSED_STREAM) this.end(new CallError(GrpcStatus.UNAVAILABLE, 'the server refused the call', true))
     else this.end(new CallError(GrpcStatus.CANCELLED, `the server reset the call (HTTP/2 error ${code})`))
   }
 
   onDrain?: () => void
+  /** Told of each DATA payload once its messages are handed on (a stream opens its window by it). */
+  afterData?: (bytes: number) => void
 
   end(error: CallError | undefined): void {
     if (this.done) return
@@ -281,6 +308,8 @@ export class ClientStream extends Duplex {
   private ending: (() => void) | undefined
   private failed = false
   private waitingDrain: (() => void) | undefined
+  private owed = 0
+  private readingPaused = false
 
   constructor(
     private readonly requestCodec: Codec,
@@ -293,7 +322,9 @@ export class ClientStream extends Duplex {
         if (error) this.failWith(error)
         else this.push(null)
       },
-      (message) => this.push(message),
+      (message) => {
+        if (!this.push(message)) this.readingPaused = true
+      },
     )
     this.handler.onDrain = () => {
       const proceed = this.waitingDrain
@@ -304,6 +335,16 @@ export class ClientStream extends Duplex {
 
   start(stream: Http2Stream, deadline: number): void {
     this.stream = stream
+    if (this.failed) {
+      stream.reset()
+      return
+    }
+    // Answers are taken as the reader reads them: the window opens no faster.
+    stream.manualFlowControl = true
+    this.handler.afterData = (bytes) => {
+      this.owed += bytes
+      if (!this.readingPaused) this.repay()
+    }
     this.handler.attach(stream, deadline)
     for (const [message, callback] of this.pending.splice(0)) this._write(message, 'utf8', callback)
     if (this.ending) this._final(this.ending)
@@ -314,6 +355,10 @@ export class ClientStream extends Duplex {
     if (this.failed) return
     this.failed = true
     this.handler.end(undefined)
+    if (this.stream?.open) this.stream.reset()
+    const waiting = this.waitingDrain
+    this.waitingDrain = undefined
+    waiting?.()
     this.emit('error', error)
     this.push(null)
   }
@@ -324,7 +369,19 @@ export class ClientStream extends Duplex {
     this.failWith(new CallError(GrpcStatus.CANCELLED, 'Cancelled on client'))
   }
 
-  override _read(): void {}
+  override _read(): void {
+    if (this.readingPaused) {
+      this.readingPaused = false
+      this.repay()
+    }
+  }
+
+  private repay(): void {
+    if (this.owed > 0 && this.stream) {
+      this.stream.consume(this.owed)
+      this.owed = 0
+    }
+  }
 
   override _write(message: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.failed) return callback()

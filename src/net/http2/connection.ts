@@ -53,7 +53,7 @@ export interface Http2Settings {
 }
 
 export const DEFAULT_SETTINGS: Http2Settings = {
-  maxConcurrentStreams: 1000,
+  maxConcurrentStreams: 256,
   initialWindowSize: 1 << 20,
   connectionWindowSize: 16 << 20,
   maxHeaderListSize: 65536,
@@ -95,6 +95,8 @@ export class Http2Stream {
   sendWindow: number
   /** Bytes received and consumed since this side last opened the stream's window. */
   private consumed = 0
+  /** Bytes the peer may still send on the stream before this side opens its window again. */
+  receiveWindow: number
   localClosed = false
   remoteClosed = false
   /** Data waiting for flow-control window: payloads, and whether the last one ends the stream. */
@@ -109,6 +111,7 @@ export class Http2Stream {
     sendWindow: number,
   ) {
     this.sendWindow = sendWindow
+    this.receiveWindow = connection.settings.initialWindowSize
   }
 
   get open(): boolean {
@@ -204,6 +207,7 @@ export class Http2Stream {
     this.consumed += bytes
     if (this.consumed >= this.connection.settings.initialWindowSize / 2) {
       this.connection.writeFrame(FrameType.WINDOW_UPDATE, 0, this.id, uint32(this.consumed))
+      this.receiveWindow += this.consumed
       this.consumed = 0
     }
   }
@@ -237,6 +241,8 @@ export class Http2Connection {
   peerMaxConcurrentStreams = Infinity
   /** Bytes of stream data waiting for window. */
   queuedBytes = 0
+  /** Bytes of partial messages the layer above holds for this connection's streams. */
+  heldBytes = 0
   /** The highest stream the peer opened (server) or this side opened (client). */
   lastStreamId = 0
   private nextStreamId = 1
@@ -248,6 +254,8 @@ export class Http2Connection {
   private outBytes = 0
   private flushScheduled = false
   private consumed = 0
+  /** Bytes the peer may still send on the connection. */
+  private receiveWindow: number
   /** Header block fragments waiting for CONTINUATION. */
   private headerStream = 0
   private headerFlags = 0
@@ -267,6 +275,7 @@ export class Http2Connection {
     readonly settings: Http2Settings = DEFAULT_SETTINGS,
   ) {
     this.decoder = new HpackDecoder(4096, settings.maxHeaderListSize)
+    this.receiveWindow = Math.max(DEFAULT_WINDOW, settings.connectionWindowSize)
     this.prefaceNeeded = role === 'server'
     if (role === 'client') this.queue(PREFACE)
     this.writeFrame(
@@ -284,10 +293,7 @@ export class Http2Connection {
     socket.on('data', (chunk: Buffer) => this.receive(chunk))
     socket.on('drain', () => {
       this.pumpBlocked()
-      if (this.heldBySocket && this.socket.writableLength <= this.settings.maxUnsentBytes / 2) {
-        this.heldBySocket = false
-        this.resume()
-      }
+      this.resumeIfDrained()
     })
     socket.on('error', (error: Error) => this.destroy(error))
     socket.on('close', () => this.destroy())
@@ -412,9 +418,25 @@ export class Http2Connection {
     this.out = []
     this.outBytes = 0
     this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out))
-    if (this.socket.writableLength > this.settings.maxUnsentBytes && !this.paused) {
+    this.holdIfBacklogged()
+  }
+
+  /**
+   * Stops reading while the answers not yet sent (queued for window, or unsent in the
+   * socket) pass the bound: a peer that does not read, or grants no window, gets no more
+   * of its requests served until they drain.
+   */
+  private holdIfBacklogged(): void {
+    if (!this.paused && this.pendingBytes > this.settings.maxUnsentBytes) {
       this.heldBySocket = true
       this.pause()
+    }
+  }
+
+  private resumeIfDrained(): void {
+    if (this.heldBySocket && this.pendingBytes <= this.settings.maxUnsentBytes / 2) {
+      this.heldBySocket = false
+      this.resume()
     }
   }
 
@@ -456,15 +478,16 @@ export class Http2Connection {
     if (this.streams.delete(stream.id)) {
       this.blocked.delete(stream)
       this.events.onStreamsChanged?.(this.streams.size)
-      if (this.goawaySent && this.streams.size === 0) this.end()
+      if ((this.goawaySent || this.goawayReceived) && this.streams.size === 0) this.end()
     }
   }
 
   private pumpBlocked(): void {
     for (const stream of [...this.blocked]) {
-      if (this.sendWindow <= 0) return
+      if (this.sendWindow <= 0) break
       stream.pump()
     }
+    this.resumeIfDrained()
   }
 
   // Reading.
@@ -499,6 +522,7 @@ export class Http2Connection {
         pos = start + length
         this.frame(type, flags, streamId, buf, start, pos)
         if (this.closed) return
+        this.holdIfBacklogged()
       }
     } catch (error) {
       this.fail(error instanceof Http2Error ? error : new Http2Error(ErrorCode.INTERNAL_ERROR, (error as Error).message))
@@ -709,7 +733,10 @@ export class Http2Connection {
       end -= padding
       if (end < start) throw new Http2Error(ErrorCode.PROTOCOL_ERROR, 'padding beyond the frame')
     }
-    // The whole frame counts against the connection's window, whatever becomes of it.
+    // The whole frame counts against the connection's window, whatever becomes of it; a
+    // peer that sends past the windows this side granted breaks the protocol.
+    this.receiveWindow -= frameLength
+    if (this.receiveWindow < 0) throw new Http2Error(ErrorCode.FLOW_CONTROL_ERROR, 'DATA beyond the connection window')
     this.consumeConnection(frameLength)
     const stream = this.streams.get(streamId)
     const endStream = (flags & END_STREAM) !== 0
@@ -717,15 +744,25 @@ export class Http2Connection {
       if (streamId > this.lastStreamId) throw new Http2Error(ErrorCode.PROTOCOL_ERROR, `DATA on the idle stream ${streamId}`)
       return
     }
+    stream.receiveWindow -= frameLength
+    if (stream.receiveWindow < 0) {
+      stream.reset(ErrorCode.FLOW_CONTROL_ERROR)
+      stream.handler?.onReset(ErrorCode.FLOW_CONTROL_ERROR)
+      return
+    }
     if (endStream) stream.closeRemote()
     stream.handler?.onData(buf.subarray(start, end), endStream)
-    if (!endStream && !stream.manualFlowControl) stream.consume(frameLength)
+    if (endStream) return
+    // Padding is never handed up: its share of the window comes back at once.
+    if (!stream.manualFlowControl) stream.consume(frameLength)
+    else if (frameLength > end - start) stream.consume(frameLength - (end - start))
   }
 
   private consumeConnection(bytes: number): void {
     this.consumed += bytes
     if (this.consumed >= this.settings.connectionWindowSize / 2) {
       this.writeFrame(FrameType.WINDOW_UPDATE, 0, 0, uint32(this.consumed))
+      this.receiveWindow += this.consumed
       this.consumed = 0
     }
   }

@@ -19,6 +19,18 @@ export class CallFailure extends Error {
  * in a buffer of its own, so that what the layer above keeps of it (keys, values) does
  * not pin the socket's read buffers.
  */
+/** What a connection's readers hold between them: partial messages, counted against a bound. */
+export interface HeldBytes {
+  heldBytes: number
+}
+
+/**
+ * Bytes of partial requests one connection may hold across its calls. Each call is bounded
+ * by the message size and flow control, but a connection has many calls: without this, a
+ * client claiming large messages on every stream it may open would be held in full.
+ */
+export const MAX_HELD_PER_CONNECTION = 64 << 20
+
 export class MessageReader {
   private prefix: Buffer | undefined
   private prefixFilled = 0
@@ -28,13 +40,42 @@ export class MessageReader {
   private bodyFilled = 0
   private compressed = false
 
+  /** What this reader counts in `pool` now. */
+  private held = 0
+
   constructor(
     private readonly maxLength: number,
     /** grpc-encoding of the stream: how a message with the compressed flag is compressed. */
     private readonly encoding: string | undefined,
+    /** The connection's count of partial bytes, for the server's bound. */
+    private readonly pool?: HeldBytes,
   ) {}
 
+  /** Gives back what this reader counts against its connection (its call has ended). */
+  release(): void {
+    if (this.pool) this.pool.heldBytes -= this.held
+    this.held = 0
+  }
+
+  private account(): void {
+    if (!this.pool) return
+    const now = this.bodyLength >= 0 ? this.bodyFilled : 0
+    this.pool.heldBytes += now - this.held
+    this.held = now
+    if (this.pool.heldBytes > MAX_HELD_PER_CONNECTION) {
+      throw new CallFailure(GrpcStatus.RESOURCE_EXHAUSTED, `the connection holds more than ${MAX_HELD_PER_CONNECTION} bytes of partial requests`)
+    }
+  }
+
   push(chunk: Buffer, onMessage: (message: Buffer) => void): void {
+    try {
+      this.cut(chunk, onMessage)
+    } finally {
+      this.account()
+    }
+  }
+
+  private cut(chunk: Buffer, onMessage: (message: Buffer) => void): void {
     let pos = 0
     while (pos < chunk.length) {
       if (this.bodyLength < 0) {

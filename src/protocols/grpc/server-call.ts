@@ -2,6 +2,7 @@ import {EventEmitter} from 'node:events'
 import {Duplex} from 'node:stream'
 import {Metadata} from '@grpc/grpc-js'
 import {FRAME_HEADER_SIZE, type Http2Stream, type StreamHandler} from '../../net/http2/connection.js'
+import {ErrorCode} from '../../net/http2/errors.js'
 import type {HeaderList} from '../../net/http2/hpack.js'
 import {GrpcStatus, OK_TRAILERS, RESPONSE_HEADERS, statusTrailers, type StatusLike} from './grpc-status.js'
 import {CallFailure, frameMessage, MessageReader} from './message-reader.js'
@@ -114,7 +115,7 @@ export class UnaryCall extends withCallInfo(EventEmitter) implements StreamHandl
   onData(chunk: Buffer, endStream: boolean): void {
     if (this.done) return
     try {
-      this.reader ??= new MessageReader(this.context.maxMessageLength, this.context.encoding)
+      this.reader ??= new MessageReader(this.context.maxMessageLength, this.context.encoding, this.context.stream.connection)
       this.reader.push(chunk, (message) => {
         this.message = message
         this.messages++
@@ -177,6 +178,7 @@ export class UnaryCall extends withCallInfo(EventEmitter) implements StreamHandl
   handOff(): void {
     this.done = true
     clearTimeout(this.timer)
+    this.reader?.release()
   }
 
   private fail(error: unknown): void {
@@ -190,9 +192,10 @@ export class UnaryCall extends withCallInfo(EventEmitter) implements StreamHandl
     if (this.done) return
     this.done = true
     clearTimeout(this.timer)
+    this.reader?.release()
     this.context.stream.sendHeaders(statusTrailers(code, message, true), true)
-    // The rest of the request is of no use.
-    if (!this.context.stream.remoteClosed) this.context.stream.reset(8)
+    // The answer is complete; the rest of the request is of no use (RFC 9113, 8.1).
+    if (!this.context.stream.remoteClosed) this.context.stream.reset(ErrorCode.NO_ERROR)
   }
 
   private expire(): void {
@@ -203,6 +206,7 @@ export class UnaryCall extends withCallInfo(EventEmitter) implements StreamHandl
   private cancel(): void {
     this.done = true
     clearTimeout(this.timer)
+    this.reader?.release()
     if (this.cancelled) return
     this.cancelled = true
     this.emit('cancelled')
@@ -232,7 +236,7 @@ export class StreamCall extends withCallInfo(Duplex) implements StreamHandler {
     private readonly responseCodec: MethodCodec,
   ) {
     super({objectMode: true, readableHighWaterMark: 16, writableHighWaterMark: 16, allowHalfOpen: true})
-    this.reader = new MessageReader(context.maxMessageLength, context.encoding)
+    this.reader = new MessageReader(context.maxMessageLength, context.encoding, context.stream.connection)
     context.stream.manualFlowControl = true
     this.timer = deadlineTimer(context.deadline, () => {
       this.finish(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded')
@@ -319,11 +323,14 @@ export class StreamCall extends withCallInfo(Duplex) implements StreamHandler {
     if (this.done) return
     this.done = true
     clearTimeout(this.timer)
+    this.reader.release()
     const stream = this.context.stream
     if (code === GrpcStatus.OK && this.headersSent) stream.sendTrailers(OK_TRAILERS)
     else if (this.headersSent) stream.sendTrailers(statusTrailers(code, message, false))
     else stream.sendHeaders(statusTrailers(code, message, true), true)
-    if (!stream.remoteClosed && code !== GrpcStatus.OK) stream.reset(8)
+    // A failure ends the request side too, once the status is out: answers still waiting
+    // for window go first, with the trailers behind them.
+    if (!stream.remoteClosed && code !== GrpcStatus.OK && stream.queuedBytes === 0) stream.reset(ErrorCode.NO_ERROR)
     const waiting = this.waitingWrite
     this.waitingWrite = undefined
     waiting?.()
@@ -332,6 +339,7 @@ export class StreamCall extends withCallInfo(Duplex) implements StreamHandler {
   private cancel(): void {
     this.done = true
     clearTimeout(this.timer)
+    this.reader.release()
     const waiting = this.waitingWrite
     this.waitingWrite = undefined
     waiting?.()

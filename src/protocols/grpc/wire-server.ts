@@ -5,6 +5,7 @@ import type * as grpc from '@grpc/grpc-js'
 import {DEFAULT_SETTINGS, Http2Connection, type Http2Stream} from '../../net/http2/connection.js'
 import type {HeaderList} from '../../net/http2/hpack.js'
 import {encodeHeaders} from '../../net/http2/hpack.js'
+import {ErrorCode} from '../../net/http2/errors.js'
 import {GrpcStatus, parseTimeout, statusTrailers} from './grpc-status.js'
 import {StreamCall, UnaryCall, type CallContext, type MethodCodec} from './server-call.js'
 
@@ -307,9 +308,8 @@ export class GrpcWireServer {
       if (endStream) call.onHeaders(headers, true)
       return
     }
-    const call = new StreamCall(context, entry.request, entry.response)
-    stream.handler = call
-    const start = () => {
+    const start = (call: StreamCall) => {
+      stream.handler = call
       try {
         entry.handler(call)
       } catch (error) {
@@ -317,16 +317,17 @@ export class GrpcWireServer {
       }
     }
     if (entry.kind === 'bidi') {
-      start()
+      const call = new StreamCall(context, entry.request, entry.response)
+      start(call)
       if (endStream) call.onHeaders(headers, true)
       return
     }
-    // Server streaming: the handler starts once its one request is read.
+    // Server streaming: the call (and its deadline) starts once its one request is read.
     const gather = new UnaryCall(context, entry.request, entry.response, (ready) => {
       ready.handOff()
+      const call = new StreamCall(context, entry.request, entry.response)
       call.request = ready.request
-      stream.handler = call
-      start()
+      start(call)
     })
     stream.handler = gather
     if (endStream) gather.onHeaders(headers, true)
@@ -335,10 +336,10 @@ export class GrpcWireServer {
 
 function finishAt(stream: Http2Stream, code: number, message: string): void {
   stream.sendHeaders(statusTrailers(code, message, true), true)
-  if (!stream.remoteClosed) stream.reset(8)
+  if (!stream.remoteClosed) stream.reset(ErrorCode.NO_ERROR)
 }
 
 function refuse(stream: Http2Stream, httpStatus: number, message: string): void {
   stream.sendHeaders(encodeHeaders([':status', String(httpStatus), 'grpc-status', String(GrpcStatus.UNKNOWN), 'grpc-message', message]), true)
-  if (!stream.remoteClosed) stream.reset(8)
+  if (!stream.remoteClosed) stream.reset(ErrorCode.NO_ERROR)
 }

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import {after, before, describe, it} from 'node:test'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {RemoteDBM} from '../../../src/client/remote-dbm.js'
 import {PREFACE} from '../../../src/net/http2/connection.js'
 import {encodeHeaders} from '../../../src/net/http2/hpack.js'
-import {EchoRequest} from '../../../src/protocols/grpc/generated/codecs.js'
+import {EchoRequest, GetRequest} from '../../../src/protocols/grpc/generated/codecs.js'
 import {makeRandom} from '../../../src/perf/local.js'
 import {rssMB} from '../../helpers/fuzz.js'
 import {startServer, type RunningServer} from '../../helpers/server.js'
@@ -150,5 +151,64 @@ describe('the gRPC port against hostile HTTP/2', () => {
     const db = await RemoteDBM.connect(server.address, {timeout: 10})
     assert.equal(await db.echo('after'), 'after')
     db.close()
+  })
+
+  it('bounds what one connection holds of partial requests: 250 streams sending 1 MB each of 4 MB messages', async () => {
+    const before = rssMB(server.child.pid!)
+    const socket = net.connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    const answers: Buffer[] = []
+    socket.on('data', (chunk) => answers.push(chunk))
+    socket.write(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0))]))
+    const piece = Buffer.alloc(16000, 0x61)
+    let peak = 0
+    for (let stream = 1; stream < 500; stream += 2) {
+      const parts = [frame(1, 4, stream, HEADERS), frame(0, 0, stream, grpcMessage(piece, (4 << 20) - 1))]
+      // Just under the stream's 1 MiB window.
+      for (let sent = piece.length; sent + piece.length < 1000000; sent += piece.length) parts.push(frame(0, 0, stream, piece))
+      if (!socket.write(Buffer.concat(parts))) await new Promise((resolve) => socket.once('drain', resolve))
+      if (stream % 50 === 1) peak = Math.max(peak, rssMB(server.child.pid!))
+    }
+    await sleep(500)
+    peak = Math.max(peak, rssMB(server.child.pid!))
+    socket.destroy()
+    assert.ok(peak - before < 150, `the server grew by ${Math.round(peak - before)} MB holding partial requests`)
+    // The calls past the bound were refused with RESOURCE_EXHAUSTED (grpc-status 8).
+    assert.ok(Buffer.concat(answers).includes(Buffer.from('partial requests')), 'no call was refused')
+    const db = await RemoteDBM.connect(server.address, {timeout: 10})
+    assert.equal(await db.echo('after'), 'after')
+    db.close()
+  })
+
+  it('stops reading a client that grants no window for its answers', async () => {
+    const seeder = await RemoteDBM.connect(server.address, {timeout: 10})
+    await seeder.set('big', Buffer.alloc(1 << 20, 0x62))
+    const before = rssMB(server.child.pid!)
+    const socket = net.connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    socket.resume()
+    // SETTINGS_INITIAL_WINDOW_SIZE = 0: no answer can be sent, and none is ever let through.
+    const parts = [PREFACE, frame(4, 0, 0, Buffer.from([0, 4, 0, 0, 0, 0]))]
+    const getHeaders = encodeHeaders([
+      ':method',
+      'POST',
+      ':scheme',
+      'http',
+      ':path',
+      '/tkrzw_rpc.DBMService/Get',
+      ':authority',
+      'x',
+      'content-type',
+      'application/grpc',
+    ])
+    for (let stream = 1; stream < 400; stream += 2)
+      parts.push(frame(1, 4, stream, getHeaders), frame(0, 1, stream, grpcMessage(GetRequest.encode({key: Buffer.from('big')}))))
+    socket.write(Buffer.concat(parts))
+    await sleep(1000)
+    const grown = rssMB(server.child.pid!) - before
+    socket.destroy()
+    assert.ok(grown < 100, `the server grew by ${Math.round(grown)} MB of answers nobody could take`)
+    assert.equal(await seeder.echo('after'), 'after')
+    seeder.close()
   })
 })
