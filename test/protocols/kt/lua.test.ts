@@ -85,6 +85,24 @@ describe("Lua scripts with Kyoto Tycoon's kt environment", () => {
     assert.equal(output.get('count'), '4')
   })
 
+  it('merge and occupy, and answer NOIMPL for copies, snapshots and transactions', async () => {
+    const {status, output} = await play('whole')
+    assert.equal(status, 200, [...output].join('\n'))
+    assert.equal(output.get('merge_add'), 'true')
+    assert.equal(output.get('after_add'), 'xy')
+    assert.equal(output.get('merge_append'), 'true')
+    assert.equal(output.get('after_append'), 'xxyy')
+    assert.equal(output.get('merge_set'), 'true')
+    assert.equal(output.get('occupy'), 'true')
+    assert.equal(output.get('occupy_count'), '2')
+    assert.equal(output.get('occupy_fail'), 'false')
+    assert.equal(output.get('occupy_error'), 'logical inconsistency')
+    assert.equal(output.get('copy'), 'false')
+    assert.equal(output.get('copy_error'), 'not implemented')
+    assert.equal(output.get('transaction'), 'false')
+    assert.equal(output.get('snapshot'), 'false')
+  })
+
   it('run visitors, cursors and MapReduce', async () => {
     const {status, output} = await play('visitors')
     assert.equal(status, 200, [...output].join('\n'))

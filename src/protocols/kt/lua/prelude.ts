@@ -235,6 +235,57 @@ function methods:iterate(visitor, writable)
   cur:disable()
   return true
 end
+-- Merges the records of other databases into this one, each with its expiry time:
+-- MSET overwrites, MADD keeps what is there, MREPLACE only overwrites, MAPPEND appends.
+function methods:merge(srcary, mode)
+  mode = mode or DB.MSET
+  for _, src in ipairs(srcary or {}) do
+    local cur = src:cursor()
+    if cur == nil then return false end
+    cur:jump()
+    while true do
+      local key, value, xt = cur:get(true)
+      if key == nil then break end
+      local keep = xt and -xt or nil
+      local done
+      if mode == DB.MADD then
+        done = self:add(key, value, keep) or self:error():code() == Error.DUPREC
+      elseif mode == DB.MREPLACE then
+        done = self:replace(key, value, keep) or self:error():code() == Error.NOREC
+      elseif mode == DB.MAPPEND then
+        done = self:append(key, value, keep)
+      else
+        done = self:set(key, value, keep)
+      end
+      if not done then cur:disable() return false end
+    end
+    cur:disable()
+  end
+  self.error_ = Error.new(Error.SUCCESS, 'no error')
+  return true
+end
+-- Runs a file processor (an object with process(path, count, size), or such a function)
+-- while nothing else runs: one event loop serves every call, so the call is exclusive.
+function methods:occupy(writable, proc)
+  if proc == nil then return true end
+  local ok
+  if type(proc) == 'function' then ok = proc(self:path(), self:count(), self:size()) else ok = proc:process(self:path(), self:count(), self:size()) end
+  if ok == false then
+    self.error_ = Error.new(Error.LOGIC, 'processing failed')
+    return false
+  end
+  return true
+end
+-- What kv does not do from a script: each fails with NOIMPL and says what to use instead.
+local function not_here(message)
+  return function(self) self.error_ = Error.new(Error.NOIMPL, message) return false end
+end
+methods.copy = not_here('copying blocks the server: use kv remote synchronize --make_backup')
+methods.dump_snapshot = not_here('snapshots are not supported: use kv remote synchronize --make_backup')
+methods.load_snapshot = not_here('snapshots are not supported: load records with kv dbm import')
+methods.begin_transaction = not_here('transactions are not supported')
+methods.end_transaction = not_here('transactions are not supported')
+methods.transaction = not_here('transactions are not supported')
 -- MapReduce over every record: map(key, value, emit) emits pairs, reduce(key, iter) sees each key's values.
 function methods:mapreduce(map, reduce)
   local buckets, keys = {}, {}
