@@ -394,7 +394,7 @@ function status(call: Call): Output {
 
 async function synchronize(call: Call): Promise<Output> {
   if (call.input.has('command'))
-    throw new RpcFailure(RV.NOIMPL, 'the command hook of synchronize is not supported: run backups with kv remote synchronize --make_backup')
+    throw new RpcFailure(RV.NOIMPL, 'the command hook of synchronize is not supported: run backups with kv remote sync make_backup=SUFFIX')
   const hard = /^(true|1|yes)$/i.test(call.string('hard') ?? '')
   call.count('cnt_misc')
   await call.core.operations.synchronize(call.index, hard, new Map())

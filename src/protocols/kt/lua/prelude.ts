@@ -280,8 +280,8 @@ end
 local function not_here(message)
   return function(self) self.error_ = Error.new(Error.NOIMPL, message) return false end
 end
-methods.copy = not_here('copying blocks the server: use kv remote synchronize --make_backup')
-methods.dump_snapshot = not_here('snapshots are not supported: use kv remote synchronize --make_backup')
+methods.copy = not_here('copying blocks the server: use kv remote sync make_backup=SUFFIX')
+methods.dump_snapshot = not_here('snapshots are not supported: use kv remote sync make_backup=SUFFIX')
 methods.load_snapshot = not_here('snapshots are not supported: load records with kv dbm import')
 methods.begin_transaction = not_here('transactions are not supported')
 methods.end_transaction = not_here('transactions are not supported')
