@@ -289,27 +289,32 @@ export class BPlusTree {
     this.version++
   }
 
-  /** The leaf where the key belongs, remembering the path to it. */
-  private descend(key: Buffer): Leaf {
+  /** The leaf where the key belongs (null: the last leaf), remembering the path to it. */
+  private descend(key: Buffer | null): Leaf {
     let depth = 0
     let node = this.root
     while (!node.leaf) {
-      // The child index is the number of separators at or below the key.
-      const keys = node.keys
-      let lo = 0
-      let hi = keys.length
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1
-        if (this.order.compare(keys[mid], key) <= 0) lo = mid + 1
-        else hi = mid
-      }
+      const at = key === null ? node.children.length - 1 : this.childIndex(node, key)
       this.pathNodes[depth] = node
-      this.pathIndexes[depth] = lo
+      this.pathIndexes[depth] = at
       depth++
-      node = node.children[lo]
+      node = node.children[at]
     }
     this.depth = depth
     return node
+  }
+
+  /** The child of an inner node where the key belongs: the number of separators at or below it. */
+  private childIndex(node: Inner, key: Buffer): number {
+    const keys = node.keys
+    let lo = 0
+    let hi = keys.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.order.compare(keys[mid], key) <= 0) lo = mid + 1
+      else hi = mid
+    }
+    return lo
   }
 
   /**
@@ -348,21 +353,6 @@ export class BPlusTree {
     }
   }
 
-  /** The last leaf, remembering the path to it along the rightmost children. */
-  private descendRightmost(): Leaf {
-    let depth = 0
-    let node = this.root
-    while (!node.leaf) {
-      const last = node.children.length - 1
-      this.pathNodes[depth] = node
-      this.pathIndexes[depth] = last
-      depth++
-      node = node.children[last]
-    }
-    this.depth = depth
-    return node
-  }
-
   /** First index in the leaf whose key is not below the key. */
   private leafLowerBound(leaf: Leaf, key: Buffer): number {
     let lo = 0
@@ -382,7 +372,7 @@ export class BPlusTree {
    */
   locate(key: Buffer): {leaf: Leaf; index: number; found: boolean} {
     if (this.appending) {
-      const last = this.descendRightmost()
+      const last = this.descend(null)
       if (last.count > 0 && last.compareAt(this.order, key, last.count - 1) > 0) return {leaf: last, index: last.count, found: false}
       this.appending = false
     }
