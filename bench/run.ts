@@ -4,12 +4,12 @@
 // kv perf, and writes bench-report.md and bench-report.json.
 // Sizes: BENCH_ITER (local, default 1000000), BENCH_REMOTE_ITER (per worker, default 10000),
 // BENCH_THREADS (server workers, default 4); BENCH_OUT, the directory for the report.
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {callPathRows, engineRows, has, sideBySideMarkdown, type SideBySideRow} from './side-by-side.js'
+import {answersEcho, callPathRows, engineRows, has, sideBySideMarkdown, startServer, type SideBySideRow} from './side-by-side.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const KV = path.join(ROOT, 'bin', 'run.js')
@@ -30,32 +30,6 @@ interface ServerRow {
 
 function note(text: string): void {
   process.stderr.write(`${text}\n`)
-}
-
-/** Starts a server and resolves with its address once it listens. */
-function startServer(program: string, args: string[], address: string): Promise<{stop: () => Promise<void>}> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, {stdio: ['ignore', 'pipe', 'pipe']})
-    let settled = false
-    const poll = setInterval(() => {
-      const probe = spawnSync(KV, ['remote', 'echo', '--address', address, '--timeout', '1', 'ping'], {encoding: 'utf8'})
-      if (probe.status === 0 && !settled) {
-        settled = true
-        clearInterval(poll)
-        resolve({
-          stop: () =>
-            new Promise((done) => {
-              child.on('exit', () => done())
-              child.kill('SIGTERM')
-            }),
-        })
-      }
-    }, 300)
-    child.on('exit', (code) => {
-      clearInterval(poll)
-      if (!settled) reject(new Error(`${program} exited with ${code} before answering`))
-    })
-  })
 }
 
 function kvPerf(address: string, args: string[]): {qps: number; p50: number; p99: number; errors: number}[] {
@@ -79,7 +53,7 @@ async function benchServer(
   port: number,
 ): Promise<ServerRow[]> {
   const address = `127.0.0.1:${port}`
-  const server = await startServer(program, argsFor(address, dir), address)
+  const server = await startServer(program, argsFor(address, dir), answersEcho(KV, address))
   const rows: ServerRow[] = []
   try {
     for (const [index, database] of [

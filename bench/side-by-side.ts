@@ -30,8 +30,13 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
 }
 
+/** A probe that succeeds once a server at the address answers kv's echo. */
+export function answersEcho(kv: string, address: string): () => boolean {
+  return () => spawnSync(kv, ['remote', 'echo', '--address', address, '--timeout', '1', 'ping'], {stdio: 'ignore'}).status === 0
+}
+
 /** Starts a server and resolves once `probe` succeeds against it. */
-async function startServer(program: string, args: string[], probe: () => boolean): Promise<{child: ChildProcess; stop: () => Promise<void>}> {
+export async function startServer(program: string, args: string[], probe: () => boolean): Promise<{child: ChildProcess; stop: () => Promise<void>}> {
   const child = spawn(program, args, {stdio: 'ignore'})
   const deadline = Date.now() + 20000
   while (!probe()) {
@@ -118,8 +123,7 @@ export async function callPathRows(kv: string, dir: string, iterations: number, 
   const rows: SideBySideRow[] = []
   const driver = has('tkrzw_dbm_remote_perf') ? 'tkrzw_dbm_remote_perf' : undefined
   const reference = has('tkrzw_server') ? 'tkrzw_server' : undefined
-  const echo = (port: number) => () =>
-    spawnSync(kv, ['remote', 'echo', '--address', `127.0.0.1:${port}`, '--timeout', '1', 'ping'], {stdio: 'ignore'}).status === 0
+  const echo = (port: number) => answersEcho(kv, `127.0.0.1:${port}`)
   const servers: ServerUnderTest[] = [
     {
       name: 'kv',

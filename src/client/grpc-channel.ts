@@ -14,6 +14,8 @@ export class CallError extends Error {
     readonly details: string,
     /** The server refused the call before processing it: safe to send again. */
     readonly refused = false,
+    /** A connection that failed for good: nobody listens there (refused, no socket file, unknown host). */
+    readonly final = false,
   ) {
     super(`${code} ${STATUS_NAMES[code] ?? ''}: ${details}`)
   }
@@ -78,7 +80,9 @@ export class GrpcChannel {
       const wait = deadline - Date.now()
       const timer =
         wait < 2 ** 31 - 1 ? setTimeout(() => fail(new CallError(GrpcStatus.DEADLINE_EXCEEDED, 'no answer before the deadline')), Math.max(0, wait)) : undefined
-      socket.once('error', (error: NodeJS.ErrnoException) => fail(new CallError(GrpcStatus.UNAVAILABLE, describeSocketError(error))))
+      socket.once('error', (error: NodeJS.ErrnoException) =>
+        fail(new CallError(GrpcStatus.UNAVAILABLE, describeSocketError(error), false, NOBODY_LISTENS.has(error.code ?? ''))),
+      )
       socket.once('close', () =>
         fail(
           new CallError(
@@ -422,7 +426,5 @@ function describeSocketError(error: NodeJS.ErrnoException): string {
   }
 }
 
-/** Whether a failure to connect is final (nobody listens there) or may pass. */
-export function isFinalConnectFailure(error: CallError): boolean {
-  return /connection refused|unknown host|no such socket file|EHOSTUNREACH|ENETUNREACH/.test(error.details)
-}
+/** Socket errors that mean nobody listens at the address: waiting longer will not help. */
+const NOBODY_LISTENS = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])

@@ -27,7 +27,7 @@ import type {ShouldBeRebuiltResponse__Output} from '../protocols/grpc/generated/
 import type {SynchronizeResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/SynchronizeResponse.js'
 import {DBMService_METHODS} from '../protocols/grpc/generated/codecs.js'
 import type {ChangeMasterResponse__Output} from '../protocols/grpc/generated/tkrzw_rpc/ChangeMasterResponse.js'
-import {CallError, ClientStream, GrpcChannel, isFinalConnectFailure} from './grpc-channel.js'
+import {CallError, ClientStream, GrpcChannel} from './grpc-channel.js'
 import {RemoteIterator} from './remote-iterator.js'
 import {ReplicationSession} from './remote-replication.js'
 import {RemoteStream} from './remote-stream.js'
@@ -352,8 +352,8 @@ async function connectWithin(channel: GrpcChannel, deadline: number): Promise<vo
       return
     } catch (error) {
       const failure = error as CallError
-      if (isFinalConnectFailure(failure) || Date.now() + 200 >= deadline) {
-        if (failure.code === 4 || isFinalConnectFailure(failure)) throw failure
+      if (failure.final || Date.now() + 200 >= deadline) {
+        if (failure.code === 4 || failure.final) throw failure
         throw new CallError(failure.code, `${failure.details}, and no answer before the deadline`)
       }
       await new Promise((resolve) => setTimeout(resolve, 200))

@@ -265,7 +265,7 @@ export class Http2Connection {
   private goawayReceived = false
   private closed = false
   private paused = false
-  private heldBySocket = false
+  private heldByBacklog = false
   private readonly flush = () => this.flushNow()
 
   constructor(
@@ -428,14 +428,14 @@ export class Http2Connection {
    */
   private holdIfBacklogged(): void {
     if (!this.paused && this.pendingBytes > this.settings.maxUnsentBytes) {
-      this.heldBySocket = true
+      this.heldByBacklog = true
       this.pause()
     }
   }
 
   private resumeIfDrained(): void {
-    if (this.heldBySocket && this.pendingBytes <= this.settings.maxUnsentBytes / 2) {
-      this.heldBySocket = false
+    if (this.heldByBacklog && this.pendingBytes <= this.settings.maxUnsentBytes / 2) {
+      this.heldByBacklog = false
       this.resume()
     }
   }
@@ -774,7 +774,7 @@ function frameHeader(length: number, type: number, flags: number, streamId: numb
   return header
 }
 
-export function writeFrameHeader(buf: Buffer, pos: number, length: number, type: number, flags: number, streamId: number): void {
+function writeFrameHeader(buf: Buffer, pos: number, length: number, type: number, flags: number, streamId: number): void {
   buf[pos] = length >>> 16
   buf[pos + 1] = (length >>> 8) & 0xff
   buf[pos + 2] = length & 0xff

@@ -24,8 +24,8 @@ const symbols: number[] = []
 const firstCode = new Array<number>(MAX_LENGTH + 2).fill(0)
 const countOf = new Array<number>(MAX_LENGTH + 2).fill(0)
 const startOf = new Array<number>(MAX_LENGTH + 2).fill(0)
-/** Each symbol's code and length, for encoding. */
-export const huffmanCodes: number[] = new Array<number>(257)
+/** Each symbol's code, for encoding. */
+const huffmanCodes: number[] = new Array<number>(257)
 {
   for (let length = 1; length <= MAX_LENGTH; length++) {
     for (let symbol = 0; symbol <= EOS; symbol++) if (CODE_LENGTHS[symbol] === length) symbols.push(symbol)
@@ -40,10 +40,6 @@ export const huffmanCodes: number[] = new Array<number>(257)
     code = (code + countOf[length]) * 2
     start += countOf[length]
   }
-}
-
-export function huffmanLength(symbol: number): number {
-  return CODE_LENGTHS[symbol]
 }
 
 /** Decodes a Huffman-coded string into latin1 text (header bytes one for one). */

@@ -8,11 +8,11 @@ import {GrpcStatus, OK_TRAILERS, RESPONSE_HEADERS, statusTrailers, type StatusLi
 import {CallFailure, frameMessage, MessageReader} from './message-reader.js'
 import {ProtobufError} from './protobuf.js'
 
-/** How a method's messages are read and written. */
+/** How a method's server reads its requests and writes its answers. */
 export interface MethodCodec {
-  decode(buf: Buffer): unknown
-  /** The answer with `prefix` bytes free at its front. */
-  encode(value: unknown, prefix: number): Buffer
+  decodeRequest(buf: Buffer): unknown
+  /** An answer with `prefix` bytes free at its front. */
+  encodeResponse(value: unknown, prefix: number): Buffer
 }
 
 /** What every call knows of its stream. */
@@ -82,7 +82,7 @@ function sendMessage(context: CallContext, codec: MethodCodec, value: unknown, h
   const stream = context.stream
   if (!headersSent) stream.sendHeaders(RESPONSE_HEADERS)
   stream.sendData(
-    frameMessage((prefix) => codec.encode(value, prefix), FRAME_HEADER_SIZE),
+    frameMessage((prefix) => codec.encodeResponse(value, prefix), FRAME_HEADER_SIZE),
     false,
     true,
   )
@@ -103,8 +103,7 @@ export class UnaryCall extends withCallInfo(EventEmitter) implements StreamHandl
 
   constructor(
     override readonly context: CallContext,
-    private readonly requestCodec: MethodCodec,
-    private readonly responseCodec: MethodCodec,
+    private readonly codec: MethodCodec,
     /** Runs the handler once the request is read. */
     private readonly start: (call: UnaryCall) => void,
   ) {
@@ -142,7 +141,7 @@ export class UnaryCall extends withCallInfo(EventEmitter) implements StreamHandl
       return
     }
     try {
-      this.request = this.requestCodec.decode(this.message!)
+      this.request = this.codec.decodeRequest(this.message!)
     } catch (error) {
       this.fail(error)
       return
@@ -161,7 +160,7 @@ export class UnaryCall extends withCallInfo(EventEmitter) implements StreamHandl
     }
     let frame: Buffer
     try {
-      frame = frameMessage((prefix) => this.responseCodec.encode(value, prefix), FRAME_HEADER_SIZE)
+      frame = frameMessage((prefix) => this.codec.encodeResponse(value, prefix), FRAME_HEADER_SIZE)
     } catch (failure) {
       this.finish(GrpcStatus.INTERNAL, `the answer cannot be encoded: ${(failure as Error).message}`)
       return
@@ -232,8 +231,7 @@ export class StreamCall extends withCallInfo(Duplex) implements StreamHandler {
 
   constructor(
     override readonly context: CallContext,
-    private readonly requestCodec: MethodCodec,
-    private readonly responseCodec: MethodCodec,
+    private readonly codec: MethodCodec,
   ) {
     super({objectMode: true, readableHighWaterMark: 16, writableHighWaterMark: 16, allowHalfOpen: true})
     this.reader = new MessageReader(context.maxMessageLength, context.encoding, context.stream.connection)
@@ -252,7 +250,7 @@ export class StreamCall extends withCallInfo(Duplex) implements StreamHandler {
     if (this.done) return
     try {
       this.reader.push(chunk, (message) => {
-        if (!this.push(this.requestCodec.decode(message))) this.readingPaused = true
+        if (!this.push(this.codec.decodeRequest(message))) this.readingPaused = true
       })
     } catch (error) {
       const failure = error instanceof CallFailure ? error : new CallFailure(GrpcStatus.INTERNAL, `a request cannot be decoded: ${(error as Error).message}`)
@@ -302,7 +300,7 @@ export class StreamCall extends withCallInfo(Duplex) implements StreamHandler {
       return
     }
     try {
-      sendMessage(this.context, this.responseCodec, value, this.headersSent)
+      sendMessage(this.context, this.codec, value, this.headersSent)
     } catch (error) {
       this.finish(GrpcStatus.INTERNAL, `an answer cannot be encoded: ${(error as Error).message}`)
       callback()

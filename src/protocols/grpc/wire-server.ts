@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as tls from 'node:tls'
 import type * as grpc from '@grpc/grpc-js'
-import {DEFAULT_SETTINGS, Http2Connection, type Http2Stream} from '../../net/http2/connection.js'
+import {Http2Connection, type Http2Stream} from '../../net/http2/connection.js'
 import type {HeaderList} from '../../net/http2/hpack.js'
 import {encodeHeaders} from '../../net/http2/hpack.js'
 import {ErrorCode} from '../../net/http2/errors.js'
@@ -26,8 +26,7 @@ type Handler = (call: unknown, callback?: unknown) => void
 interface Method {
   kind: 'unary' | 'serverStream' | 'bidi'
   handler: Handler
-  request: MethodCodec
-  response: MethodCodec
+  codec: MethodCodec
 }
 
 export interface WireServerOptions {
@@ -98,10 +97,9 @@ export class GrpcWireServer {
       this.methods.set(definition.path, {
         kind: !definition.requestStream && !definition.responseStream ? 'unary' : definition.requestStream ? 'bidi' : 'serverStream',
         handler,
-        request: {decode: (buf) => definition.requestDeserialize(buf), encode: () => Buffer.alloc(0)},
-        response: {
-          decode: () => undefined,
-          encode: encode
+        codec: {
+          decodeRequest: (buf) => definition.requestDeserialize(buf),
+          encodeResponse: encode
             ? (value, prefix) => encode(value, prefix)
             : (value, prefix) => {
                 const body = definition.responseSerialize(value)
@@ -227,23 +225,18 @@ export class GrpcWireServer {
     const peer = raw.remoteAddress ? `${raw.remoteAddress.includes(':') ? `[${raw.remoteAddress}]` : raw.remoteAddress}:${raw.remotePort}` : 'unix'
     // The TLS socket's raw socket is what the handshake timer was set on.
     const rawSocket = (socket as net.Socket & {_parent?: net.Socket})._parent ?? raw
-    const connection: Http2Connection = new Http2Connection(
-      socket,
-      'server',
-      {
-        onReady: () => this.settle(rawSocket),
-        onStream: (stream, headers, endStream) => this.route(stream, headers, endStream, peer),
-        onStreamsChanged: (open) => {
-          if (open === 0) this.idleSince.set(connection, Date.now())
-          else this.idleSince.delete(connection)
-        },
-        onClose: () => {
-          this.connections.delete(connection)
-          this.idleSince.delete(connection)
-        },
+    const connection: Http2Connection = new Http2Connection(socket, 'server', {
+      onReady: () => this.settle(rawSocket),
+      onStream: (stream, headers, endStream) => this.route(stream, headers, endStream, peer),
+      onStreamsChanged: (open) => {
+        if (open === 0) this.idleSince.set(connection, Date.now())
+        else this.idleSince.delete(connection)
       },
-      DEFAULT_SETTINGS,
-    )
+      onClose: () => {
+        this.connections.delete(connection)
+        this.idleSince.delete(connection)
+      },
+    })
     this.connections.add(connection)
     this.idleSince.set(connection, Date.now())
   }
@@ -297,7 +290,7 @@ export class GrpcWireServer {
       maxMessageLength: this.maxMessageLength,
     }
     if (entry.kind === 'unary') {
-      const call = new UnaryCall(context, entry.request, entry.response, (ready) => {
+      const call = new UnaryCall(context, entry.codec, (ready) => {
         try {
           entry.handler(ready, ready.callback)
         } catch (error) {
@@ -317,15 +310,15 @@ export class GrpcWireServer {
       }
     }
     if (entry.kind === 'bidi') {
-      const call = new StreamCall(context, entry.request, entry.response)
+      const call = new StreamCall(context, entry.codec)
       start(call)
       if (endStream) call.onHeaders(headers, true)
       return
     }
     // Server streaming: the call (and its deadline) starts once its one request is read.
-    const gather = new UnaryCall(context, entry.request, entry.response, (ready) => {
+    const gather = new UnaryCall(context, entry.codec, (ready) => {
       ready.handOff()
-      const call = new StreamCall(context, entry.request, entry.response)
+      const call = new StreamCall(context, entry.codec)
       call.request = ready.request
       start(call)
     })
