@@ -5,7 +5,7 @@ import prettier from 'eslint-config-prettier'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  {ignores: ['dist/', 'node_modules/', 'native/build/', 'src/protocols/grpc/generated/']},
+  {ignores: ['dist/', 'node_modules/', 'native/build/', 'src/protocols/grpc/generated/', 'src/**/wasm/generated/']},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -61,3 +61,17 @@ it('computes MurmurHash64A like a BigInt rendering of it', () => {
     assert.equal(hashMurmur(data, seed), reference(data, BigInt(seed)), data.toString('hex'))
   }
 })
+
+// Bucket counts past 2^32 take the whole 64-bit hash; keys longer than the module's first
+// memory page make it grow.
+it('reduces the hash to buckets past 2^32 and hashes keys of any length', () => {
+  const data = Buffer.from('a key of some length')
+  const hash = hashMurmur(data)
+  for (const buckets of [2 ** 32 + 15, 2 ** 40 - 3]) assert.equal(primaryHash(data, 0, data.length, buckets), Number(hash % BigInt(buckets)))
+  const long = Buffer.alloc(200_000)
+  for (let i = 0; i < long.length; i++) long[i] = (i * 131) >>> 3
+  const folded = Number(((hashMurmur(long) >> 32n) ^ (hashMurmur(long) & 0xffffffffn)) & 0xffffffffn)
+  const expected = (((folded << 16) | (folded >>> 16)) >>> 0) % 1009
+  assert.equal(primaryHash(long, 0, long.length, 1009), expected)
+  assert.equal(primaryHash(Buffer.concat([Buffer.from('xx'), data]), 2, data.length + 2, 1009), primaryHash(data, 0, data.length, 1009))
+})

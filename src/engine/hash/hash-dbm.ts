@@ -455,31 +455,17 @@ export class HashDBM extends DBM {
   // ---- records ----
 
   protected processImpl(key: Buffer, processor: RecordProcessor, writable: boolean): void {
-    const bucket = this.recordFile!.bucketOf(key)
-    const head = this.recordFile!.readBucket(bucket)
-    const header = this.recordFile!.header
-    let parent = 0
-    let offset = head
-    let found = false
-    let steps = 0
     const records = this.recordFile!
-    while (offset !== 0) {
-      records.readHeader(offset)
-      if (header.op !== OP_VOID && records.keyMatches(header, key)) {
-        found = header.op !== OP_REMOVE
-        break
-      }
-      parent = offset
-      offset = header.child
-      // Chains are short: the bound on a chain's length is worked out only for a long one.
-      if (++steps > 64 && steps > records.chainLimit()) throw new StatusError(Code.BROKEN_DATA_ERROR, `a cycle in the chain of bucket ${bucket}`)
-    }
+    const bucket = records.bucketOf(key)
+    const header = records.header
+    const found = records.findRecord(bucket, key) !== 0 && header.op !== OP_REMOVE
+    const parent = records.foundParent
     if (!found) {
       const result = processor.processEmpty(key)
       if (!writable || result === NOOP || result === REMOVE) return
       const value = result instanceof AppendTail ? result.tail : result
       this.noteTouched(key)
-      this.addRecord(bucket, head, key, value, OP_ADD)
+      this.addRecord(bucket, records.readBucket(bucket), key, value, OP_ADD)
       this.numRecords++
       return
     }

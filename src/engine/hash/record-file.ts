@@ -107,6 +107,75 @@ export class RecordFile {
     return into
   }
 
+  /** Where the last findRecord stopped: the record before the one found (0: the bucket itself). */
+  foundParent = 0
+
+  /**
+   * The record of `key` in a bucket's chain: its offset, with the scratch header filled, or
+   * 0 when the chain has none. A removal mark (the appending mode) counts as a record here;
+   * void regions are passed over. In a file mapped whole, records are parsed and keys
+   * compared where they lie.
+   */
+  findRecord(bucket: number, key: Buffer): number {
+    const header = this.header
+    const file = this.file
+    const data = file.wholeMapping()
+    if (data === undefined) return this.findRecordThroughReads(bucket, key)
+    const {recordBase, offsetWidth, alignment, crcWidth} = this.layout
+    const end = file.size
+    const keySize = key.length
+    let parent = 0
+    let offset = this.readBucket(bucket)
+    let steps = 0
+    while (offset !== 0) {
+      if (offset < recordBase || offset >= end) throw new StatusError(Code.BROKEN_DATA_ERROR, `record offset ${offset} is outside the record section`)
+      if (!parseRecordHeader(data, offset, Math.min(offset + this.readSize, end), offset, offsetWidth, alignment, crcWidth, header)) {
+        throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record header at ${offset}`)
+      }
+      const keyStart = offset + header.headerSize
+      if (keyStart + header.keySize + header.valueSize > end || header.child >= end) throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record at ${offset}`)
+      if (header.op !== OP_VOID && header.keySize === keySize) {
+        let same = true
+        for (let i = 0; i < keySize; i++) {
+          if (data[keyStart + i] !== key[i]) {
+            same = false
+            break
+          }
+        }
+        if (same) {
+          this.foundParent = parent
+          return offset
+        }
+      }
+      parent = offset
+      offset = header.child
+      // Chains are short: the bound on a chain's length is worked out only for a long one.
+      if (++steps > 64 && steps > this.chainLimit()) throw new StatusError(Code.BROKEN_DATA_ERROR, `a cycle in the chain of bucket ${bucket}`)
+    }
+    this.foundParent = parent
+    return 0
+  }
+
+  /** findRecord for a file read with system calls or mapped in several segments. */
+  private findRecordThroughReads(bucket: number, key: Buffer): number {
+    const header = this.header
+    let parent = 0
+    let offset = this.readBucket(bucket)
+    let steps = 0
+    while (offset !== 0) {
+      this.readHeader(offset)
+      if (header.op !== OP_VOID && this.keyMatches(header, key)) {
+        this.foundParent = parent
+        return offset
+      }
+      parent = offset
+      offset = header.child
+      if (++steps > 64 && steps > this.chainLimit()) throw new StatusError(Code.BROKEN_DATA_ERROR, `a cycle in the chain of bucket ${bucket}`)
+    }
+    this.foundParent = parent
+    return 0
+  }
+
   /** Whether the record the last readHeader parsed has this key. */
   keyMatches(header: RecordHeader, key: Buffer): boolean {
     const size = header.keySize

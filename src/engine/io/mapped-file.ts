@@ -13,7 +13,11 @@ import {addon, systemError} from './native.js'
  */
 export const SEGMENT_SIZE = 2 ** 30
 
-/** The least the file grows by when it needs room, so that appending rarely calls the system. */
+/**
+ * The least and the most the file grows by when it needs room: it doubles in between. Each
+ * growth maps the last segment again, and every page touched after that faults once more,
+ * so growing by a quarter made a 1M-record hash file spend 7% of its set time faulting.
+ */
 const MIN_GROWTH = 1 << 20
 const MAX_GROWTH = 256 << 20
 const OS_PAGE = 4096
@@ -197,7 +201,7 @@ export class MappedFile {
   reserve(end: number): void {
     if (end <= this.physicalSize) return
     if (!this.writable) throw new StatusError(Code.PRECONDITION_ERROR, `${this.pathName} is open read-only`)
-    const step = Math.min(MAX_GROWTH, Math.max(MIN_GROWTH, Math.floor(this.physicalSize / 4)))
+    const step = Math.min(MAX_GROWTH, Math.max(MIN_GROWTH, this.physicalSize))
     const generous = roundUp(Math.max(end, this.physicalSize + step), OS_PAGE)
     try {
       this.allocate(this.physicalSize, generous - this.physicalSize)
@@ -251,6 +255,16 @@ export class MappedFile {
     this.copyOut(offset, length, this.scratch, 0)
     this.base = 0
     return this.scratch
+  }
+
+  /**
+   * The whole file as one buffer, when it is mapped in a single segment (the mapped mode,
+   * under 1 GiB): the hottest paths read it where it lies, with file offsets as indexes.
+   * Valid until the next write, cut or close: ask again after any of them.
+   */
+  wholeMapping(): Buffer | undefined {
+    if (this.positional || this.physicalSize > SEGMENT_SIZE || this.physicalSize === 0) return undefined
+    return this.segment(0)
   }
 
   /**
