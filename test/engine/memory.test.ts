@@ -42,6 +42,44 @@ describe('on-memory classes', () => {
     dbm.close()
   })
 
+  it('baby orders keys by their bytes where the first eight are alike, short, zero or 0xff', () => {
+    // Leaves settle most comparisons on each key's first eight bytes (zero-padded); keys
+    // that differ only after them, or only in length, or in padding-like zero bytes, must
+    // still sort as bytes do.
+    const dbm = openDBM('', new Map([['dbm', 'baby']]))
+    const alphabet = [0x00, 0x01, 0x7f, 0x80, 0xff]
+    let state = 7
+    const random = (n: number) => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0
+      return (state >>> 8) % n
+    }
+    const expected = new Map<string, Buffer>()
+    for (let n = 0; n < 20000; n++) {
+      const key = Buffer.alloc(random(13))
+      for (let i = 0; i < key.length; i++) key[i] = alphabet[random(alphabet.length)]
+      const value = Buffer.from(`v${n}`)
+      dbm.set(key, value)
+      expected.set(key.toString('hex'), value)
+      if (n % 7 === 0) {
+        const gone = [...expected.keys()][random(expected.size)]
+        dbm.remove(Buffer.from(gone, 'hex'))
+        expected.delete(gone)
+      }
+    }
+    const sorted = [...expected.keys()].map((hex) => Buffer.from(hex, 'hex')).sort(Buffer.compare)
+    const iter = dbm.makeIterator()
+    iter.first()
+    for (const key of sorted) {
+      const record = iter.get()
+      assert.deepEqual(record?.[0], key)
+      assert.deepEqual(record?.[1], expected.get(key.toString('hex')))
+      iter.next()
+    }
+    assert.equal(iter.get(), undefined)
+    for (const key of sorted) assert.deepEqual(dbm.get(key), expected.get(key.toString('hex')))
+    dbm.close()
+  })
+
   it('cache evicts the least recently used record', () => {
     const dbm = openDBM(
       '',
