@@ -265,10 +265,73 @@ export class Leaf {
   }
 }
 
-interface Inner {
-  leaf: false
-  keys: Buffer[]
-  children: Node[]
+/**
+ * An inner node: separators and the children between them. Each separator's prefix words
+ * sit in one typed array, so that a descent in byte order reads the separators themselves
+ * only where their first eight bytes tie.
+ */
+class Inner {
+  readonly leaf = false
+  /** Two words per separator (see prefixWord); room for the one that splits a full node. */
+  readonly prefixes = new Int32Array((INNER_MAX + 1) * 2)
+
+  constructor(
+    readonly keys: Buffer[],
+    readonly children: Node[],
+  ) {
+    for (let i = 0; i < keys.length; i++) this.setPrefix(i, keys[i])
+  }
+
+  private setPrefix(i: number, key: Buffer): void {
+    this.prefixes[i * 2] = prefixWord(key, 0, key.length, 0)
+    this.prefixes[i * 2 + 1] = prefixWord(key, 0, key.length, 4)
+  }
+
+  /** The child where a key belongs, in byte order given its prefix words: the number of separators at or below it. */
+  childIndexBytewise(key: Buffer, high: number, low: number): number {
+    const keys = this.keys
+    const prefixes = this.prefixes
+    let lo = 0
+    let hi = keys.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const separatorHigh = prefixes[mid * 2]
+      const separatorLow = prefixes[mid * 2 + 1]
+      let below: boolean
+      if (separatorHigh !== high) below = separatorHigh < high
+      else if (separatorLow !== low) below = separatorLow < low
+      else below = compareBytes(keys[mid], 0, keys[mid].length, key, 0, key.length) <= 0
+      if (below) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  /** Adds a separator at index `at` and the child on its right. */
+  insert(at: number, separator: Buffer, child: Node): void {
+    this.prefixes.copyWithin((at + 1) * 2, at * 2, this.keys.length * 2)
+    this.keys.splice(at, 0, separator)
+    this.children.splice(at + 1, 0, child)
+    this.setPrefix(at, separator)
+  }
+
+  /** Splits off the separators past the middle into a new node; returns the middle one, which goes up, and the new node. */
+  split(): [Buffer, Inner] {
+    const mid = this.keys.length >>> 1
+    const up = this.keys[mid]
+    const right = new Inner(this.keys.splice(mid + 1), this.children.splice(mid + 1))
+    this.keys.length = mid
+    return [up, right]
+  }
+
+  /** Takes out child `at` with the separator beside it (on its left, or on its right for the first child). */
+  removeChild(at: number): void {
+    const separator = at > 0 ? at - 1 : 0
+    this.children.splice(at, 1)
+    if (this.keys.length === 0) return
+    this.prefixes.copyWithin(separator * 2, (separator + 1) * 2, this.keys.length * 2)
+    this.keys.splice(separator, 1)
+  }
 }
 
 type Node = Leaf | Inner
@@ -326,7 +389,8 @@ export class BPlusTree {
     let depth = 0
     let node = this.root
     while (!node.leaf) {
-      const at = key === null ? node.children.length - 1 : this.childIndex(node, key)
+      const at =
+        key === null ? node.children.length - 1 : this.order.bytewise ? node.childIndexBytewise(key, this.keyHigh, this.keyLow) : this.childIndex(node, key)
       this.pathNodes[depth] = node
       this.pathIndexes[depth] = at
       depth++
@@ -449,18 +513,13 @@ export class BPlusTree {
   /** Adds a separator and the child on its right into the inner node at a path depth. */
   private insertSeparator(depth: number, separator: Buffer, child: Node): void {
     if (depth < 0) {
-      this.root = {leaf: false, keys: [separator], children: [this.root, child]}
+      this.root = new Inner([separator], [this.root, child])
       return
     }
     const node = this.pathNodes[depth]
-    const at = this.pathIndexes[depth]
-    node.keys.splice(at, 0, separator)
-    node.children.splice(at + 1, 0, child)
+    node.insert(this.pathIndexes[depth], separator, child)
     if (node.keys.length > INNER_MAX) {
-      const mid = node.keys.length >>> 1
-      const up = node.keys[mid]
-      const right: Inner = {leaf: false, keys: node.keys.splice(mid + 1), children: node.children.splice(mid + 1)}
-      node.keys.length = mid
+      const [up, right] = node.split()
       this.insertSeparator(depth - 1, up, right)
     }
   }
@@ -479,9 +538,7 @@ export class BPlusTree {
     if (leaf.next) leaf.next.prev = leaf.prev
     for (let depth = this.depth - 1; depth >= 0; depth--) {
       const node = this.pathNodes[depth]
-      const at = this.pathIndexes[depth]
-      node.children.splice(at, 1)
-      node.keys.splice(at > 0 ? at - 1 : 0, 1)
+      node.removeChild(this.pathIndexes[depth])
       if (node.children.length > 0) break
     }
     while (!this.root.leaf && this.root.children.length === 1) this.root = this.root.children[0]
