@@ -44,6 +44,8 @@ interface Frame {
   owned: number
 }
 
+const EMPTY = Buffer.alloc(0)
+
 /** What a record read into memory costs beyond its key and value: the objects that hold it. */
 const RECORD_COST = 1024
 
@@ -180,7 +182,7 @@ export class BinaryReader implements ProtocolReader {
         return false
       }
       const key = data.subarray(at, at + keySize)
-      const value = data.subarray(at + keySize, at + keySize + valueSize)
+      const value = valueSize === 0 ? EMPTY : data.subarray(at + keySize, at + keySize + valueSize)
       frame.records.push({index, key, value, xt})
       frame.size += keySize + valueSize + RECORD_COST
       frame.offset = at + keySize + valueSize
@@ -233,22 +235,35 @@ export class BinaryReader implements ProtocolReader {
     return removed
   }
 
+  /** The records found, written straight into one reply sized for them. */
   private getBulk(records: BinaryRecord[]): Buffer {
-    const parts: Buffer[] = []
-    let hits = 0
+    const found: ({value: Buffer; xt: number} | undefined)[] = []
+    let size = 5
     for (const record of records) {
-      if (!this.hasDatabase(record.index)) continue
-      const found = this.records.tryGet(record.index, record.key)
-      if (!found) continue
-      hits++
-      const head = Buffer.allocUnsafe(18)
-      head.writeUInt16BE(record.index, 0)
-      head.writeUInt32BE(record.key.length, 2)
-      head.writeUInt32BE(found.value.length, 6)
-      head.writeBigInt64BE(BigInt(found.xt > 0 ? found.xt : XT_NEVER), 10)
-      parts.push(head, record.key, found.value)
+      const hit = this.hasDatabase(record.index) ? this.records.tryGet(record.index, record.key) : undefined
+      found.push(hit)
+      if (hit) size += 18 + record.key.length + hit.value.length
     }
-    return Buffer.concat([countReply(GET_BULK, hits), ...parts])
+    const reply = Buffer.allocUnsafe(size)
+    let at = 5
+    let hits = 0
+    for (let i = 0; i < records.length; i++) {
+      const hit = found[i]
+      if (!hit) continue
+      hits++
+      const {index, key} = records[i]
+      reply.writeUInt16BE(index, at)
+      reply.writeUInt32BE(key.length, at + 2)
+      reply.writeUInt32BE(hit.value.length, at + 6)
+      // The expiry as a 64-bit integer, from its two halves (it is below 2^53).
+      const xt = hit.xt > 0 ? hit.xt : XT_NEVER
+      reply.writeUInt32BE(Math.floor(xt / 0x100000000), at + 10)
+      reply.writeUInt32BE(xt >>> 0, at + 14)
+      at = copyInto(hit.value, reply, copyInto(key, reply, at + 18))
+    }
+    reply[0] = GET_BULK
+    reply.writeUInt32BE(hits, 1)
+    return reply
   }
 
   private playScript(frame: Frame): void {
@@ -276,6 +291,14 @@ export class BinaryReader implements ProtocolReader {
         .finally(() => this.core.endCall()),
     )
   }
+}
+
+/** Copies source into target at `at`; returns where it ends. Short pieces are copied byte by byte, cheaper than a native call. */
+function copyInto(source: Buffer, target: Buffer, at: number): number {
+  const size = source.length
+  if (size <= 32) for (let i = 0; i < size; i++) target[at + i] = source[i]
+  else source.copy(target, at)
+  return at + size
 }
 
 function countReply(magic: number, count: number): Buffer {
