@@ -55,5 +55,5 @@ export async function prometheusText(core: ServerCore): Promise<{contentType: st
       },
     })
   }
-  return {contentType: registry.contentType, text: await registry.metrics()}
+  return {contentType: registry.contentType, text: core.metrics.durationText() + (await registry.metrics())}
 }

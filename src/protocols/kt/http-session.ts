@@ -16,9 +16,36 @@ export interface HttpRequest {
   target: string
   /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
   version: number
-  /** Header names in lower case; a repeated header keeps its last value. */
-  headers: Map<string, string>
+  /** A header's value, trimmed, by its name in lower case; a repeated header gives its last value. */
+  header(name: string): string | undefined
   body: Buffer
+}
+
+/**
+ * A request read from its head: headers are looked up in the head's text when asked for
+ * (a TSV-RPC call asks for one or two), not split into a map for every request.
+ */
+class ReadRequest implements HttpRequest {
+  body: Buffer = EMPTY
+  private lowerHead: string | undefined
+
+  constructor(
+    readonly method: string,
+    readonly target: string,
+    readonly version: number,
+    /** The request line and header lines as latin1 text, without the blank line that ends them. */
+    private readonly head: string,
+  ) {}
+
+  header(name: string): string | undefined {
+    // Lower case keeps a latin1 text's length, so positions found in it hold in the original.
+    const lower = (this.lowerHead ??= this.head.toLowerCase())
+    const at = lower.lastIndexOf(`\n${name}:`)
+    if (at < 0) return undefined
+    const from = at + name.length + 2
+    const end = lower.indexOf('\n', from)
+    return this.head.slice(from, end < 0 ? undefined : end).trim()
+  }
 }
 
 export interface HttpResponse {
@@ -31,6 +58,39 @@ export interface HttpResponse {
 export type HttpHandler = (request: HttpRequest) => HttpResponse | Promise<HttpResponse>
 
 const MAX_HEAD = 16 << 10
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * Where a request's head ends (before the line break that precedes the blank line) and its
+ * body starts (after the blank line); bodyStart is -1 while no blank line has arrived.
+ * Lines end in CRLF or LF. Only the first MAX_HEAD bytes and a little more are looked at.
+ */
+function findHeadEnd(input: Buffer): {headEnd: number; bodyStart: number} {
+  const limit = Math.min(input.length, MAX_HEAD + 4)
+  for (let i = input.indexOf(0x0a); i >= 0 && i < limit; i = input.indexOf(0x0a, i + 1)) {
+    const headEnd = i > 0 && input[i - 1] === 0x0d ? i - 1 : i
+    if (input[i + 1] === 0x0a) return {headEnd, bodyStart: i + 2}
+    if (input[i + 1] === 0x0d && input[i + 2] === 0x0a) return {headEnd, bodyStart: i + 3}
+    if (i + 2 >= input.length) break
+  }
+  return {headEnd: input.length > MAX_HEAD ? MAX_HEAD + 1 : -1, bodyStart: -1}
+}
+
+/** METHOD TARGET HTTP/1.x: an upper-case method, a target without spaces, version 1.0 or 1.1; undefined when the line is not that. */
+function parseRequestLine(line: string): {method: string; target: string; version: number} | undefined {
+  const space = line.indexOf(' ')
+  const last = line.lastIndexOf(' ')
+  if (space <= 0 || last <= space + 1 || last !== line.length - 9 || !line.startsWith('HTTP/1.', last + 1)) return undefined
+  const minor = line.charCodeAt(line.length - 1)
+  if (minor !== 0x30 && minor !== 0x31) return undefined
+  for (let i = 0; i < space; i++) {
+    const code = line.charCodeAt(i)
+    if (code < 0x41 || code > 0x5a) return undefined
+  }
+  const target = line.slice(space + 1, last)
+  if (/\s/.test(target)) return undefined
+  return {method: line.slice(0, space), target, version: minor === 0x30 ? 10 : 11}
+}
 
 export const REASONS: {[status: number]: string} = {
   200: 'OK',
@@ -111,15 +171,19 @@ export class HttpReader implements ProtocolReader {
     this.connection.close()
   }
 
+  /** The answer as one buffer: the head written as latin1, the body copied after it. */
   private write(response: HttpResponse, keepAlive: boolean, headOnly = false): void {
-    const body = response.body ?? Buffer.alloc(0)
+    const body = response.body ?? EMPTY
     let head = `HTTP/1.1 ${response.status} ${REASONS[response.status] ?? 'Unknown'}\r\nServer: ${this.serverName}\r\nDate: ${httpDate()}\r\n`
     for (const [name, value] of response.headers ?? []) head += `${name}: ${value}\r\n`
     // A HEAD answer tells the length of the body it leaves out.
     head += `Content-Length: ${body.length}\r\n`
     if (!keepAlive) head += 'Connection: close\r\n'
     head += '\r\n'
-    const data = headOnly || body.length === 0 ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body])
+    const bodySize = headOnly ? 0 : body.length
+    const data = Buffer.allocUnsafe(head.length + bodySize)
+    data.write(head, 0, 'latin1')
+    if (bodySize > 0) body.copy(data, head.length)
     this.connection.write(data)
   }
 
@@ -130,37 +194,38 @@ export class HttpReader implements ProtocolReader {
     while (start < this.input.length && (this.input[start] === 0x0d || this.input[start] === 0x0a)) start++
     if (start > 0) this.input = this.input.subarray(start)
     if (this.input.length === 0) return false
-    let end = this.input.indexOf('\r\n\r\n')
-    let separator = 4
-    if (end < 0) {
-      end = this.input.indexOf('\n\n')
-      separator = 2
-    }
-    if (end < 0 || end > MAX_HEAD) {
-      if (this.input.length > MAX_HEAD || end > MAX_HEAD) this.fail(431, `the request line and headers are longer than ${MAX_HEAD} bytes`)
+    const input = this.input
+    const {headEnd, bodyStart} = findHeadEnd(input)
+    if (bodyStart < 0 || headEnd > MAX_HEAD) {
+      if (input.length > MAX_HEAD || headEnd > MAX_HEAD) this.fail(431, `the request line and headers are longer than ${MAX_HEAD} bytes`)
       return false
     }
-    const lines = this.input.subarray(0, end).toString('latin1').split(/\r?\n/)
-    this.input = this.input.subarray(end + separator)
-    const requestLine = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(lines[0])
+    const head = input.toString('latin1', 0, headEnd)
+    this.input = input.subarray(bodyStart)
+    const lineEnd = head.indexOf('\n')
+    const requestLine = parseRequestLine(lineEnd < 0 ? head : head.slice(0, head.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd))
     if (!requestLine) {
       this.fail(400, 'not an HTTP/1.x request')
       return false
     }
-    const headers = new Map<string, string>()
-    for (let i = 1; i < lines.length; i++) {
-      const colon = lines[i].indexOf(':')
-      if (colon <= 0) {
+    // Every header line is a name, a colon right after it, and a value.
+    for (let start = lineEnd + 1; lineEnd >= 0 && start <= head.length;) {
+      let next = head.indexOf('\n', start)
+      if (next < 0) next = head.length
+      const colon = head.indexOf(':', start)
+      const beforeColon = head.charCodeAt(colon - 1)
+      if (colon <= start || colon > next || beforeColon === 0x20 || beforeColon === 0x09) {
         this.fail(400, 'a malformed header')
         return false
       }
-      headers.set(lines[i].slice(0, colon).trim().toLowerCase(), lines[i].slice(colon + 1).trim())
+      start = next + 1
     }
-    const version = requestLine[3] === '0' ? 10 : 11
-    const connection = (headers.get('connection') ?? '').toLowerCase()
+    const version = requestLine.version
+    const request = new ReadRequest(requestLine.method, requestLine.target, version, head)
+    const connection = (request.header('connection') ?? '').toLowerCase()
     const keepAlive = version === 11 ? !connection.includes('close') : connection.includes('keep-alive')
-    const chunked = (headers.get('transfer-encoding') ?? '').toLowerCase().includes('chunked')
-    const lengthText = headers.get('content-length')
+    const chunked = (request.header('transfer-encoding') ?? '').toLowerCase().includes('chunked')
+    const lengthText = request.header('content-length')
     let length = 0
     if (chunked) length = -1
     else if (lengthText !== undefined) {
@@ -174,9 +239,9 @@ export class HttpReader implements ProtocolReader {
         return false
       }
     }
-    if ((headers.get('expect') ?? '').toLowerCase() === '100-continue' && length !== 0) this.connection.write('HTTP/1.1 100 Continue\r\n\r\n')
+    if ((request.header('expect') ?? '').toLowerCase() === '100-continue' && length !== 0) this.connection.write('HTTP/1.1 100 Continue\r\n\r\n')
     this.pending = {
-      request: {method: requestLine[1], target: requestLine[2], version, headers, body: Buffer.alloc(0)},
+      request,
       keepAlive,
       length,
       chunks: [],

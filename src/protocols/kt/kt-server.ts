@@ -150,10 +150,11 @@ function route(context: Context, request: HttpRequest): HttpResponse | Promise<H
   if (!pathPart.startsWith('/rpc/')) return serveRest(context.core, context.records, request, pathPart)
   const query = question < 0 ? '' : target.slice(question + 1)
   if (query.length > MAX_QUERY) return tsvResponse(400, [[Buffer.from('ERROR'), Buffer.from(`the query string is longer than ${MAX_QUERY} bytes`)]])
-  const name = urlDecode(Buffer.from(pathPart.slice(5), 'latin1')).toString('latin1')
+  const encodedName = pathPart.slice(5)
+  const name = /[%+]/.test(encodedName) ? urlDecode(Buffer.from(encodedName, 'latin1')).toString('latin1') : encodedName
   const input: ByteMap = new Map()
   if (query !== '') parseForm(Buffer.from(query, 'latin1'), input)
-  const type = (request.headers.get('content-type') ?? '').toLowerCase()
+  const type = (request.header('content-type') ?? '').toLowerCase()
   if (type.startsWith(FORM_TYPE)) parseForm(request.body, input)
   else if (type.startsWith(TSV_TYPE)) parseTsv(request.body, columnEncodingOf(type), input)
   const outcome = runRpc(context, name, input)

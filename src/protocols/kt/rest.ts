@@ -52,9 +52,9 @@ export function serveRest(core: ServerCore, records: KtRecords, request: HttpReq
       return answer(200, found.value, found.xt > 0 ? [['X-Kt-Xt', new Date(found.xt * 1000).toUTCString()]] : [])
     }
     if (method === 'DELETE') return records.tryRemove(index, key) ? answer(204) : answer(404, '', [['X-Kt-Error', NO_RECORD]])
-    const mode = (request.headers.get('x-kt-mode') ?? 'set').toLowerCase()
+    const mode = (request.header('x-kt-mode') ?? 'set').toLowerCase()
     if (mode !== 'set' && mode !== 'add' && mode !== 'replace') return answer(400, '', [['X-Kt-Error', 'invalid parameters']])
-    const xtHeader = request.headers.get('x-kt-xt')
+    const xtHeader = request.header('x-kt-xt')
     let xt: number | undefined
     if (xtHeader !== undefined) {
       const absolute = parseExpiryHeader(xtHeader)
@@ -63,7 +63,7 @@ export function serveRest(core: ServerCore, records: KtRecords, request: HttpReq
       xt = -absolute
     }
     records.store(index, mode, key, request.body, xt)
-    return answer(201, '', [['Location', `http://${request.headers.get('host') ?? 'localhost'}${path}`]])
+    return answer(201, '', [['Location', `http://${request.header('host') ?? 'localhost'}${path}`]])
   } catch (error) {
     const failure = failureOf(error)
     return answer(HTTP_STATUS[failure.rv], '', [['X-Kt-Error', failure.message.replace(/[\r\n]/g, ' ')]])

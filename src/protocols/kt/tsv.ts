@@ -109,27 +109,37 @@ export function parseForm(text: Buffer, into: ByteMap): void {
  * some clients wrap their Base64 at 76 characters.
  */
 export function parseTsv(body: Buffer, encoding: ColumnEncoding | undefined, into: ByteMap): void {
-  const raw: [Buffer, Buffer[]][] = []
+  // The line being read: its name and its value's pieces (more than one only for wrapped Base64).
+  let name: Buffer | undefined
+  let pieces: Buffer[] = []
+  const flush = (): void => {
+    if (name === undefined) return
+    const column = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces)
+    into.set(decodeColumn(name, encoding).toString('latin1'), Buffer.from(decodeColumn(column, encoding)))
+  }
   let start = 0
   while (start < body.length) {
     let end = body.indexOf(0x0a, start)
     if (end < 0) end = body.length
     let lineEnd = end
     if (lineEnd > start && body[lineEnd - 1] === 0x0d) lineEnd--
-    const line = body.subarray(start, lineEnd)
-    const tab = line.indexOf(0x09)
-    if (tab >= 0) raw.push([line.subarray(0, tab), [line.subarray(tab + 1)]])
-    else if (encoding === 'B' && raw.length > 0 && line.length > 0) raw[raw.length - 1][1].push(line)
+    let tab = start
+    while (tab < lineEnd && body[tab] !== 0x09) tab++
+    if (tab < lineEnd) {
+      flush()
+      name = body.subarray(start, tab)
+      pieces = [body.subarray(tab + 1, lineEnd)]
+    } else if (encoding === 'B' && name !== undefined && lineEnd > start) {
+      pieces.push(body.subarray(start, lineEnd))
+    }
     start = end + 1
   }
-  for (const [name, value] of raw) {
-    const column = value.length === 1 ? value[0] : Buffer.concat(value)
-    into.set(decodeColumn(name, encoding).toString('latin1'), Buffer.from(decodeColumn(column, encoding)))
-  }
+  flush()
 }
 
 /** The `colenc` attribute of a content type (`text/tab-separated-values; colenc=B`), if any. */
 export function columnEncodingOf(contentType: string): ColumnEncoding | undefined {
+  if (!contentType.includes(';')) return undefined
   const match = /;\s*colenc\s*=\s*"?([bqu])/i.exec(contentType)
   return match ? (match[1].toUpperCase() as ColumnEncoding) : undefined
 }
@@ -173,21 +183,23 @@ function encodeColumn(column: Buffer, encoding: ColumnEncoding | undefined): str
  * answers from a sorted map), each column encoded as chooseEncoding says.
  */
 export function encodeTsv(records: [Buffer, Buffer][]): {body: Buffer; contentType: string} {
-  const sorted = [...records].sort((a, b) => Buffer.compare(a[0], b[0]))
+  const sorted = records.length > 1 ? [...records].sort((a, b) => Buffer.compare(a[0], b[0])) : records
   const encoding = chooseEncoding(sorted)
-  const parts: Buffer[] = []
+  // Every column encoded first, to size one body for them all.
+  const columns: (string | Buffer)[] = []
+  let size = 0
   for (const [name, value] of sorted) {
     const encodedName = encodeColumn(name, encoding)
     const encodedValue = encodeColumn(value, encoding)
-    parts.push(
-      typeof encodedName === 'string' ? Buffer.from(encodedName, 'latin1') : encodedName,
-      TAB,
-      typeof encodedValue === 'string' ? Buffer.from(encodedValue, 'latin1') : encodedValue,
-      NEWLINE,
-    )
+    columns.push(encodedName, encodedValue)
+    size += encodedName.length + encodedValue.length + 2
   }
-  return {body: Buffer.concat(parts), contentType: encoding ? `${TSV_TYPE}; colenc=${encoding}` : TSV_TYPE}
+  const body = Buffer.allocUnsafe(size)
+  let at = 0
+  for (let i = 0; i < columns.length; i++) {
+    const column = columns[i]
+    at += typeof column === 'string' ? body.write(column, at, 'latin1') : column.copy(body, at)
+    body[at++] = i % 2 === 0 ? 0x09 : 0x0a
+  }
+  return {body, contentType: encoding ? `${TSV_TYPE}; colenc=${encoding}` : TSV_TYPE}
 }
-
-const TAB = Buffer.from('\t')
-const NEWLINE = Buffer.from('\n')

@@ -1050,12 +1050,24 @@ describe('HTTP', () => {
     assert.equal((await main.request('GET', '/too-big')).status, 404)
   })
 
+  it('reads header names in any case, lines ending in LF alone, and the last of a repeated header', async () => {
+    const body = 'key\tcase-key\nvalue\tcase-value\n'
+    const request = `POST /rpc/set HTTP/1.1\nhost: x\nCONTENT-type: ${TSV}\ncontent-LENGTH: 1\nContent-Length: ${body.length}\n\n${body}`
+    const answer = await exchange(port, Buffer.from(`${request}GET /rpc/get?key=case-key HTTP/1.0\r\n\r\n`), 2000)
+    const text = answer.data.toString('latin1')
+    assert.match(text, /^HTTP\/1\.1 200 /)
+    assert.match(text, /value\tcase-value\n$/)
+  })
+
   it('answers what is not HTTP with 400 and closes', async () => {
     for (const junk of [
       'HELLO\r\n\r\n',
       'GET /rpc/void HTTP/2.0\r\n\r\n',
       'GET /rpc/void HTTP/1.1\r\nno colon\r\n\r\n',
       'PUT /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n',
+      // Whitespace between a header's name and its colon is refused (RFC 9112, section 5.1).
+      'PUT /x HTTP/1.1\r\nContent-Length : 3\r\n\r\nabc',
+      'GET /rpc/void HTTP/1.1\r\n: no name\r\n\r\n',
     ]) {
       const answer = await exchange(port, Buffer.from(junk), 2000)
       assert.match(answer.data.toString('latin1'), /^HTTP\/1\.1 400 /, junk)
@@ -1294,6 +1306,50 @@ describe('resources', () => {
       assert.equal((await http.request('HEAD', '/big-body')).headers.get('content-length'), String(24 << 20))
       await http.request('DELETE', '/big-body')
       assert.ok(took < 1000, `took ${took} ms`)
+    } finally {
+      http.close()
+    }
+  })
+})
+
+describe('metrics', () => {
+  it('GET /metrics counts calls by protocol and operation, with durations, failures and records', async () => {
+    const {port: metricsPort} = await startKt(['#dbm=tiny'])
+    const http = await Http.open(metricsPort)
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await rpc(http, 'set', {key: `m${i}`, value: 'v'})).status, 200)
+      assert.equal((await rpc(http, 'get', {key: 'missing'})).status, 450)
+      assert.equal((await http.request('GET', '/m0')).status, 200)
+      const reply = await http.request('GET', '/metrics')
+      assert.equal(reply.status, 200)
+      assert.match(reply.headers.get('content-type') ?? '', /^text\/plain/)
+      const text = reply.body.toString('utf8')
+      const value = (series: string): number => {
+        const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `))
+        assert.ok(line, `no ${series} in\n${text}`)
+        return Number(line.slice(series.length + 1))
+      }
+      assert.match(text, /^# TYPE kv_call_duration_seconds histogram$/m)
+      for (const [labels, calls] of [
+        ['protocol="kt_rpc",operation="set"', 3],
+        ['protocol="kt_rpc",operation="get"', 1],
+        ['protocol="kt_rest",operation="GET"', 1],
+      ] as const) {
+        assert.equal(value(`kv_call_duration_seconds_count{${labels}}`), calls, labels)
+        assert.equal(value(`kv_call_duration_seconds_bucket{le="+Inf",${labels}}`), calls, labels)
+        assert.ok(value(`kv_call_duration_seconds_sum{${labels}}`) > 0, labels)
+        // Buckets are cumulative: they never go down, and the last bound holds every call here.
+        let previous = 0
+        for (const bound of ['0.0001', '0.001', '0.01', '0.1', '1', '10']) {
+          const count = value(`kv_call_duration_seconds_bucket{le="${bound}",${labels}}`)
+          assert.ok(count >= previous, `${labels} le=${bound}`)
+          previous = count
+        }
+        assert.equal(previous, calls, labels)
+      }
+      // A missing record is a logical failure of the call, not a server error: no failure counted.
+      assert.doesNotMatch(text, /kv_call_failures_total\{[^}]*operation="get"/)
+      assert.equal(value('kv_database_records{index="0"}'), 3)
     } finally {
       http.close()
     }
