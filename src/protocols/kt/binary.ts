@@ -26,7 +26,8 @@ interface BinaryRecord {
   index: number
   key: Buffer
   value: Buffer
-  xt: bigint
+  /** The expiry as sent, a 64-bit integer read into a double: exact wherever it is not "never". */
+  xt: number
 }
 
 /** A frame being read: its header, the records read so far and where the next one starts. */
@@ -50,7 +51,7 @@ const EMPTY = Buffer.alloc(0)
 const RECORD_COST = 1024
 
 /** Expiries at or beyond this are "never" (clients send INT64_MAX). */
-const NEVER_BOUND = BigInt(XT_NEVER)
+const NEVER_BOUND = XT_NEVER
 
 export class BinaryReader implements ProtocolReader {
   private frame: Frame | undefined
@@ -161,7 +162,7 @@ export class BinaryReader implements ProtocolReader {
       const keySize = data.readUInt32BE(at)
       at += 4
       let valueSize = 0
-      let xt = 0n
+      let xt = 0
       if (frame.magic === SET_BULK || frame.magic === PLAY_SCRIPT) {
         if (data.length < at + 4) return false
         valueSize = data.readUInt32BE(at)
@@ -169,7 +170,7 @@ export class BinaryReader implements ProtocolReader {
       }
       if (frame.magic === SET_BULK) {
         if (data.length < at + 8) return false
-        xt = data.readBigInt64BE(at)
+        xt = data.readInt32BE(at) * 0x100000000 + data.readUInt32BE(at + 4)
         at += 8
       }
       // Each record costs its bytes and the objects that hold them, so that a frame of empty records is limited too.
@@ -218,13 +219,19 @@ export class BinaryReader implements ProtocolReader {
     return index < this.core.registry.size && this.core.registry.entries[index].dbm?.isOpen() === true
   }
 
+  /** Stores the records, each run of them for one database with one expiry in one step. */
   private setBulk(records: BinaryRecord[]): number {
     let stored = 0
-    for (const record of records) {
-      if (!this.hasDatabase(record.index)) continue
-      const xt = record.xt >= NEVER_BOUND || record.xt <= -NEVER_BOUND ? undefined : Number(record.xt)
-      this.records.store(record.index, 'set', record.key, record.value, xt)
-      stored++
+    for (let start = 0; start < records.length;) {
+      const {index, xt} = records[start]
+      let end = start + 1
+      while (end < records.length && records[end].index === index && records[end].xt === xt) end++
+      if (this.hasDatabase(index)) {
+        const run: [Buffer, Buffer][] = []
+        for (let i = start; i < end; i++) run.push([records[i].key, records[i].value])
+        stored += this.records.setBulk(index, run, xt >= NEVER_BOUND || xt <= -NEVER_BOUND ? undefined : xt)
+      }
+      start = end
     }
     return stored
   }
