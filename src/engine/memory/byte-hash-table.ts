@@ -79,9 +79,17 @@ export class ByteHashTable {
     return i === size
   }
 
+  // The key find looked for last and its bucket: an insert that follows (the usual set of a
+  // new key) does not hash it again.
+  private foundKey: Uint8Array | undefined
+  private foundBucket = 0
+
   /** The record id of a key, or 0. */
   find(key: Uint8Array): number {
-    for (let id = this.buckets[this.bucketOf(key)]; id !== 0; id = this.chain[id]) if (this.matches(id, key)) return id
+    const bucket = this.bucketOf(key)
+    this.foundKey = key
+    this.foundBucket = bucket
+    for (let id = this.buckets[bucket]; id !== 0; id = this.chain[id]) if (this.matches(id, key)) return id
     return 0
   }
 
@@ -106,12 +114,18 @@ export class ByteHashTable {
     return this.valueSize[id]
   }
 
-  /** Reserves a region; returns [chunk index, offset]. May compact first. */
-  private allocate(size: number): [number, number] {
+  // Where the last allocate placed its region (fields, so that no pair is made per record).
+  private allocatedChunk = 0
+  private allocatedOffset = 0
+
+  /** Reserves a region, at allocatedChunk and allocatedOffset. May compact first. */
+  private allocate(size: number): void {
     if (this.garbageBytes > MIN_COMPACT_GARBAGE && this.garbageBytes > this.liveBytes) this.compact()
     if (size >= OWN_CHUNK_SIZE) {
       this.chunks.push(Buffer.allocUnsafe(size))
-      return [this.chunks.length - 1, 0]
+      this.allocatedChunk = this.chunks.length - 1
+      this.allocatedOffset = 0
+      return
     }
     if (this.tail < 0 || this.tailUsed + size > CHUNK_SIZE) {
       if (this.tail >= 0) this.garbageBytes += CHUNK_SIZE - this.tailUsed
@@ -119,14 +133,16 @@ export class ByteHashTable {
       this.tail = this.chunks.length - 1
       this.tailUsed = 0
     }
-    const offset = this.tailUsed
+    this.allocatedChunk = this.tail
+    this.allocatedOffset = this.tailUsed
     this.tailUsed += size
-    return [this.tail, offset]
   }
 
   /** Places key and value in a fresh region with room for `room` value bytes. */
   private place(id: number, key: Uint8Array, value: Uint8Array, valueStart: number, room: number): void {
-    const [chunkIndex, offset] = this.allocate(key.length + room)
+    this.allocate(key.length + room)
+    const chunkIndex = this.allocatedChunk
+    const offset = this.allocatedOffset
     const chunk = this.chunks[chunkIndex]
     if (key.length <= 32) for (let i = 0; i < key.length; i++) chunk[offset + i] = key[i]
     else chunk.set(key, offset)
@@ -167,7 +183,7 @@ export class ByteHashTable {
   insert(key: Uint8Array, value: Uint8Array): number {
     const id = this.newId()
     this.place(id, key, value, 0, value.length)
-    const bucket = this.bucketOf(key)
+    const bucket = key === this.foundKey ? this.foundBucket : this.bucketOf(key)
     this.chain[id] = this.buckets[bucket]
     this.buckets[bucket] = id
     if (bucket < this.lowestUsed) this.lowestUsed = bucket
@@ -302,6 +318,7 @@ export class ByteHashTable {
   }
 
   clear(): void {
+    this.foundKey = undefined
     this.buckets.fill(0)
     this.lowestUsed = 0
     this.chain = new Int32Array(1024)
