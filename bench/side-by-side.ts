@@ -3,6 +3,7 @@
 // PATH leaves its column empty.
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as path from 'node:path'
 
 export interface SideBySideRow {
@@ -296,4 +297,78 @@ export function sideBySideMarkdown(rows: SideBySideRow[]): string[] {
     lines.push(`| ${row.workload} | ${row.unit} | ${figure(row.kv, row.unit)} | ${figure(row.reference, row.unit)} | ${row.referenceName} | ${ratio} |`)
   }
   return lines
+}
+
+/** A port below 32768 (Kyoto Tycoon refuses higher ones) that nothing listens on now. */
+async function freeLowPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000)
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer()
+      probe.once('error', () => resolve(false))
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
+    })
+    if (free) return port
+  }
+  throw new Error('no free port below 32768')
+}
+
+/** Whether something accepts connections on the port. */
+function listening(port: number): () => boolean {
+  return () => spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], {stdio: 'ignore'}).status === 0
+}
+
+/** The main phase's seconds in ktremotetest's output: the time line after "setting records:" or "geting records:" (so spelled). */
+function ktPhaseSeconds(text: string): number | undefined {
+  const match = /(?:setting|getting|geting) records:[\s\S]*?^time: ([\d.]+)/m.exec(text)
+  return match ? Number(match[1]) : undefined
+}
+
+/**
+ * The rows of Kyoto Tycoon's protocols: ktremotetest, one client thread (requests one at a
+ * time), against kv serve --kt on an on-memory TinyDBM and against ktserver on its
+ * on-memory hash database (StashDB), a fresh server for each: TSV-RPC set and get, and the
+ * binary protocol's set_bulk and get_bulk with 100 records a request.
+ */
+export async function ktRows(kv: string, records: number, note: (text: string) => void): Promise<SideBySideRow[]> {
+  if (!has('ktremotetest')) {
+    note('ktremotetest is not on the PATH: no Kyoto Tycoon rows')
+    return []
+  }
+  const reference = has('ktserver')
+  if (!reference) note('ktserver is not on the PATH: the Kyoto Tycoon rows show kv alone')
+  const workloads: [string, string[], number][] = [
+    ['TSV-RPC set, one at a time', ['order', '-th', '1', '-set'], records],
+    ['TSV-RPC get, one at a time', ['order', '-th', '1', '-get'], records],
+    ['binary set_bulk, 100 a request', ['bulk', '-th', '1', '-bin', '-set', '-bulk', '100'], records * 10],
+    ['binary get_bulk, 100 a request', ['bulk', '-th', '1', '-bin', '-get', '-bulk', '100'], records * 10],
+  ]
+  const measure = async (program: string, args: (port: number) => string[]): Promise<(number | undefined)[]> => {
+    const port = await freeLowPort()
+    const server = await startServer(program, args(port), listening(port))
+    try {
+      // Each get follows its set on the same server, so that it finds the records.
+      return workloads.map(([, driver, count]) => {
+        const seconds = ktPhaseSeconds(run('ktremotetest', [...driver, '-port', String(port), String(count)]))
+        return seconds ? count / seconds : undefined
+      })
+    } finally {
+      await server.stop()
+    }
+  }
+  note(`kt: ktremotetest against kv serve --kt, ${records} records`)
+  const mine = await measure(kv, (port) => ['serve', '--address', '127.0.0.1:0', '--kt', `127.0.0.1:${port}`, '#dbm=tiny'])
+  let theirs: (number | undefined)[] = []
+  if (reference) {
+    note(`kt: ktremotetest against ktserver -th 4, ${records} records`)
+    theirs = await measure('ktserver', (port) => ['-host', '127.0.0.1', '-port', String(port), '-th', '4', ':'])
+  }
+  return workloads.map(([workload], i) => ({
+    workload: `ktremotetest ${workload}`,
+    unit: 'records/s',
+    kv: mine[i],
+    reference: theirs[i],
+    referenceName: 'ktserver -th 4',
+    higherIsBetter: true,
+  }))
 }
