@@ -102,11 +102,7 @@ function markdown(sideBySide: SideBySideRow[], server: ServerRow[]): string {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-bench-'))
 try {
-  const sideBySide = [
-    ...engineRows(KV, dir, ITER, note),
-    ...(await callPathRows(KV, dir, REMOTE_ITER, THREADS, note)),
-    ...(await ktRows(KV, KT_RECORDS, note)),
-  ]
+  const sideBySide = [...engineRows(KV, dir, ITER, note), ...(await callPathRows(KV, dir, REMOTE_ITER, THREADS, note)), ...(await ktRows(KV, KT_RECORDS, note))]
   const server = await benchServer('kv serve', KV, (address, where) => ['serve', '--address', address, '#dbm=tiny', path.join(where, 'server.tkh')], dir, 19781)
   if (has('tkrzw_server')) {
     server.push(

@@ -3,8 +3,8 @@
 // PATH leaves its column empty.
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import * as fs from 'node:fs'
-import * as net from 'node:net'
 import * as path from 'node:path'
+import {freePortBelow} from '../src/net/free-port.js'
 
 export interface SideBySideRow {
   /** What was measured, and with what driver. */
@@ -299,20 +299,6 @@ export function sideBySideMarkdown(rows: SideBySideRow[]): string[] {
   return lines
 }
 
-/** A port below 32768 (Kyoto Tycoon refuses higher ones) that nothing listens on now. */
-async function freeLowPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 12000)
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = net.createServer()
-      probe.once('error', () => resolve(false))
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
-    })
-    if (free) return port
-  }
-  throw new Error('no free port below 32768')
-}
-
 /** Whether something accepts connections on the port. */
 function listening(port: number): () => boolean {
   return () => spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], {stdio: 'ignore'}).status === 0
@@ -344,7 +330,7 @@ export async function ktRows(kv: string, records: number, note: (text: string) =
     ['binary get_bulk, 100 a request', ['bulk', '-th', '1', '-bin', '-get', '-bulk', '100'], records * 10],
   ]
   const measure = async (program: string, args: (port: number) => string[]): Promise<(number | undefined)[]> => {
-    const port = await freeLowPort()
+    const port = await freePortBelow(32768)
     const server = await startServer(program, args(port), listening(port))
     try {
       // Each get follows its set on the same server, so that it finds the records.

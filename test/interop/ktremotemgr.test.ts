@@ -8,6 +8,7 @@ import {after, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {tempDir} from '../helpers/cli.js'
 import {frontEndPort, startServer, type RunningServer} from '../helpers/server.js'
+import {freePortBelow} from '../../src/net/free-port.js'
 
 // Kyoto Tycoon's own command-line client, ktremotemgr, against a real ktserver and against
 // kv serve --kt: the same commands must print the same and exit the same. ktserver and
@@ -130,20 +131,6 @@ after(async () => {
   cleanup()
 })
 
-/** A port free now below 32768: ktserver and ktremotemgr take no higher one. */
-async function freeLowPort(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 12000)
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = net.createServer()
-      probe.once('error', () => resolve(false))
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
-    })
-    if (free) return port
-  }
-  throw new Error('no free port below 32768')
-}
-
 async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`ktserver exited with ${child.exitCode}`)
@@ -205,7 +192,7 @@ describe('ktremotemgr against ktserver and kv serve --kt', () => {
 
   async function start(): Promise<void> {
     if (reference) return
-    reference = await freeLowPort()
+    reference = await freePortBelow(32768)
     const child = spawn(ktserver!, ['-host', '127.0.0.1', '-port', String(reference), '-log', path.join(dir, 'ktserver.log'), '-scr', SCRIPT, '+'], {
       env,
       stdio: 'ignore',
@@ -213,7 +200,7 @@ describe('ktremotemgr against ktserver and kv serve --kt', () => {
     children.push(child)
     await waitForPort(reference, child)
     for (let attempt = 0; !ours; attempt++) {
-      const port = await freeLowPort()
+      const port = await freePortBelow(32768)
       try {
         const server = await startServer(['--kt', `127.0.0.1:${port}`, '--script', SCRIPT, '#dbm=baby,expiration=true'])
         servers.push(server)

@@ -87,24 +87,33 @@ export class RecordFile {
 
   /** Parses the record header at offset (into the scratch header by default); BROKEN_DATA_ERROR when it cannot be one. */
   readHeader(offset: number, into: RecordHeader = this.header): RecordHeader {
-    const file = this.file
-    const end = file.size
-    if (offset < this.layout.recordBase || offset >= end) {
-      throw new StatusError(Code.BROKEN_DATA_ERROR, `record offset ${offset} is outside the record section`)
-    }
-    const length = Math.min(this.readSize, end - offset)
-    const data = file.span(offset, length)
-    const base = file.base
-    if (!parseRecordHeader(data, base, base + length, offset, this.layout.offsetWidth, this.layout.alignment, this.layout.crcWidth, into)) {
-      throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record header at ${offset}`)
-    }
-    if (into.valueOffset + into.valueSize > end || into.child >= end) {
-      throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record at ${offset}`)
-    }
+    const length = this.headerReadLength(offset)
+    const data = this.file.span(offset, length)
+    const base = this.file.base
+    this.parseChecked(data, base, length, offset, into)
     this.headerData = data
     this.headerBase = base
     this.headerLength = length
     return into
+  }
+
+  /** How many bytes a header read at offset takes, once a record is known to be able to start there. */
+  private headerReadLength(offset: number): number {
+    const end = this.file.size
+    if (offset < this.layout.recordBase || offset >= end) {
+      throw new StatusError(Code.BROKEN_DATA_ERROR, `record offset ${offset} is outside the record section`)
+    }
+    return Math.min(this.readSize, end - offset)
+  }
+
+  /** Parses the header of the record at offset from data[base, base + length); BROKEN_DATA_ERROR when it cannot be one. */
+  private parseChecked(data: Uint8Array, base: number, length: number, offset: number, into: RecordHeader): void {
+    const {offsetWidth, alignment, crcWidth} = this.layout
+    if (!parseRecordHeader(data, base, base + length, offset, offsetWidth, alignment, crcWidth, into)) {
+      throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record header at ${offset}`)
+    }
+    const end = this.file.size
+    if (into.valueOffset + into.valueSize > end || into.child >= end) throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record at ${offset}`)
   }
 
   /** Where the last findRecord stopped: the record before the one found (0: the bucket itself). */
@@ -118,36 +127,15 @@ export class RecordFile {
    */
   findRecord(bucket: number, key: Buffer): number {
     const header = this.header
-    const file = this.file
-    const data = file.wholeMapping()
-    if (data === undefined) return this.findRecordThroughReads(bucket, key)
-    const {recordBase, offsetWidth, alignment, crcWidth} = this.layout
-    const end = file.size
-    const keySize = key.length
+    const data = this.file.wholeMapping()
     let parent = 0
-    let offset = 0
-    for (let at = METADATA_SIZE + bucket * offsetWidth, last = at + offsetWidth; at < last; at++) offset = offset * 256 + data[at]
-    offset *= alignment
+    let offset = data === undefined ? this.readBucket(bucket) : this.bucketIn(data, bucket)
     let steps = 0
     while (offset !== 0) {
-      if (offset < recordBase || offset >= end) throw new StatusError(Code.BROKEN_DATA_ERROR, `record offset ${offset} is outside the record section`)
-      if (!parseRecordHeader(data, offset, Math.min(offset + this.readSize, end), offset, offsetWidth, alignment, crcWidth, header)) {
-        throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record header at ${offset}`)
-      }
-      const keyStart = offset + header.headerSize
-      if (keyStart + header.keySize + header.valueSize > end || header.child >= end) throw new StatusError(Code.BROKEN_DATA_ERROR, `broken record at ${offset}`)
-      if (header.op !== OP_VOID && header.keySize === keySize) {
-        let same = true
-        for (let i = 0; i < keySize; i++) {
-          if (data[keyStart + i] !== key[i]) {
-            same = false
-            break
-          }
-        }
-        if (same) {
-          this.foundParent = parent
-          return offset
-        }
+      const matched = data === undefined ? this.readHeader(offset).op !== OP_VOID && this.keyMatches(header, key) : this.matchesIn(data, offset, key)
+      if (matched) {
+        this.foundParent = parent
+        return offset
       }
       parent = offset
       offset = header.child
@@ -158,24 +146,23 @@ export class RecordFile {
     return 0
   }
 
-  /** findRecord for a file read with system calls or mapped in several segments. */
-  private findRecordThroughReads(bucket: number, key: Buffer): number {
+  /** readBucket, from the mapping of the whole file. */
+  private bucketIn(data: Buffer, bucket: number): number {
+    const {offsetWidth, alignment} = this.layout
+    let offset = 0
+    for (let at = METADATA_SIZE + bucket * offsetWidth, last = at + offsetWidth; at < last; at++) offset = offset * 256 + data[at]
+    return offset * alignment
+  }
+
+  /** Parses the record at offset in the mapping of the whole file into the scratch header: whether it is one (not void) with this key. */
+  private matchesIn(data: Buffer, offset: number, key: Buffer): boolean {
     const header = this.header
-    let parent = 0
-    let offset = this.readBucket(bucket)
-    let steps = 0
-    while (offset !== 0) {
-      this.readHeader(offset)
-      if (header.op !== OP_VOID && this.keyMatches(header, key)) {
-        this.foundParent = parent
-        return offset
-      }
-      parent = offset
-      offset = header.child
-      if (++steps > 64 && steps > this.chainLimit()) throw new StatusError(Code.BROKEN_DATA_ERROR, `a cycle in the chain of bucket ${bucket}`)
-    }
-    this.foundParent = parent
-    return 0
+    this.parseChecked(data, offset, this.headerReadLength(offset), offset, header)
+    const size = key.length
+    if (header.op === OP_VOID || header.keySize !== size) return false
+    const start = offset + header.headerSize
+    for (let i = 0; i < size; i++) if (data[start + i] !== key[i]) return false
+    return true
   }
 
   /** Whether the record the last readHeader parsed has this key. */
