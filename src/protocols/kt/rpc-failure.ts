@@ -1,3 +1,5 @@
+import {skipStack} from '../../engine/status.js'
+
 /** Kyoto Tycoon's return values, and the HTTP status each one answers with. */
 export enum RV {
   SUCCESS = 0,
@@ -17,13 +19,15 @@ export const HTTP_STATUS: {[rv in RV]: number} = {
   [RV.INTERNAL]: 500,
 }
 
-/** A call's failure: its return value and the message of its ERROR record. */
+/** A call's failure: its return value and the message of its ERROR record. Only an internal one keeps a stack trace (see skipStack). */
 export class RpcFailure extends Error {
-  constructor(
-    readonly rv: RV,
-    message: string,
-  ) {
+  readonly rv: RV
+
+  constructor(rv: RV, message: string) {
+    const limit = skipStack(rv === RV.INTERNAL)
     super(message)
+    Error.stackTraceLimit = limit
+    this.rv = rv
   }
 }
 
