@@ -177,7 +177,15 @@ function getBulk(call: Call): Output {
     call.index,
     call.underscored().map(([key]) => key),
   )
-  return [[text('num'), text(found.length)], ...found.map(({key, value}): [Buffer, Buffer] => [Buffer.concat([Buffer.from('_'), key]), value])]
+  const output: Output = [[text('num'), text(found.length)]]
+  for (const {key, value} of found) {
+    // The name as it came: an underscore, then the key.
+    const name = Buffer.allocUnsafe(key.length + 1)
+    name[0] = 0x5f
+    key.copy(name, 1)
+    output.push([name, value])
+  }
+  return output
 }
 
 function matching(call: Call, mode: 'prefix' | 'regex' | 'similar', patternName: string): Output {

@@ -8,6 +8,8 @@ export type ByteMap = Map<string, Buffer>
 
 export type ColumnEncoding = 'B' | 'Q' | 'U'
 
+const EMPTY = Buffer.alloc(0)
+
 export const TSV_TYPE = 'text/tab-separated-values'
 export const FORM_TYPE = 'application/x-www-form-urlencoded'
 
@@ -115,7 +117,8 @@ export function parseTsv(body: Buffer, encoding: ColumnEncoding | undefined, int
   const flush = (): void => {
     if (name === undefined) return
     const column = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces)
-    into.set(decodeColumn(name, encoding).toString('latin1'), Buffer.from(decodeColumn(column, encoding)))
+    const value = decodeColumn(column, encoding)
+    into.set(decodeColumn(name, encoding).toString('latin1'), value.length === 0 ? EMPTY : Buffer.from(value))
   }
   let start = 0
   while (start < body.length) {
@@ -156,20 +159,39 @@ function urlSafeLength(bytes: Buffer, scanned: number): number {
  * Base64 and URL encoding comes out shorter over the first 255 bytes of each column.
  */
 export function chooseEncoding(records: [Buffer, Buffer][]): ColumnEncoding | undefined {
-  let binary = false
+  if (!records.some(([name, value]) => needsEncoding(name) || needsEncoding(value))) return undefined
+  // The lengths are weighed only when some column needs an encoding: most answers need none.
   let base64Length = 0
   let urlLength = 0
   for (const record of records) {
     for (const column of record) {
       const scanned = Math.min(column.length, 255)
-      if (column.length > 255) binary = true
       base64Length += Math.floor((scanned * 6) / 4) + 3
-      for (let i = 0; i < scanned && !binary; i++) if (column[i] < 0x20 || column[i] === 0x7f) binary = true
       urlLength += urlSafeLength(column, scanned)
     }
   }
-  if (!binary) return undefined
   return base64Length < urlLength ? 'B' : 'U'
+}
+
+/** Whether a column cannot go as it is: longer than 255 bytes, or with a control byte. */
+function needsEncoding(column: Buffer): boolean {
+  if (column.length > 255) return true
+  for (let i = 0; i < column.length; i++) if (column[i] < 0x20 || column[i] === 0x7f) return true
+  return false
+}
+
+/** Whether the records are sorted by name already (a bulk answer usually is, when its keys were asked in order). */
+function inNameOrder(records: [Buffer, Buffer][]): boolean {
+  for (let i = 1; i < records.length; i++) if (compareNames(records[i - 1][0], records[i][0]) > 0) return false
+  return true
+}
+
+/** Byte order of two names; short ones compared here, cheaper than a native call. */
+function compareNames(a: Buffer, b: Buffer): number {
+  const size = Math.min(a.length, b.length)
+  if (size > 64) return Buffer.compare(a, b)
+  for (let i = 0; i < size; i++) if (a[i] !== b[i]) return a[i] - b[i]
+  return a.length - b.length
 }
 
 function encodeColumn(column: Buffer, encoding: ColumnEncoding | undefined): string | Buffer {
@@ -183,7 +205,7 @@ function encodeColumn(column: Buffer, encoding: ColumnEncoding | undefined): str
  * answers from a sorted map), each column encoded as chooseEncoding says.
  */
 export function encodeTsv(records: [Buffer, Buffer][]): {body: Buffer; contentType: string} {
-  const sorted = records.length > 1 ? [...records].sort((a, b) => Buffer.compare(a[0], b[0])) : records
+  const sorted = inNameOrder(records) ? records : [...records].sort((a, b) => compareNames(a[0], b[0]))
   const encoding = chooseEncoding(sorted)
   // Every column encoded first, to size one body for them all.
   const columns: (string | Buffer)[] = []
