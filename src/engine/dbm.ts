@@ -34,7 +34,7 @@ export interface RecordProcessor {
 }
 
 /**
- * The processors of the two commonest calls, as classes: one small object per call, where
+ * The processors of the commonest calls, as classes: one small object per call, where
  * closures would cost a context and two functions (get and set are the hot path of every
  * benchmark and of the servers).
  */
@@ -68,6 +68,23 @@ class ValueWriter implements RecordProcessor {
 
   processEmpty(): ProcessResult {
     return this.value
+  }
+}
+
+class RecordRemover implements RecordProcessor {
+  readonly ignoresValue = true
+  found = false
+
+  /** Whether the class removes a key its lookup does not find (see DBM.removesUnseen). */
+  constructor(readonly unseen: boolean) {}
+
+  processFull(): ProcessResult {
+    this.found = true
+    return REMOVE
+  }
+
+  processEmpty(): ProcessResult {
+    return this.unseen ? REMOVE : NOOP
   }
 }
 
@@ -564,21 +581,9 @@ export abstract class DBM {
 
   /** Removes a record; a missing key is a NOT_FOUND_ERROR. */
   remove(key: Bytes): void {
-    const unseen = this.removesUnseen()
-    let found = false
-    this.runProcess(
-      key,
-      {
-        ignoresValue: true,
-        processFull: () => {
-          found = true
-          return REMOVE
-        },
-        processEmpty: () => (unseen ? REMOVE : NOOP),
-      },
-      true,
-    )
-    if (!found && !unseen) throw new StatusError(Code.NOT_FOUND_ERROR)
+    const remover = new RecordRemover(this.removesUnseen())
+    this.runProcess(key, remover, true)
+    if (!remover.found && !remover.unseen) throw new StatusError(Code.NOT_FOUND_ERROR)
   }
 
   /**
