@@ -900,32 +900,41 @@ export function copyFile(source: string, dest: string, hard: boolean): void {
 }
 
 /**
- * The end of a sliced rebuild: the keys written while it copied are copied again, in slices
- * that yield through `pause`, until few enough are left to copy in one step. `swap` starts
- * a new set of noted keys and hands over the one so far. The caller copies what is left in
- * the same synchronous step that puts the new file in place, so that nothing is written
- * between the two. Writers faster than the copy would keep it going for ever: when a round
- * leaves as many keys as it took, the rest is left to that last step.
+ * The keys written while a sliced rebuild copies a database's records: the class notes each
+ * key it writes, and at the end the rebuild copies them again. A class holds its rebuild's
+ * TouchedKeys while the rebuild runs; closing or clearing the database lets go of it, which
+ * is how the rebuild learns that it must stop.
  */
-export async function recopyTouched(
-  pending: () => number,
-  swap: () => Set<string>,
-  copyKey: (name: string) => void,
-  pause: () => Promise<void>,
-  sliceMillis: number,
-): Promise<void> {
-  for (let round = 0; pending() > 1000 && round < 16; round++) {
-    let deadline = performance.now() + sliceMillis
-    const batch = swap()
-    for (const name of batch) {
-      copyKey(name)
-      if (performance.now() > deadline) {
-        await pause()
-        deadline = performance.now() + sliceMillis
+export class TouchedKeys {
+  private keys = new Set<string>()
+
+  note(key: Buffer): void {
+    this.keys.add(key.toString('latin1'))
+  }
+
+  /**
+   * Copies the noted keys again: in slices that yield through `pause` while many wait, then
+   * the rest at once, in the same synchronous step that the caller ends by putting the new
+   * file in place, so that nothing is written between the two. Writers faster than the copy
+   * would keep it going for ever: when a round leaves as many keys as it took, the rest is
+   * left to that last step.
+   */
+  async recopy(copyKey: (name: string) => void, pause: () => Promise<void>, sliceMillis: number): Promise<void> {
+    for (let round = 0; this.keys.size > 1000 && round < 16; round++) {
+      let deadline = performance.now() + sliceMillis
+      const batch = this.keys
+      this.keys = new Set()
+      for (const name of batch) {
+        copyKey(name)
+        if (performance.now() > deadline) {
+          await pause()
+          deadline = performance.now() + sliceMillis
+        }
       }
+      await pause()
+      if (this.keys.size >= batch.size) break
     }
-    await pause()
-    if (pending() >= batch.size) break
+    for (const name of this.keys) copyKey(name)
   }
 }
 

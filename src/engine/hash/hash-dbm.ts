@@ -6,7 +6,7 @@ import {
   copyFileInSlices,
   temporaryCopyPath,
   nextTurn,
-  recopyTouched,
+  TouchedKeys,
   NOOP,
   REMOVE,
   resolveResult,
@@ -123,7 +123,7 @@ export class HashDBM extends DBM {
   private unclean = false
 
   /** Keys touched while a sliced rebuild copies records; see rebuildInSlices. */
-  private touchedDuringRebuild: Set<string> | undefined
+  private touchedDuringRebuild: TouchedKeys | undefined
 
   constructor(params: ParamReader | HashTuning = new ParamReader(new Map())) {
     super()
@@ -567,7 +567,7 @@ export class HashDBM extends DBM {
   }
 
   private noteTouched(key: Buffer): void {
-    this.touchedDuringRebuild?.add(key.toString('latin1'))
+    this.touchedDuringRebuild?.note(key)
   }
 
   protected makeIteratorImpl(): DBMIterator {
@@ -650,7 +650,7 @@ export class HashDBM extends DBM {
     // Recovering from a damaged file scans it whole; that path has no slices.
     if (isTrue(params.skip_broken_records)) return this.rebuildImpl(params)
     const {tuning, fresh} = this.beginRebuild(params)
-    let touched = new Set<string>()
+    const touched = new TouchedKeys()
     this.touchedDuringRebuild = touched
     // Between slices: give other work its turn, and stop if the database was closed or cleared.
     const pause = async (): Promise<void> => {
@@ -677,19 +677,7 @@ export class HashDBM extends DBM {
         onProgress?.(bucket / this.numBuckets)
         await pause()
       }
-      await recopyTouched(
-        () => touched.size,
-        () => {
-          const batch = touched
-          touched = new Set<string>()
-          this.touchedDuringRebuild = touched
-          return batch
-        },
-        copyKey,
-        pause,
-        sliceMillis,
-      )
-      for (const name of touched) copyKey(name)
+      await touched.recopy(copyKey, pause, sliceMillis)
     } catch (error) {
       if (this.touchedDuringRebuild === touched) this.touchedDuringRebuild = undefined
       fresh.abandonAndRemove()

@@ -11,7 +11,7 @@ import {
   type ProcessResult,
   copyFileInSlices,
   nextTurn,
-  recopyTouched,
+  TouchedKeys,
   temporaryCopyPath,
   type RebuildParams,
   type RebuildProgress,
@@ -135,7 +135,7 @@ export class TreeDBM extends DBM {
   /** Bumped by every write, so that cursors know their remembered index may have moved. */
   version = 0
   /** Keys written while a sliced rebuild copies records; see rebuildInSlicesImpl. */
-  private touchedDuringRebuild: Set<string> | undefined
+  private touchedDuringRebuild: TouchedKeys | undefined
   /** The leaf the last record operation used (see leafFor). */
   private hint: LeafPage | undefined
   /** Misses of the hint in a row, and a counter that spaces out its checks after many. */
@@ -533,7 +533,7 @@ export class TreeDBM extends DBM {
   /** Applies a processor's answer at the index `descend` and `search` gave (the path still set). */
   private apply(page: LeafPage, index: number, found: boolean, key: Buffer, result: ProcessResult): void {
     if (result === NOOP) return
-    this.touchedDuringRebuild?.add(key.toString('latin1'))
+    this.touchedDuringRebuild?.note(key)
     if (result === REMOVE) {
       if (!found) return
       this.effDataSize -= page.dataSize(index)
@@ -859,7 +859,7 @@ export class TreeDBM extends DBM {
    */
   protected override async rebuildInSlicesImpl(params: RebuildParams = {}, onProgress?: RebuildProgress, sliceMillis = 10): Promise<void> {
     const {tuning, syncHard, fresh, temp} = this.beginRebuild(params)
-    let touched = new Set<string>()
+    const touched = new TouchedKeys()
     this.touchedDuringRebuild = touched
     const pause = async (): Promise<void> => {
       await nextTurn()
@@ -894,19 +894,7 @@ export class TreeDBM extends DBM {
         // Whatever changed meanwhile, the walk goes on after the last key copied.
         pos = this.seekUpper(key, false)
       }
-      await recopyTouched(
-        () => touched.size,
-        () => {
-          const batch = touched
-          touched = new Set<string>()
-          this.touchedDuringRebuild = touched
-          return batch
-        },
-        copyKey,
-        pause,
-        sliceMillis,
-      )
-      for (const name of touched) copyKey(name)
+      await touched.recopy(copyKey, pause, sliceMillis)
     } catch (error) {
       if (this.touchedDuringRebuild === touched) this.touchedDuringRebuild = undefined
       fresh.abandon(temp)
