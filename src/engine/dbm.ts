@@ -913,13 +913,11 @@ export class TouchedKeys {
   }
 
   /**
-   * Copies the noted keys again: in slices that yield through `pause` while many wait, then
-   * the rest at once, in the same synchronous step that the caller ends by putting the new
-   * file in place, so that nothing is written between the two. Writers faster than the copy
-   * would keep it going for ever: when a round leaves as many keys as it took, the rest is
-   * left to that last step.
+   * Copies the noted keys again, in slices that yield through `pause`, until few enough are
+   * left for copyRest. Writers faster than the copy would keep it going for ever: when a
+   * round leaves as many keys as it took, the rest is left to copyRest too.
    */
-  async recopy(copyKey: (name: string) => void, pause: () => Promise<void>, sliceMillis: number): Promise<void> {
+  async recopyInSlices(copyKey: (name: string) => void, pause: () => Promise<void>, sliceMillis: number): Promise<void> {
     for (let round = 0; this.keys.size > 1000 && round < 16; round++) {
       let deadline = performance.now() + sliceMillis
       const batch = this.keys
@@ -934,6 +932,14 @@ export class TouchedKeys {
       await pause()
       if (this.keys.size >= batch.size) break
     }
+  }
+
+  /**
+   * Copies the keys noted and not copied yet. The caller does it in the same synchronous
+   * step that puts the new file in place, with no await between: a write in between would
+   * be lost.
+   */
+  copyRest(copyKey: (name: string) => void): void {
     for (const name of this.keys) copyKey(name)
   }
 }

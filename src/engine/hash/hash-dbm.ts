@@ -677,7 +677,8 @@ export class HashDBM extends DBM {
         onProgress?.(bucket / this.numBuckets)
         await pause()
       }
-      await touched.recopy(copyKey, pause, sliceMillis)
+      await touched.recopyInSlices(copyKey, pause, sliceMillis)
+      touched.copyRest(copyKey)
     } catch (error) {
       if (this.touchedDuringRebuild === touched) this.touchedDuringRebuild = undefined
       fresh.abandonAndRemove()

@@ -894,7 +894,8 @@ export class TreeDBM extends DBM {
         // Whatever changed meanwhile, the walk goes on after the last key copied.
         pos = this.seekUpper(key, false)
       }
-      await touched.recopy(copyKey, pause, sliceMillis)
+      await touched.recopyInSlices(copyKey, pause, sliceMillis)
+      touched.copyRest(copyKey)
     } catch (error) {
       if (this.touchedDuringRebuild === touched) this.touchedDuringRebuild = undefined
       fresh.abandon(temp)
