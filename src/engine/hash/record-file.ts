@@ -129,7 +129,7 @@ export class RecordFile {
     const header = this.header
     const data = this.file.wholeMapping()
     let parent = 0
-    let offset = data === undefined ? this.readBucket(bucket) : this.bucketIn(data, bucket)
+    let offset = this.readBucket(bucket)
     let steps = 0
     while (offset !== 0) {
       const matched = data === undefined ? this.readHeader(offset).op !== OP_VOID && this.keyMatches(header, key) : this.matchesIn(data, offset, key)
@@ -144,14 +144,6 @@ export class RecordFile {
     }
     this.foundParent = parent
     return 0
-  }
-
-  /** readBucket, from the mapping of the whole file. */
-  private bucketIn(data: Buffer, bucket: number): number {
-    const {offsetWidth, alignment} = this.layout
-    let offset = 0
-    for (let at = METADATA_SIZE + bucket * offsetWidth, last = at + offsetWidth; at < last; at++) offset = offset * 256 + data[at]
-    return offset * alignment
   }
 
   /** Parses the record at offset in the mapping of the whole file into the scratch header: whether it is one (not void) with this key. */
@@ -186,18 +178,7 @@ export class RecordFile {
 
   /** The stored value of a record, decompressed. */
   readValue(header: RecordHeader): Buffer {
-    const size = header.valueSize
-    const data = this.file.wholeMapping()
-    let stored: Buffer
-    if (data === undefined) {
-      stored = this.file.read(header.valueOffset, size)
-    } else {
-      // Copied out of the mapping where it lies; a short value byte by byte, cheaper than a native call.
-      const start = header.offset + header.headerSize + header.keySize
-      stored = Buffer.allocUnsafe(size)
-      if (size <= 32) for (let i = 0; i < size; i++) stored[i] = data[start + i]
-      else data.copy(stored, 0, start, start + size)
-    }
+    const stored = this.file.read(header.valueOffset, header.valueSize)
     return this.layout.codec ? this.layout.codec.decompress(stored) : stored
   }
 
