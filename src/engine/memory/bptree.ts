@@ -417,7 +417,7 @@ export class BPlusTree {
    * The leaf of the last full descent, when the key falls between its first and last
    * records and the tree's shape has not changed since: keys that come near each other
    * (in order, or in clusters) skip the inner levels. The path to it is restored too,
-   * for a split or a removal that follows. Two misses in a row turn the hint off until
+   * for a split or a removal that follows. A key outside the leaf turns the hint off until
    * a descent lands in the same leaf twice.
    */
   private hintedLeaf(key: Buffer): Leaf | undefined {
