@@ -21,22 +21,22 @@ const NO_REPLY = 0x01
 /** The requests served. */
 const REQUESTS = new Set([PLAY_SCRIPT, SET_BULK, REMOVE_BULK, GET_BULK])
 
-/** One record of a bulk frame; fields a kind of frame does not carry stay at their defaults. */
-interface BinaryRecord {
-  index: number
-  key: Buffer
-  value: Buffer
-  /** The expiry as sent, a 64-bit integer read into a double: exact wherever it is not "never". */
-  xt: number
-}
-
-/** A frame being read: its header, the records read so far and where the next one starts. */
+/**
+ * A frame being read: its header, the records read so far and where the next one starts.
+ * The records are kept field by field in arrays (an object per record was most of what a
+ * bulk call left for the garbage collector); fields a kind of frame does not carry stay at
+ * their defaults.
+ */
 interface Frame {
   magic: number
   flags: number
   count: number
   name?: Buffer
-  records: BinaryRecord[]
+  indexes: number[]
+  keys: Buffer[]
+  values: Buffer[]
+  /** The expiries as sent, 64-bit integers read into doubles: exact wherever they are not "never". */
+  xts: number[]
   /** Where the next record starts in the input. */
   offset: number
   /** The bytes of keys and values read so far. */
@@ -97,7 +97,10 @@ export class BinaryReader implements ProtocolReader {
         magic,
         flags: this.input.readUInt32BE(1),
         count: this.input.readUInt32BE(magic === PLAY_SCRIPT ? 9 : 5),
-        records: [],
+        indexes: [],
+        keys: [],
+        values: [],
+        xts: [],
         offset: headerSize,
         size: 0,
         owned: 0,
@@ -132,10 +135,9 @@ export class BinaryReader implements ProtocolReader {
    */
   private keepWaiting(frame: Frame): void {
     if (this.frame !== frame) return
-    for (; frame.owned < frame.records.length; frame.owned++) {
-      const record = frame.records[frame.owned]
-      record.key = Buffer.from(record.key)
-      record.value = Buffer.from(record.value)
+    for (; frame.owned < frame.keys.length; frame.owned++) {
+      frame.keys[frame.owned] = Buffer.from(frame.keys[frame.owned])
+      frame.values[frame.owned] = Buffer.from(frame.values[frame.owned])
     }
     this.input = this.input.subarray(frame.offset)
     frame.offset = 0
@@ -150,7 +152,7 @@ export class BinaryReader implements ProtocolReader {
   /** Reads the records that have arrived; true once all are read. */
   private readRecords(frame: Frame): boolean {
     const data = this.input
-    while (frame.records.length < frame.count) {
+    while (frame.keys.length < frame.count) {
       let at = frame.offset
       let index = 0
       if (frame.magic !== PLAY_SCRIPT) {
@@ -182,9 +184,10 @@ export class BinaryReader implements ProtocolReader {
         this.connection.need = at + keySize + valueSize - frame.offset
         return false
       }
-      const key = data.subarray(at, at + keySize)
-      const value = valueSize === 0 ? EMPTY : data.subarray(at + keySize, at + keySize + valueSize)
-      frame.records.push({index, key, value, xt})
+      frame.indexes.push(index)
+      frame.keys.push(data.subarray(at, at + keySize))
+      frame.values.push(valueSize === 0 ? EMPTY : data.subarray(at + keySize, at + keySize + valueSize))
+      frame.xts.push(xt)
       frame.size += keySize + valueSize + RECORD_COST
       frame.offset = at + keySize + valueSize
     }
@@ -201,9 +204,9 @@ export class BinaryReader implements ProtocolReader {
     const started = performance.now()
     let failed = false
     try {
-      if (frame.magic === SET_BULK) this.reply(frame, countReply(SET_BULK, this.setBulk(frame.records)))
-      else if (frame.magic === REMOVE_BULK) this.reply(frame, countReply(REMOVE_BULK, this.removeBulk(frame.records)))
-      else this.reply(frame, this.getBulk(frame.records))
+      if (frame.magic === SET_BULK) this.reply(frame, countReply(SET_BULK, this.setBulk(frame)))
+      else if (frame.magic === REMOVE_BULK) this.reply(frame, countReply(REMOVE_BULK, this.removeBulk(frame)))
+      else this.reply(frame, this.getBulk(frame))
     } catch {
       failed = true
       this.reply(frame, Buffer.of(ERROR))
@@ -220,46 +223,49 @@ export class BinaryReader implements ProtocolReader {
   }
 
   /** Stores the records, each run of them for one database with one expiry in one step. */
-  private setBulk(records: BinaryRecord[]): number {
+  private setBulk({indexes, keys, values, xts}: Frame): number {
     let stored = 0
-    for (let start = 0; start < records.length;) {
-      const {index, xt} = records[start]
+    for (let start = 0; start < keys.length;) {
+      const index = indexes[start]
+      const xt = xts[start]
       let end = start + 1
-      while (end < records.length && records[end].index === index && records[end].xt === xt) end++
+      while (end < keys.length && indexes[end] === index && xts[end] === xt) end++
       if (this.hasDatabase(index)) {
-        const run: [Buffer, Buffer][] = []
-        for (let i = start; i < end; i++) run.push([records[i].key, records[i].value])
-        stored += this.records.setBulk(index, run, xt >= NEVER_BOUND || xt <= -NEVER_BOUND ? undefined : xt)
+        // A frame is almost always one run: its arrays are passed as they are.
+        const whole = start === 0 && end === keys.length
+        const runKeys = whole ? keys : keys.slice(start, end)
+        const runValues = whole ? values : values.slice(start, end)
+        stored += this.records.setBulk(index, runKeys, runValues, xt >= NEVER_BOUND || xt <= -NEVER_BOUND ? undefined : xt)
       }
       start = end
     }
     return stored
   }
 
-  private removeBulk(records: BinaryRecord[]): number {
+  private removeBulk({indexes, keys}: Frame): number {
     let removed = 0
-    for (const record of records) if (this.hasDatabase(record.index) && this.records.tryRemove(record.index, record.key)) removed++
+    for (let i = 0; i < keys.length; i++) if (this.hasDatabase(indexes[i]) && this.records.tryRemove(indexes[i], keys[i])) removed++
     return removed
   }
 
   /** The records found, written straight into one reply sized for them. */
-  private getBulk(records: BinaryRecord[]): Buffer {
+  private getBulk({indexes, keys}: Frame): Buffer {
     const found: ({value: Buffer; xt: number} | undefined)[] = []
     let size = 5
-    for (const record of records) {
-      const hit = this.hasDatabase(record.index) ? this.records.tryGet(record.index, record.key) : undefined
+    for (let i = 0; i < keys.length; i++) {
+      const hit = this.hasDatabase(indexes[i]) ? this.records.tryGet(indexes[i], keys[i]) : undefined
       found.push(hit)
-      if (hit) size += 18 + record.key.length + hit.value.length
+      if (hit) size += 18 + keys[i].length + hit.value.length
     }
     const reply = Buffer.allocUnsafe(size)
     let at = 5
     let hits = 0
-    for (let i = 0; i < records.length; i++) {
+    for (let i = 0; i < keys.length; i++) {
       const hit = found[i]
       if (!hit) continue
       hits++
-      const {index, key} = records[i]
-      reply.writeUInt16BE(index, at)
+      const key = keys[i]
+      reply.writeUInt16BE(indexes[i], at)
       reply.writeUInt32BE(key.length, at + 2)
       reply.writeUInt32BE(hit.value.length, at + 6)
       // The expiry as a 64-bit integer, from its two halves (it is below 2^53).
@@ -278,7 +284,7 @@ export class BinaryReader implements ProtocolReader {
     if (!script) return this.reply(frame, Buffer.of(ERROR))
     const name = frame.name!.toString('latin1')
     const input: ByteMap = new Map()
-    for (const record of frame.records) input.set(record.key.toString('latin1'), Buffer.from(record.value))
+    for (let i = 0; i < frame.keys.length; i++) input.set(frame.keys[i].toString('latin1'), Buffer.from(frame.values[i]))
     this.counters.counts.cnt_script++
     this.core.beginCall()
     this.connection.hold(

@@ -130,10 +130,15 @@ class Call {
   }
 
   /** The records of a bulk call: every input whose name starts with `_`, without it. */
-  underscored(): [Buffer, Buffer][] {
-    const records: [Buffer, Buffer][] = []
-    for (const [name, value] of this.input) if (name.startsWith('_')) records.push([Buffer.from(name.slice(1), 'latin1'), value])
-    return records
+  underscored(): {keys: Buffer[]; values: Buffer[]} {
+    const keys: Buffer[] = []
+    const values: Buffer[] = []
+    for (const [name, value] of this.input) {
+      if (!name.startsWith('_')) continue
+      keys.push(Buffer.from(name.slice(1), 'latin1'))
+      values.push(value)
+    }
+    return {keys, values}
   }
 
   count(name: keyof KtCounters['counts']): void {
@@ -173,10 +178,7 @@ function incrementDouble(call: Call): Output {
 }
 
 function getBulk(call: Call): Output {
-  const found = call.records.getBulk(
-    call.index,
-    call.underscored().map(([key]) => key),
-  )
+  const found = call.records.getBulk(call.index, call.underscored().keys)
   const output: Output = [[text('num'), text(found.length)]]
   for (const {key, value} of found) {
     // The name as it came: an underscore, then the key.
@@ -489,18 +491,11 @@ const PROCEDURES: {[name: string]: Procedure} = {
     const found = call.records.seize(call.index, call.required('key'))
     return [[text('value'), found.value], ...xtOutput(found.xt)]
   },
-  set_bulk: (call) => [[text('num'), text(call.records.setBulk(call.index, call.underscored(), call.xt))]],
-  remove_bulk: (call) => [
-    [
-      text('num'),
-      text(
-        call.records.removeBulk(
-          call.index,
-          call.underscored().map(([key]) => key),
-        ),
-      ),
-    ],
-  ],
+  set_bulk: (call) => {
+    const {keys, values} = call.underscored()
+    return [[text('num'), text(call.records.setBulk(call.index, keys, values, call.xt))]]
+  },
+  remove_bulk: (call) => [[text('num'), text(call.records.removeBulk(call.index, call.underscored().keys))]],
   get_bulk: getBulk,
   vacuum,
   match_prefix: (call) => matching(call, 'prefix', 'prefix'),

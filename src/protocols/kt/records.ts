@@ -203,25 +203,25 @@ export class KtRecords {
     return found
   }
 
-  /** Stores every record (with one expiry); returns how many. */
-  setBulk(index: number, records: [Buffer, Buffer][], xt?: number): number {
+  /** Stores each key with the value at the same place (all with one expiry); returns how many. */
+  setBulk(index: number, keys: readonly Buffer[], values: readonly Buffer[], xt?: number): number {
     const dbm = this.db(index)
-    this.counters.counts.cnt_set += records.length
+    this.counters.counts.cnt_set += keys.length
     withXt(dbm, index, xt, () => {
-      for (const [key, value] of records) dbm.set(key, value)
+      for (let i = 0; i < keys.length; i++) dbm.set(keys[i], values[i])
     })
-    return records.length
+    return keys.length
   }
 
   /** Removes the records of the keys; returns how many there were. */
-  removeBulk(index: number, keys: Buffer[]): number {
+  removeBulk(index: number, keys: readonly Buffer[]): number {
     let removed = 0
     for (const key of keys) if (this.tryRemove(index, key)) removed++
     return removed
   }
 
   /** The records found of the keys, with their expiry times. */
-  getBulk(index: number, keys: Buffer[]): {key: Buffer; value: Buffer; xt: number}[] {
+  getBulk(index: number, keys: readonly Buffer[]): {key: Buffer; value: Buffer; xt: number}[] {
     const found: {key: Buffer; value: Buffer; xt: number}[] = []
     for (const key of keys) {
       const record = this.tryGet(index, key)

@@ -1116,13 +1116,20 @@ describe('the binary protocol', () => {
   it('reads a frame that arrives a few bytes at a time', async () => {
     const binary = await Binary.open(port)
     try {
-      const frame = setBulkFrame([{key: 'bin-slow', value: 'slowly'}])
+      // Several records, each of them split between pieces.
+      const frame = setBulkFrame([
+        {key: 'bin-slow', value: 'slowly'},
+        {key: 'bin-slower', value: 'more slowly'},
+        {key: 'bin-slowest', value: 'most slowly'},
+      ])
       for (let at = 0; at < frame.length; at += 7) {
         binary.write(frame.subarray(at, at + 7))
         await sleep(5)
       }
-      assert.deepEqual(await binary.read(5), Buffer.concat([Buffer.of(0xb8), u32(1)]))
+      assert.deepEqual(await binary.read(5), Buffer.concat([Buffer.of(0xb8), u32(3)]))
       assert.equal((await rpc(main, 'get', {key: 'bin-slow'})).text('value'), 'slowly')
+      assert.equal((await rpc(main, 'get', {key: 'bin-slower'})).text('value'), 'more slowly')
+      assert.equal((await rpc(main, 'get', {key: 'bin-slowest'})).text('value'), 'most slowly')
     } finally {
       binary.close()
     }

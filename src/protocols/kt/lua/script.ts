@@ -257,8 +257,10 @@ export class KtScript {
       case 'check':
         return [records.get(index, bytes(a)).value.length]
       case 'set_bulk': {
-        const pairs = a instanceof LuaTable ? a.entries.map(([key, value]): [Buffer, Buffer] => [bytes(key as LuaValue), bytes(value)]) : []
-        return [records.setBulk(index, pairs, xtOf(b))]
+        const entries = a instanceof LuaTable ? a.entries : []
+        const keys = entries.map(([key]) => bytes(key as LuaValue))
+        const values = entries.map(([, value]) => bytes(value))
+        return [records.setBulk(index, keys, values, xtOf(b))]
       }
       case 'remove_bulk':
         return [records.removeBulk(index, keysOf(a))]
