@@ -3,7 +3,8 @@
 // tkrzw_dbm_remote_perf, next to tkrzw_server; kv's client; start-up), then the server under
 // kv perf, and writes bench-report.md and bench-report.json.
 // Sizes: BENCH_ITER (local, default 1000000), BENCH_REMOTE_ITER (per worker, default 10000),
-// BENCH_THREADS (server workers, default 4), BENCH_KT_RECORDS (Kyoto Tycoon rows, default 20000);
+// BENCH_THREADS (server workers, default 4), BENCH_KT_RECORDS (Kyoto Tycoon rows, default 20000),
+// BENCH_KT_ROUNDS (their alternating rounds, default 5);
 // BENCH_OUT, the directory for the report.
 import {spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
@@ -19,6 +20,7 @@ const REMOTE_ITER = Number(process.env.BENCH_REMOTE_ITER ?? 10_000)
 const THREADS = Number(process.env.BENCH_THREADS ?? 4)
 /** Records each Kyoto Tycoon row sets and gets one request at a time (ten times as many in bulk). */
 const KT_RECORDS = Number(process.env.BENCH_KT_RECORDS ?? 20_000)
+const KT_ROUNDS = Number(process.env.BENCH_KT_ROUNDS ?? 5)
 const OUT = path.resolve(process.env.BENCH_OUT ?? '.')
 
 interface ServerRow {
@@ -102,7 +104,11 @@ function markdown(sideBySide: SideBySideRow[], server: ServerRow[]): string {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-bench-'))
 try {
-  const sideBySide = [...engineRows(KV, dir, ITER, note), ...(await callPathRows(KV, dir, REMOTE_ITER, THREADS, note)), ...(await ktRows(KV, KT_RECORDS, note))]
+  const sideBySide = [
+    ...engineRows(KV, dir, ITER, note),
+    ...(await callPathRows(KV, dir, REMOTE_ITER, THREADS, note)),
+    ...(await ktRows(KV, KT_RECORDS, KT_ROUNDS, note)),
+  ]
   const server = await benchServer('kv serve', KV, (address, where) => ['serve', '--address', address, '#dbm=tiny', path.join(where, 'server.tkh')], dir, 19781)
   if (has('tkrzw_server')) {
     server.push(

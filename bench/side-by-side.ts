@@ -17,6 +17,8 @@ export interface SideBySideRow {
   referenceName: string
   /** Whether more is better (throughput) or less (time, CPU, memory). */
   higherIsBetter: boolean
+  /** How the figures were taken, where a row needs saying (rounds, spread). */
+  detail?: string
 }
 
 export function has(program: string): boolean {
@@ -291,10 +293,12 @@ function timed(program: string, args: string[], mayBeCut = false): {stdout: stri
 export function sideBySideMarkdown(rows: SideBySideRow[]): string[] {
   const figure = (n: number | undefined, unit: string) =>
     n === undefined ? '' : unit === 'ms' || unit === 'µs' || unit === 'MB' ? n.toFixed(1) : Math.round(n).toLocaleString('en-US')
-  const lines = ['| workload | unit | kv | reference | reference program | kv / reference |', '|---|---|---|---|---|---|']
+  const lines = ['| workload | unit | kv | reference | reference program | kv / reference | detail |', '|---|---|---|---|---|---|---|']
   for (const row of rows) {
     const ratio = row.kv !== undefined && row.reference ? (row.kv / row.reference).toFixed(2) : ''
-    lines.push(`| ${row.workload} | ${row.unit} | ${figure(row.kv, row.unit)} | ${figure(row.reference, row.unit)} | ${row.referenceName} | ${ratio} |`)
+    lines.push(
+      `| ${row.workload} | ${row.unit} | ${figure(row.kv, row.unit)} | ${figure(row.reference, row.unit)} | ${row.referenceName} | ${ratio} | ${row.detail ?? ''} |`,
+    )
   }
   return lines
 }
@@ -310,13 +314,25 @@ function ktPhaseSeconds(text: string): number | undefined {
   return match ? Number(match[1]) : undefined
 }
 
+/** The median of some figures (the lower middle one of an even count). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor((sorted.length - 1) / 2)]
+}
+
 /**
  * The rows of Kyoto Tycoon's protocols: ktremotetest, one client thread (requests one at a
  * time), against kv serve --kt on an on-memory TinyDBM and against ktserver on its
- * on-memory hash database (StashDB), a fresh server for each: TSV-RPC set and get, and the
- * binary protocol's set_bulk and get_bulk with 100 records a request.
+ * on-memory hash database (StashDB): TSV-RPC set and get, and the binary protocol's set_bulk
+ * and get_bulk with 100 records a request.
+ *
+ * One request at a time, a round takes about a second and moves by a tenth from one to the
+ * next on this kind of machine. So both servers run side by side through the whole
+ * measurement: one untimed round each to warm them, then `rounds` rounds that take turns
+ * (which server goes first alternates). Each row gives the median of each server's rounds,
+ * and its detail the spread of the round-by-round ratios.
  */
-export async function ktRows(kv: string, records: number, note: (text: string) => void): Promise<SideBySideRow[]> {
+export async function ktRows(kv: string, records: number, rounds: number, note: (text: string) => void): Promise<SideBySideRow[]> {
   if (!has('ktremotetest')) {
     note('ktremotetest is not on the PATH: no Kyoto Tycoon rows')
     return []
@@ -329,32 +345,52 @@ export async function ktRows(kv: string, records: number, note: (text: string) =
     ['binary set_bulk, 100 a request', ['bulk', '-th', '1', '-bin', '-set', '-bulk', '100'], records * 10],
     ['binary get_bulk, 100 a request', ['bulk', '-th', '1', '-bin', '-get', '-bulk', '100'], records * 10],
   ]
-  const measure = async (program: string, args: (port: number) => string[]): Promise<(number | undefined)[]> => {
-    const port = await freePortBelow(32768)
-    const server = await startServer(program, args(port), listening(port))
-    try {
-      // Each get follows its set on the same server, so that it finds the records.
-      return workloads.map(([, driver, count]) => {
-        const seconds = ktPhaseSeconds(run('ktremotetest', [...driver, '-port', String(port), String(count)]))
+  const servers: {name: string; program: string; args: (port: number) => string[]}[] = [
+    {name: 'kv', program: kv, args: (port) => ['serve', '--address', '127.0.0.1:0', '--kt', `127.0.0.1:${port}`, '#dbm=tiny']},
+  ]
+  if (reference) servers.push({name: 'ktserver', program: 'ktserver', args: (port) => ['-host', '127.0.0.1', '-port', String(port), '-th', '4', ':']})
+  const running: {port: number; stop: () => Promise<void>}[] = []
+  try {
+    for (const server of servers) {
+      const port = await freePortBelow(32768)
+      running.push({port, stop: (await startServer(server.program, server.args(port), listening(port))).stop})
+    }
+    /** One round against a server: each workload's records a second (a get follows its set, so that it finds the records). */
+    const round = (at: number): (number | undefined)[] =>
+      workloads.map(([, driver, count]) => {
+        const seconds = ktPhaseSeconds(run('ktremotetest', [...driver, '-port', String(running[at].port), String(count)]))
         return seconds ? count / seconds : undefined
       })
-    } finally {
-      await server.stop()
+    const rates: (number | undefined)[][][] = servers.map(() => [])
+    note(`kt: ktremotetest against ${servers.map(({name}) => name).join(' and ')}, ${records} records, ${rounds} rounds after a warm-up`)
+    for (let r = -1; r < rounds; r++) {
+      const order = r % 2 === 0 ? [...servers.keys()].reverse() : [...servers.keys()]
+      for (const at of order) {
+        const figures = round(at)
+        if (r >= 0) rates[at].push(figures)
+      }
     }
+    const medianOf = (at: number | undefined, w: number): number | undefined => {
+      const values = at === undefined ? [] : rates[at].map((figures) => figures[w]).filter((v): v is number => v !== undefined)
+      return values.length > 0 ? median(values) : undefined
+    }
+    const theirs = reference ? 1 : undefined
+    return workloads.map(([workload], w) => {
+      const ratios = theirs === undefined ? [] : rates[0].map((figures, r) => (figures[w] ?? 0) / (rates[theirs][r][w] ?? Number.NaN)).filter(Number.isFinite)
+      return {
+        workload: `ktremotetest ${workload}`,
+        unit: 'records/s',
+        kv: medianOf(0, w),
+        reference: medianOf(theirs, w),
+        referenceName: 'ktserver -th 4',
+        higherIsBetter: true,
+        detail:
+          ratios.length > 0
+            ? `median of ${rounds} alternating rounds; round by round ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`
+            : `median of ${rounds} rounds`,
+      }
+    })
+  } finally {
+    for (const server of running) await server.stop()
   }
-  note(`kt: ktremotetest against kv serve --kt, ${records} records`)
-  const mine = await measure(kv, (port) => ['serve', '--address', '127.0.0.1:0', '--kt', `127.0.0.1:${port}`, '#dbm=tiny'])
-  let theirs: (number | undefined)[] = []
-  if (reference) {
-    note(`kt: ktremotetest against ktserver -th 4, ${records} records`)
-    theirs = await measure('ktserver', (port) => ['-host', '127.0.0.1', '-port', String(port), '-th', '4', ':'])
-  }
-  return workloads.map(([workload], i) => ({
-    workload: `ktremotetest ${workload}`,
-    unit: 'records/s',
-    kv: mine[i],
-    reference: theirs[i],
-    referenceName: 'ktserver -th 4',
-    higherIsBetter: true,
-  }))
 }
