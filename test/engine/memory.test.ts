@@ -42,6 +42,57 @@ describe('on-memory classes', () => {
     dbm.close()
   })
 
+  it('baby keeps every record through splits in the middle, removals and values that outgrow their room', () => {
+    const dbm = openDBM('', new Map([['dbm', 'baby']]))
+    const expected = new Map<string, string>()
+    // A fixed shuffle: keys in random order split leaves in the middle, whose halves start
+    // with room for what they hold and must grow their slots and bytes as they fill again.
+    let seed = 7
+    const next = () => (seed = (seed * 48271) % 2147483647)
+    const keys = Array.from({length: 20000}, (_, i) => `r${String(i).padStart(6, '0')}`)
+    for (let i = keys.length - 1; i > 0; i--) {
+      const j = next() % (i + 1)
+      ;[keys[i], keys[j]] = [keys[j], keys[i]]
+    }
+    const check = () => {
+      assert.equal(dbm.count(), expected.size)
+      const iter = dbm.makeIterator()
+      iter.first()
+      for (const key of [...expected.keys()].sort()) {
+        const record = iter.get()
+        assert.equal(record?.[0].toString(), key)
+        assert.equal(record?.[1].toString(), expected.get(key))
+        iter.next()
+      }
+      assert.equal(iter.get(), undefined)
+    }
+    for (const [i, key] of keys.entries()) {
+      // Mostly small values, some longer than a short copy, a few of several kilobytes.
+      const value = i % 97 === 0 ? 'L'.repeat(3000 + i) : i % 7 === 0 ? `${key}-`.repeat(6) : key
+      dbm.set(key, value)
+      expected.set(key, value)
+    }
+    check()
+    // Removals and longer values leave garbage in the leaves, packed away as they fill again.
+    for (const [i, key] of keys.entries()) {
+      if (i % 3 === 0) {
+        dbm.remove(key)
+        expected.delete(key)
+      } else if (i % 3 === 1) {
+        const value = `${expected.get(key)}+${'x'.repeat(i % 50)}`
+        dbm.set(key, value)
+        expected.set(key, value)
+      }
+    }
+    for (const [i, key] of keys.entries()) {
+      if (i % 3 !== 0 || i % 2 !== 0) continue
+      dbm.set(key, `back ${key}`)
+      expected.set(key, `back ${key}`)
+    }
+    check()
+    dbm.close()
+  })
+
   it('baby orders keys by their bytes where the first eight are alike, short, zero or 0xff', () => {
     // Leaves settle most comparisons on each key's first eight bytes (zero-padded); keys
     // that differ only after them, or only in length, or in padding-like zero bytes, must

@@ -11,6 +11,18 @@ import {LEXICAL} from '../comparators.js'
 const LEAF_MAX = 128
 // Room for a full leaf (plus the record that splits it) of 8-byte keys and values.
 const LEAF_BYTES = 2560
+/** The smallest byte buffer a leaf gets when its records are packed anew. */
+const LEAF_MIN_BYTES = 256
+/** Where leaves pack their records before copying them back into their own buffers: one for all, up to this size. */
+const SCRATCH_MAX = 64 << 10
+let scratch = Buffer.allocUnsafeSlow(0)
+/**
+ * The slots a half of a split leaf starts with: its records and room for half as many
+ * again. Keys arriving in random order leave leaves about 70% full on average, so slots
+ * and bytes for a full leaf in each of them were a third of the tree's memory spent on
+ * nothing; a leaf that fills up grows its slots once, to the full count.
+ */
+const SPLIT_SLOTS = (LEAF_MAX >>> 1) + (LEAF_MAX >>> 2) + 1
 const INNER_MAX = 128
 
 /** How keys are ordered: between whole keys, and between a key and one inside a leaf. */
@@ -81,15 +93,21 @@ function prefixWord(key: Uint8Array, start: number, size: number, from: number):
 
 export class Leaf {
   readonly leaf = true
-  // Keys and values, back to back; sized so that a full leaf of small records fits.
-  private data: Buffer = Buffer.allocUnsafeSlow(LEAF_BYTES)
+  // Keys and values, back to back.
+  private data: Buffer
   private used = 0
   private garbage = 0
   /** The records' slots in key order, SLOT numbers each; a leaf holds at most LEAF_MAX + 1. */
-  private readonly slots = new Int32Array((LEAF_MAX + 1) * SLOT)
+  private slots: Int32Array
   count = 0
   prev: Leaf | null = null
   next: Leaf | null = null
+
+  /** A new leaf is sized for a full leaf of small records unless told otherwise. */
+  constructor(slotCount = LEAF_MAX + 1, bytes = LEAF_BYTES) {
+    this.data = Buffer.allocUnsafeSlow(bytes)
+    this.slots = new Int32Array(slotCount * SLOT)
+  }
 
   /** Compares a key with the key at index i (sign of key - that). */
   compareAt(order: KeyOrder, key: Buffer, i: number): number {
@@ -139,21 +157,36 @@ export class Leaf {
     return copyOut(this.data, start, start + this.slots[i * SLOT + VALUE_SIZE])
   }
 
-  /** Makes room for `bytes` more, compacting the live records into a larger buffer if needed. */
+  /**
+   * Makes room for `bytes` more. When removed and moved records left enough garbage, the live
+   * records are packed again in the same buffer; otherwise into a larger one with room to
+   * spare. A new buffer for every packing would leave the old ones for the garbage
+   * collector, which lets them pile up to tens of megabytes before it runs.
+   */
   private reserve(bytes: number): void {
     if (this.used + bytes <= this.data.length) return
-    const live = this.used - this.garbage
-    const fresh = Buffer.allocUnsafeSlow(Math.max(LEAF_BYTES, Math.ceil((live + bytes) * 1.5)))
+    const needed = this.used - this.garbage + bytes
+    this.pack(needed <= this.data.length * 0.75 ? this.data.length : Math.max(LEAF_MIN_BYTES, Math.ceil(needed * 1.5)))
+  }
+
+  /** Packs the live records, in slot order, into a buffer of `size` bytes: this one when it is that size. */
+  private pack(size: number): void {
+    const inPlace = size === this.data.length && size <= SCRATCH_MAX
+    if (inPlace && scratch.length < size) scratch = Buffer.allocUnsafeSlow(SCRATCH_MAX)
+    const target = inPlace ? scratch : Buffer.allocUnsafeSlow(size)
+    const data = this.data
     const slots = this.slots
     let pos = 0
     for (let i = 0; i < this.count; i++) {
       const start = slots[i * SLOT + START]
-      const size = slots[i * SLOT + KEY_SIZE] + slots[i * SLOT + ROOM]
-      this.data.copy(fresh, pos, start, start + size)
+      const bytes = slots[i * SLOT + KEY_SIZE] + slots[i * SLOT + ROOM]
+      if (bytes <= 32) for (let k = 0; k < bytes; k++) target[pos + k] = data[start + k]
+      else data.copy(target, pos, start, start + bytes)
       slots[i * SLOT + START] = pos
-      pos += size
+      pos += bytes
     }
-    this.data = fresh
+    if (inPlace) scratch.copy(data, 0, 0, pos)
+    else this.data = target
     this.used = pos
     this.garbage = 0
   }
@@ -180,6 +213,11 @@ export class Leaf {
 
   /** Opens an empty slot at i, moving the slots from i on one place up. */
   private openSlot(i: number): void {
+    if ((this.count + 1) * SLOT > this.slots.length) {
+      const grown = new Int32Array((LEAF_MAX + 1) * SLOT)
+      grown.set(this.slots.subarray(0, this.count * SLOT))
+      this.slots = grown
+    }
     this.slots.copyWithin((i + 1) * SLOT, i * SLOT, this.count * SLOT)
     // Until placed, the slot holds nothing that a compaction could copy.
     this.slots.fill(0, i * SLOT, (i + 1) * SLOT)
@@ -242,10 +280,19 @@ export class Leaf {
     this.garbage += old
   }
 
-  /** Moves the records from index `cut` on into a new leaf linked after this one. */
+  /**
+   * Moves the records from index `cut` on into a new leaf linked after this one. A cut near
+   * the end (keys arriving in order) leaves this leaf full and gives the new one the room a
+   * full leaf needs; a cut in the middle gives the new leaf room sized to what it holds (this
+   * one packs its records again, in place, once it runs out of room).
+   */
   splitOff(cut: number): Leaf {
     this.beforeChange()
-    const right = new Leaf()
+    const moved = this.count - cut
+    const inMiddle = cut < SPLIT_SLOTS && moved < SPLIT_SLOTS
+    let movedBytes = 0
+    for (let i = cut; i < this.count; i++) movedBytes += this.recordBytes(i)
+    const right = inMiddle ? new Leaf(SPLIT_SLOTS, Math.ceil(movedBytes * 1.5)) : new Leaf()
     const slots = this.slots
     for (let i = cut; i < this.count; i++) {
       const j = right.count
