@@ -12,7 +12,6 @@ import {LOG_DATE_FORMATS, LOG_LEVELS} from '../src/server/logger.js'
 import {DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, grpcFrontEnd} from '../src/protocols/grpc/grpc-server.js'
 
 export default class Serve extends KvCommand {
-  static override servesCalls = true
   static override description = `Serve databases over gRPC, as the Tkrzw-RPC service tkrzw_rpc.DBMService.
 
 Every Tkrzw-RPC client works against it, and so do grpcurl and load-balancer health checks

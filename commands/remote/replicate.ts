@@ -6,7 +6,6 @@ import {parseSignedMetric} from '../../src/cli/ulog.js'
 import {readTimestampFile} from '../../src/repl/timestamp-file.js'
 
 export default class RemoteReplicate extends KvCommand {
-  static override servesCalls = true
   static override description = `Pull a server's changes from its update log, as a replica does.
 Without database files, print them as TSV: timestamp, origin server ID, database index, then
 SET key value, REMOVE key or CLEAR. With database files (configuration strings), apply the

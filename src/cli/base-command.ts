@@ -1,7 +1,6 @@
 import {Command, Errors, Flags} from '@oclif/core'
 import {paintError, turnColorOff} from './color.js'
 import {Code, StatusError, codeName} from '../engine/status.js'
-import {releaseYoungGeneration} from './young-generation.js'
 
 /** Exit status 1: an operation failed. */
 export const EXIT_FAILURE = 1
@@ -21,18 +20,10 @@ export abstract class KvCommand extends Command {
     }),
   }
 
-  /**
-   * Whether the command runs until stopped, serving calls (a server, a replica loop): it lets
-   * V8's young generation grow as usual, which bin/run.js holds small for the others (see
-   * young-generation.ts).
-   */
-  static servesCalls = false
-
   /** Whether the command printed its JSON document already (a partial result before a failure). */
   private jsonWritten = false
 
   public override async init(): Promise<void> {
-    if ((this.constructor as typeof KvCommand).servesCalls) releaseYoungGeneration()
     endQuietlyOnClosedPipe()
     // Known before parsing, so that even a usage error comes out plain.
     if (this.argv.includes('--no-color')) turnColorOff()
