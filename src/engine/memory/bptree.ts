@@ -152,6 +152,12 @@ export class Leaf {
     return copyOut(this.data, start, start + this.slots[i * SLOT + KEY_SIZE])
   }
 
+  /** The key at index i, copied to be kept for long (a separator in an inner node). */
+  keptKey(i: number): Buffer {
+    const start = this.slots[i * SLOT + START]
+    return keepBytes(this.data, start, start + this.slots[i * SLOT + KEY_SIZE])
+  }
+
   value(i: number): Buffer {
     const start = this.slots[i * SLOT + START] + this.slots[i * SLOT + KEY_SIZE]
     return copyOut(this.data, start, start + this.slots[i * SLOT + VALUE_SIZE])
@@ -389,6 +395,36 @@ export interface Position {
   index: number
 }
 
+/** Where kept keys are copied: slabs that hold nothing else, handed out in pieces. */
+const KEPT_SLAB = 16 << 10
+let keptSlab = Buffer.allocUnsafeSlow(0)
+let keptUsed = 0
+
+/**
+ * Copies bytes that will be kept for long. Node.js' shared pool, which Buffer.allocUnsafe
+ * cuts small buffers from, keeps a whole 8 KB piece alive for as long as any buffer cut
+ * from it is: one separator kept there held the garbage of the calls around it, some
+ * megabytes over a tree of a million records. Kept copies go to slabs of their own instead
+ * (a large one gets a buffer of its own).
+ */
+function keepBytes(data: Buffer, start: number, end: number): Buffer {
+  const size = end - start
+  if (size > KEPT_SLAB >>> 4) {
+    const own = Buffer.allocUnsafeSlow(size)
+    data.copy(own, 0, start, end)
+    return own
+  }
+  if (keptUsed + size > keptSlab.length) {
+    keptSlab = Buffer.allocUnsafeSlow(KEPT_SLAB)
+    keptUsed = 0
+  }
+  const out = keptSlab.subarray(keptUsed, keptUsed + size)
+  for (let i = 0; i < size; i++) out[i] = data[start + i]
+  // Each piece starts on an 8-byte boundary, as the pool's do.
+  keptUsed += (size + 7) & ~7
+  return out
+}
+
 function copyOut(data: Buffer, start: number, end: number): Buffer {
   const out = Buffer.allocUnsafe(end - start)
   if (end - start <= 32) for (let i = start; i < end; i++) out[i - start] = data[i]
@@ -554,7 +590,7 @@ export class BPlusTree {
     const appending = insertedAt === leaf.count - 1 && leaf.next === null
     const cut = appending ? leaf.count - 1 : leaf.count >>> 1
     const right = leaf.splitOff(cut)
-    this.insertSeparator(this.depth - 1, right.key(0), right)
+    this.insertSeparator(this.depth - 1, right.keptKey(0), right)
   }
 
   /** Adds a separator and the child on its right into the inner node at a path depth. */
