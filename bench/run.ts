@@ -4,7 +4,7 @@
 // kv perf, and writes bench-report.md and bench-report.json.
 // Sizes: BENCH_ITER (local, default 1000000), BENCH_REMOTE_ITER (per worker, default 10000),
 // BENCH_THREADS (server workers, default 4), BENCH_KT_RECORDS (Kyoto Tycoon rows, default 20000),
-// BENCH_KT_ROUNDS (their alternating rounds, default 5);
+// BENCH_KT_ROUNDS (their alternating rounds, default 5), BENCH_ENGINE_ROUNDS (the engine rows' rounds, default 3);
 // BENCH_OUT, the directory for the report.
 import {spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
@@ -21,6 +21,7 @@ const THREADS = Number(process.env.BENCH_THREADS ?? 4)
 /** Records each Kyoto Tycoon row sets and gets one request at a time (ten times as many in bulk). */
 const KT_RECORDS = Number(process.env.BENCH_KT_RECORDS ?? 20_000)
 const KT_ROUNDS = Number(process.env.BENCH_KT_ROUNDS ?? 5)
+const ENGINE_ROUNDS = Number(process.env.BENCH_ENGINE_ROUNDS ?? 3)
 const OUT = path.resolve(process.env.BENCH_OUT ?? '.')
 
 interface ServerRow {
@@ -105,7 +106,7 @@ function markdown(sideBySide: SideBySideRow[], server: ServerRow[]): string {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kv-bench-'))
 try {
   const sideBySide = [
-    ...engineRows(KV, dir, ITER, note),
+    ...engineRows(KV, dir, ITER, ENGINE_ROUNDS, note),
     ...(await callPathRows(KV, dir, REMOTE_ITER, THREADS, note)),
     ...(await ktRows(KV, KT_RECORDS, KT_ROUNDS, note)),
   ]

@@ -229,8 +229,13 @@ export async function callPathRows(kv: string, dir: string, iterations: number, 
   return rows
 }
 
-/** The engine rows: kv dbm perf sequence next to tkrzw_dbm_perf sequence, throughput and peak memory. */
-export function engineRows(kv: string, dir: string, iterations: number, note: (text: string) => void): SideBySideRow[] {
+/**
+ * The engine rows: kv dbm perf sequence next to tkrzw_dbm_perf sequence, throughput and peak
+ * memory. A run moves by a tenth from one to the next on this kind of machine, so each case
+ * runs `rounds` times for each program, taking turns (which goes first alternates); a row
+ * gives the medians and its detail the spread of the round-by-round ratios.
+ */
+export function engineRows(kv: string, dir: string, iterations: number, rounds: number, note: (text: string) => void): SideBySideRow[] {
   const rows: SideBySideRow[] = []
   const oracle = has('tkrzw_dbm_perf')
   if (!oracle) note('tkrzw_dbm_perf is not on the PATH: the engine rows show kv alone')
@@ -243,40 +248,68 @@ export function engineRows(kv: string, dir: string, iterations: number, note: (t
   ]
   for (const [dbm, extra] of cases) {
     const label = `${dbm}${extra.length ? ` ${extra.join(' ')}` : ''}`
-    note(`engine: ${label}, ${iterations} records`)
+    note(`engine: ${label}, ${iterations} records, ${rounds} rounds`)
     const file = (name: string) => (dbm === 'hash' ? ['--path', path.join(dir, name)] : [])
     const common = ['sequence', '--dbm', dbm, '--iter', String(iterations), ...extra]
-    const mine = timed(kv, ['dbm', 'perf', ...common, ...file('kv.tkh')])
-    // Tkrzw's cache benchmark does not finish the phases after get: it is cut after 30 s, its set and get kept.
-    const theirs = oracle ? timed('timeout', ['-s', 'KILL', '30', 'tkrzw_dbm_perf', ...common, ...file('ref.tkh')], dbm === 'cache') : undefined
-    for (const name of ['kv.tkh', 'ref.tkh']) fs.rmSync(path.join(dir, name), {force: true})
-    // Cut by the timeout, the cache run's peak is the timeout program's own: a set-only run gives the real one.
-    if (theirs && dbm === 'cache') theirs.peak = timed('tkrzw_dbm_perf', [...common, '--set_only']).peak
-    const reference = theirs?.stdout
-    for (const [phase, line] of [
-      ['set', 'Setting'],
-      ['get', 'Getting'],
-    ]) {
-      const theirQps = reference === undefined ? undefined : qpsOf(reference, line)
+    const measureKv = (): EngineFigures => {
+      const mine = timed(kv, ['dbm', 'perf', ...common, ...file('kv.tkh')])
+      fs.rmSync(path.join(dir, 'kv.tkh'), {force: true})
+      return {set: qpsOf(mine.stdout, 'Setting'), get: qpsOf(mine.stdout, 'Getting'), peak: mine.peak / 1e6}
+    }
+    const measureTkrzw = (): EngineFigures => {
+      // Tkrzw's cache benchmark does not finish the phases after get: it is cut after 30 s, its set and get kept.
+      const theirs = timed('timeout', ['-s', 'KILL', '30', 'tkrzw_dbm_perf', ...common, ...file('ref.tkh')], dbm === 'cache')
+      fs.rmSync(path.join(dir, 'ref.tkh'), {force: true})
+      // Cut by the timeout, the cache run's peak is the timeout program's own: a set-only run gives the real one.
+      const peak = dbm === 'cache' ? timed('tkrzw_dbm_perf', [...common, '--set_only']).peak : theirs.peak
+      return {set: qpsOf(theirs.stdout, 'Setting'), get: qpsOf(theirs.stdout, 'Getting'), peak: peak / 1e6}
+    }
+    const mine: EngineFigures[] = []
+    const theirs: EngineFigures[] = []
+    for (let round = 0; round < rounds; round++) {
+      if (oracle && round % 2 === 1) theirs.push(measureTkrzw())
+      mine.push(measureKv())
+      if (oracle && round % 2 === 0) theirs.push(measureTkrzw())
+    }
+    for (const [phase, field, unit, higherIsBetter] of [
+      ['set', 'set', 'ops/s', true],
+      ['get', 'get', 'ops/s', true],
+      ['peak memory', 'peak', 'MB', false],
+    ] as const) {
+      const ours = mine.map((figures) => figures[field])
+      const reference = theirs.map((figures) => figures[field])
       rows.push({
         workload: `${label}: ${phase}`,
-        unit: 'ops/s',
-        kv: qpsOf(mine.stdout, line),
-        reference: theirQps,
+        unit,
+        kv: medianOfDefined(ours),
+        reference: medianOfDefined(reference),
         referenceName: 'tkrzw_dbm_perf',
-        higherIsBetter: true,
+        higherIsBetter,
+        detail: roundsDetail(ours, reference, rounds),
       })
     }
-    rows.push({
-      workload: `${label}: peak memory`,
-      unit: 'MB',
-      kv: mine.peak / 1e6,
-      reference: theirs && theirs.peak / 1e6,
-      referenceName: 'tkrzw_dbm_perf',
-      higherIsBetter: false,
-    })
   }
   return rows
+}
+
+/** One run of an engine benchmark: set and get throughput, peak memory in MB. */
+interface EngineFigures {
+  set?: number
+  get?: number
+  peak: number
+}
+
+/** The median of the figures that are there; undefined when none is. */
+function medianOfDefined(values: (number | undefined)[]): number | undefined {
+  const present = values.filter((value): value is number => value !== undefined)
+  return present.length > 0 ? median(present) : undefined
+}
+
+/** How a row of alternating rounds was taken: their count and the spread of the round-by-round ratios. */
+function roundsDetail(ours: (number | undefined)[], theirs: (number | undefined)[], rounds: number): string {
+  const ratios = ours.map((value, i) => (value ?? Number.NaN) / (theirs[i] ?? Number.NaN)).filter(Number.isFinite)
+  if (ratios.length === 0) return `median of ${rounds} rounds`
+  return `median of ${rounds} alternating rounds; round by round ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`
 }
 
 /** Runs a program under /usr/bin/time when present: its output and peak memory in bytes. */
@@ -370,26 +403,22 @@ export async function ktRows(kv: string, records: number, rounds: number, note: 
         if (r >= 0) rates[at].push(figures)
       }
     }
-    const medianOf = (at: number | undefined, w: number): number | undefined => {
-      const values = at === undefined ? [] : rates[at].map((figures) => figures[w]).filter((v): v is number => v !== undefined)
-      return values.length > 0 ? median(values) : undefined
-    }
+    const medianOf = (at: number | undefined, w: number): number | undefined =>
+      at === undefined ? undefined : medianOfDefined(rates[at].map((figures) => figures[w]))
     const theirs = reference ? 1 : undefined
-    return workloads.map(([workload], w) => {
-      const ratios = theirs === undefined ? [] : rates[0].map((figures, r) => (figures[w] ?? 0) / (rates[theirs][r][w] ?? Number.NaN)).filter(Number.isFinite)
-      return {
-        workload: `ktremotetest ${workload}`,
-        unit: 'records/s',
-        kv: medianOf(0, w),
-        reference: medianOf(theirs, w),
-        referenceName: 'ktserver -th 4',
-        higherIsBetter: true,
-        detail:
-          ratios.length > 0
-            ? `median of ${rounds} alternating rounds; round by round ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`
-            : `median of ${rounds} rounds`,
-      }
-    })
+    return workloads.map(([workload], w) => ({
+      workload: `ktremotetest ${workload}`,
+      unit: 'records/s',
+      kv: medianOf(0, w),
+      reference: medianOf(theirs, w),
+      referenceName: 'ktserver -th 4',
+      higherIsBetter: true,
+      detail: roundsDetail(
+        rates[0].map((figures) => figures[w]),
+        theirs === undefined ? [] : rates[theirs].map((figures) => figures[w]),
+        rounds,
+      ),
+    }))
   } finally {
     for (const server of running) await server.stop()
   }
