@@ -108,8 +108,7 @@ function medianMillis(program: string, args: string[], runs = 7): number {
     if (result.status !== 0) throw new Error(`${program} ${args.join(' ')} failed`)
     if (i > 0) times.push(performance.now() - started)
   }
-  times.sort((a, b) => a - b)
-  return times[Math.floor(times.length / 2)]
+  return median(times)
 }
 
 interface ServerUnderTest {

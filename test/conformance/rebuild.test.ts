@@ -1,8 +1,19 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
+import type {DBM} from '../../src/engine/dbm.js'
 import {contentsOf, targets, withDBOf} from './support.js'
 
 const sorted = (map: Map<string, string>): Map<string, string> => new Map([...map].sort())
+
+/** Stores key0, key1, ... with value0, value1, ...; returns what the database should hold. */
+function fill(dbm: DBM, count: number): Map<string, string> {
+  const model = new Map<string, string>()
+  for (let i = 0; i < count; i++) {
+    dbm.set(`key${i}`, `value${i}`)
+    model.set(`key${i}`, `value${i}`)
+  }
+  return model
+}
 
 // The DBM contract: rebuilding keeps every record, and a rebuild in slices keeps the
 // writes made while it runs, for every class.
@@ -12,11 +23,7 @@ for (const target of targets()) {
     it(
       'keeps every record through a rebuild, and takes writes after it',
       withDB((dbm) => {
-        const model = new Map<string, string>()
-        for (let i = 0; i < 3000; i++) {
-          dbm.set(`key${i}`, `value${i}`)
-          model.set(`key${i}`, `value${i}`)
-        }
+        const model = fill(dbm, 3000)
         for (let i = 0; i < 3000; i += 2) {
           dbm.remove(`key${i}`)
           model.delete(`key${i}`)
@@ -34,11 +41,7 @@ for (const target of targets()) {
       // as rebuildInSlices returns must still reach the new file.
       const dbm = target.make()
       try {
-        const model = new Map<string, string>()
-        for (let i = 0; i < 50; i++) {
-          dbm.set(`key${i}`, `value${i}`)
-          model.set(`key${i}`, `value${i}`)
-        }
+        const model = fill(dbm, 50)
         const rebuilding = dbm.rebuildInSlices()
         for (let i = 0; i < 50; i += 5) {
           dbm.set(`key${i}`, 'changed')
@@ -58,11 +61,7 @@ for (const target of targets()) {
     it('keeps the writes made while a sliced rebuild runs', async () => {
       const dbm = target.make()
       try {
-        const model = new Map<string, string>()
-        for (let i = 0; i < 20000; i++) {
-          dbm.set(`key${i}`, `value${i}`)
-          model.set(`key${i}`, `value${i}`)
-        }
+        const model = fill(dbm, 20000)
         let done = false
         const rebuilding = dbm.rebuildInSlices().finally(() => (done = true))
         let round = 0

@@ -1,5 +1,6 @@
 import type {NamedComparator} from '../comparators.js'
 import {LEXICAL} from '../comparators.js'
+import {copyBytes, copyOut} from '../io/bytes.js'
 
 /**
  * An in-memory B+ tree whose leaves keep their records packed in one buffer each, so a
@@ -149,18 +150,18 @@ export class Leaf {
 
   key(i: number): Buffer {
     const start = this.slots[i * SLOT + START]
-    return copyOut(this.data, start, start + this.slots[i * SLOT + KEY_SIZE])
+    return copyOut(this.data, start, this.slots[i * SLOT + KEY_SIZE])
   }
 
   /** The key at index i, copied to be kept for long (a separator in an inner node). */
   keptKey(i: number): Buffer {
     const start = this.slots[i * SLOT + START]
-    return keepBytes(this.data, start, start + this.slots[i * SLOT + KEY_SIZE])
+    return keepBytes(this.data, start, this.slots[i * SLOT + KEY_SIZE])
   }
 
   value(i: number): Buffer {
     const start = this.slots[i * SLOT + START] + this.slots[i * SLOT + KEY_SIZE]
-    return copyOut(this.data, start, start + this.slots[i * SLOT + VALUE_SIZE])
+    return copyOut(this.data, start, this.slots[i * SLOT + VALUE_SIZE])
   }
 
   /**
@@ -185,11 +186,8 @@ export class Leaf {
     let pos = 0
     for (let i = 0; i < this.count; i++) {
       const start = slots[i * SLOT + START]
-      const bytes = slots[i * SLOT + KEY_SIZE] + slots[i * SLOT + ROOM]
-      if (bytes <= 32) for (let k = 0; k < bytes; k++) target[pos + k] = data[start + k]
-      else data.copy(target, pos, start, start + bytes)
       slots[i * SLOT + START] = pos
-      pos += bytes
+      pos = copyBytes(data, start, slots[i * SLOT + KEY_SIZE] + slots[i * SLOT + ROOM], target, pos)
     }
     if (inPlace) scratch.copy(data, 0, 0, pos)
     else this.data = target
@@ -201,12 +199,7 @@ export class Leaf {
   private place(i: number, key: Uint8Array, keyStart: number, keySize: number, value: Uint8Array, valueStart: number, valueSize: number, room: number): void {
     this.reserve(keySize + room)
     const at = this.used
-    const data = this.data
-    if (keySize <= 32) for (let k = 0; k < keySize; k++) data[at + k] = key[keyStart + k]
-    else data.set(key.subarray(keyStart, keyStart + keySize), at)
-    const valueAt = at + keySize
-    if (valueSize <= 32) for (let k = 0; k < valueSize; k++) data[valueAt + k] = value[valueStart + k]
-    else data.set(value.subarray(valueStart, valueStart + valueSize), valueAt)
+    copyBytes(value, valueStart, valueSize, this.data, copyBytes(key, keyStart, keySize, this.data, at))
     this.used += keySize + room
     const slot = i * SLOT
     this.slots[slot + START] = at
@@ -287,18 +280,21 @@ export class Leaf {
   }
 
   /**
-   * Moves the records from index `cut` on into a new leaf linked after this one. A cut near
-   * the end (keys arriving in order) leaves this leaf full and gives the new one the room a
-   * full leaf needs; a cut in the middle gives the new leaf room sized to what it holds (this
-   * one packs its records again, in place, once it runs out of room).
+   * Moves the records from index `cut` on into a new leaf linked after this one. With keys
+   * arriving in order (`fillsUp`) the new leaf is the one they go on filling: it gets the
+   * room a full leaf needs. Otherwise it gets room sized to what it holds (this one packs
+   * its records again, in place, once it runs out of room).
    */
-  splitOff(cut: number): Leaf {
+  splitOff(cut: number, fillsUp: boolean): Leaf {
     this.beforeChange()
-    const moved = this.count - cut
-    const inMiddle = cut < SPLIT_SLOTS && moved < SPLIT_SLOTS
-    let movedBytes = 0
-    for (let i = cut; i < this.count; i++) movedBytes += this.recordBytes(i)
-    const right = inMiddle ? new Leaf(SPLIT_SLOTS, Math.ceil(movedBytes * 1.5)) : new Leaf()
+    let right: Leaf
+    if (fillsUp) {
+      right = new Leaf()
+    } else {
+      let movedBytes = 0
+      for (let i = cut; i < this.count; i++) movedBytes += this.recordBytes(i)
+      right = new Leaf(SPLIT_SLOTS, Math.ceil(movedBytes * 1.5))
+    }
     const slots = this.slots
     for (let i = cut; i < this.count; i++) {
       const j = right.count
@@ -407,11 +403,10 @@ let keptUsed = 0
  * megabytes over a tree of a million records. Kept copies go to slabs of their own instead
  * (a large one gets a buffer of its own).
  */
-function keepBytes(data: Buffer, start: number, end: number): Buffer {
-  const size = end - start
+function keepBytes(data: Buffer, start: number, size: number): Buffer {
   if (size > KEPT_SLAB >>> 4) {
     const own = Buffer.allocUnsafeSlow(size)
-    data.copy(own, 0, start, end)
+    copyBytes(data, start, size, own, 0)
     return own
   }
   if (keptUsed + size > keptSlab.length) {
@@ -419,16 +414,9 @@ function keepBytes(data: Buffer, start: number, end: number): Buffer {
     keptUsed = 0
   }
   const out = keptSlab.subarray(keptUsed, keptUsed + size)
-  for (let i = 0; i < size; i++) out[i] = data[start + i]
+  copyBytes(data, start, size, out, 0)
   // Each piece starts on an 8-byte boundary, as the pool's do.
   keptUsed += (size + 7) & ~7
-  return out
-}
-
-function copyOut(data: Buffer, start: number, end: number): Buffer {
-  const out = Buffer.allocUnsafe(end - start)
-  if (end - start <= 32) for (let i = start; i < end; i++) out[i - start] = data[i]
-  else data.copy(out, 0, start, end)
   return out
 }
 
@@ -589,7 +577,7 @@ export class BPlusTree {
     // Keys arriving in order fill leaves completely instead of leaving them half empty.
     const appending = insertedAt === leaf.count - 1 && leaf.next === null
     const cut = appending ? leaf.count - 1 : leaf.count >>> 1
-    const right = leaf.splitOff(cut)
+    const right = leaf.splitOff(cut, appending)
     this.insertSeparator(this.depth - 1, right.keptKey(0), right)
   }
 

@@ -1,4 +1,5 @@
 import {AppendTail, NOOP, REMOVE, type ProcessResult, type RecordProcessor} from '../dbm.js'
+import {copyOut} from '../io/bytes.js'
 
 /**
  * A chained hash table with a fixed bucket count, the structure TinyDBM is specified with,
@@ -98,20 +99,12 @@ export class ByteHashTable {
   }
 
   keyOf(id: number): Buffer {
-    const out = Buffer.allocUnsafe(this.keySize[id])
-    this.chunks[this.chunkOf[id]].copy(out, 0, this.offsetOf[id], this.offsetOf[id] + out.length)
-    return out
+    return copyOut(this.chunks[this.chunkOf[id]], this.offsetOf[id], this.keySize[id])
   }
 
   /** A copy of the value. */
   valueOf(id: number): Buffer {
-    const size = this.valueSize[id]
-    const out = Buffer.allocUnsafe(size)
-    const chunk = this.chunks[this.chunkOf[id]]
-    const start = this.offsetOf[id] + this.keySize[id]
-    if (size <= 32) for (let i = 0; i < size; i++) out[i] = chunk[start + i]
-    else chunk.copy(out, 0, start, start + size)
-    return out
+    return copyOut(this.chunks[this.chunkOf[id]], this.offsetOf[id] + this.keySize[id], this.valueSize[id])
   }
 
   valueSizeOf(id: number): number {

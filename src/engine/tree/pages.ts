@@ -1,5 +1,6 @@
 import type {KeyOrder} from '../memory/bptree.js'
 import {varintSize, writeVarint} from '../io/varint.js'
+import {copyBytes, copyOut} from '../io/bytes.js'
 import {Code, StatusError} from '../status.js'
 import {PAGE_ID_WIDTH, readPageId, writePageId} from './format.js'
 
@@ -320,20 +321,9 @@ function writeSize(data: Buffer, pos: number, size: number): number {
   return writeVarint(data, pos, size)
 }
 
-/** Copies bytes in; a loop beats the native call for the short keys and values most records have. */
+/** Copies bytes in at pos; returns where they end. */
 function writeBytes(data: Buffer, pos: number, bytes: Uint8Array): number {
-  const size = bytes.length
-  if (size <= 32) for (let i = 0; i < size; i++) data[pos + i] = bytes[i]
-  else data.set(bytes, pos)
-  return pos + size
-}
-
-/** A copy of data[start, start + size), from Node.js's pool when it is small. */
-function copyOut(data: Buffer, start: number, size: number): Buffer {
-  const out = Buffer.allocUnsafe(size)
-  if (size <= 32) for (let i = 0; i < size; i++) out[i] = data[start + i]
-  else data.copy(out, 0, start, start + size)
-  return out
+  return copyBytes(bytes, 0, bytes.length, data, pos)
 }
 
 function grow(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
