@@ -23,7 +23,8 @@ export function fillsDatabases(argv: readonly string[]): boolean {
  *
  * Other commands keep the default. Held from the start, every command started about 8 ms
  * later (more collections while modules load), and a client with many calls in flight, as
- * `kv perf` drives, lost 12-15% of its calls a second; a server under load would too.
+ * `kv perf` drives, lost 15-17% of its calls a second (medians of three runs), and gRPC
+ * streams served by `kv serve` lost 5-10% with a small young generation.
  *
  * V8 reads the growth factor each time it would grow the young generation, so setting it
  * now, before the command's modules load, takes effect.
